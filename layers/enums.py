@@ -1,0 +1,250 @@
+"""Enumerations of the catalogue: codes stored and exchanged, Chinese labels shown."""
+
+from __future__ import annotations
+
+from layers.catalogue import EnumType, Member
+
+
+def _enum(name: str, *members: tuple[str, ...]) -> EnumType:
+    return EnumType(name, tuple(Member(*m) for m in members))
+
+
+# 安全风险四色: 红 重大, 橙 较大, 黄 一般, 蓝 低 (国务院安委办 2016-11 风险分级管控).
+RISK_LEVEL = _enum(
+    "risk_level",
+    ("red", "红（重大风险）", "#e60012"),
+    ("orange", "橙（较大风险）", "#f39800"),
+    ("yellow", "黄（一般风险）", "#f5d200"),
+    ("blue", "蓝（低风险）", "#0068b7"),
+)
+
+INDUSTRY = _enum(
+    "industry",
+    ("hazchem_production", "危化品生产", "#8e24aa"),
+    ("hazchem_storage", "危化品经营（带储存）", "#6a1b9a"),
+    ("hazchem_trade", "危化品经营（无储存）", "#ab47bc"),
+    ("hazchem_use", "危化品使用", "#ba68c8"),
+    ("non_coal_mine", "非煤矿山", "#795548"),
+    ("fireworks", "烟花爆竹", "#d81b60"),
+    ("industry_trade", "工贸企业", "#546e7a"),
+    ("fuel_station", "加油站", "#ef6c00"),
+    ("lpg_station", "液化石油气站", "#c62828"),
+    ("cng_station", "加气站（CNG/LNG）", "#ad1457"),
+    ("other", "其他", "#757575"),
+)
+
+HAZARD_KIND = _enum(
+    "hazard_kind",
+    ("storage_tank", "储罐", "#b71c1c"),
+    ("tank_farm", "罐区", "#c62828"),
+    ("warehouse", "仓库", "#6d4c41"),
+    ("process_unit", "生产装置", "#4a148c"),
+    ("tailings_pond", "尾矿库", "#8d6e63"),
+    ("explosives_store", "爆炸物品库", "#d50000"),
+    ("fuel_station_tank", "加油站储罐", "#ef6c00"),
+    ("lpg_tank", "液化石油气储罐", "#e53935"),
+    ("gas_cylinder_store", "气瓶库", "#ff7043"),
+)
+
+PLANT_STATUS = _enum("plant_status", ("new", "新建/改建/扩建"), ("existing", "在役"))
+
+VAPOUR_RECOVERY = _enum(
+    "vapour_recovery",
+    ("none", "无油气回收"),
+    ("unloading", "卸油油气回收"),
+    ("full", "卸油和加油油气回收"),
+)
+
+# GB 18218-2018 Table 2 hazard classes (see reference/safety-standards.md §1, Table 1.2).
+HAZARD_CLASS = _enum(
+    "hazard_class",
+    ("J1", "J1 急性毒性-类别1 气体"),
+    ("J2", "J2 急性毒性-类别1 固体/液体"),
+    ("J3", "J3 急性毒性-类别2、3 气体"),
+    ("J4", "J4 急性毒性-类别2、3 吸入 液体(沸点≤35℃)"),
+    ("J5", "J5 急性毒性-类别2 液体/固体"),
+    ("W1.1", "W1.1 不稳定爆炸物/1.1项爆炸物"),
+    ("W1.2", "W1.2 1.2、1.3、1.5、1.6项爆炸物"),
+    ("W1.3", "W1.3 1.4项爆炸物"),
+    ("W2", "W2 易燃气体"),
+    ("W3", "W3 气溶胶"),
+    ("W4", "W4 氧化性气体"),
+    ("W5.1", "W5.1 易燃液体-类别1等"),
+    ("W5.2", "W5.2 易燃液体-类别2、3 特殊工艺"),
+    ("W5.3", "W5.3 其他易燃液体-类别2"),
+    ("W5.4", "W5.4 其他易燃液体-类别3"),
+    ("W6.1", "W6.1 自反应物质 A/B型"),
+    ("W6.2", "W6.2 自反应物质 C-F型"),
+    ("W7.1", "W7.1 有机过氧化物 A/B型"),
+    ("W7.2", "W7.2 有机过氧化物 C-F型"),
+    ("W8", "W8 自燃液体/固体"),
+    ("W9.1", "W9.1 氧化性固体/液体-类别1"),
+    ("W9.2", "W9.2 氧化性固体/液体-类别2、3"),
+    ("W10", "W10 易燃固体"),
+    ("W11", "W11 遇水放出易燃气体的物质"),
+)
+
+TARGET_CATEGORY = _enum(
+    "target_category",
+    ("school", "学校", "#1e88e5"),
+    ("kindergarten", "幼儿园", "#42a5f5"),
+    ("hospital", "医院", "#e53935"),
+    ("nursing_home", "养老院", "#8e24aa"),
+    ("residential", "居民区", "#43a047"),
+    ("village", "村庄", "#7cb342"),
+    ("market", "商场/集贸市场", "#fb8c00"),
+    ("government", "机关办公", "#3949ab"),
+    ("cultural_relic", "文物保护单位", "#6d4c41"),
+    ("stadium", "体育场馆", "#00897b"),
+    ("hotel", "宾馆酒店", "#00acc1"),
+    ("religious", "宗教场所", "#5e35b1"),
+    ("transport_hub", "车站/交通枢纽", "#546e7a"),
+    ("prison", "监所", "#37474f"),
+    ("military", "军事设施", "#263238"),
+    ("other", "其他", "#757575"),
+)
+
+# GB 36894-2018 protected-target classes (reference §2, Table 2.1).
+GB36894_CLASS = _enum(
+    "gb36894_class",
+    ("high_sensitive", "高敏感防护目标"),
+    ("important", "重要防护目标"),
+    ("general_1", "一般防护目标（一类）"),
+    ("general_2", "一般防护目标（二类）"),
+    ("general_3", "一般防护目标（三类）"),
+)
+
+# GB 50156 off-site targets (reference §6, Table 6.2).
+GB50156_CLASS = _enum(
+    "gb50156_class",
+    ("important_public", "重要公共建筑物"),
+    ("civil_1", "一类保护物"),
+    ("civil_2", "二类保护物"),
+    ("civil_3", "三类保护物"),
+)
+
+TEAM_KIND = _enum(
+    "team_kind",
+    ("fire_station", "消防救援站", "#d50000"),
+    ("professional_fire", "专职消防队", "#ff1744"),
+    ("hazmat", "危化品救援队", "#aa00ff"),
+    ("mine_rescue", "矿山救护队", "#6d4c41"),
+    ("medical", "医疗救护队", "#00c853"),
+    ("enterprise_brigade", "企业专职/志愿消防队", "#ff6d00"),
+    ("forest_fire", "森林草原消防队", "#2e7d32"),
+    ("volunteer", "社会志愿救援队", "#0091ea"),
+)
+
+TEAM_STATUS = _enum(
+    "team_status",
+    ("available", "待命", "#2e7d32"),
+    ("dispatched", "出动中", "#c62828"),
+    ("off_duty", "休整/不可用", "#9e9e9e"),
+)
+
+VEHICLE_PROFILE = _enum(
+    "vehicle_profile",
+    ("fire_engine", "水罐消防车"),
+    ("foam_engine", "泡沫消防车"),
+    ("aerial_ladder", "登高平台消防车"),
+    ("hazmat", "危化品处置车"),
+    ("rescue", "抢险救援车"),
+    ("ambulance", "救护车"),
+    ("materials_truck", "物资运输车"),
+    ("command", "指挥车"),
+    ("mine_rescue", "矿山救护车"),
+)
+
+DEPOT_LEVEL = _enum(
+    "depot_level",
+    ("county", "县级", "#00695c"),
+    ("township", "乡镇级", "#26a69a"),
+    ("enterprise", "企业级", "#80cbc4"),
+)
+
+MATERIAL_CATEGORY = _enum(
+    "material_category",
+    ("vehicle", "车辆机械"),
+    ("fire_fighting", "灭火器材"),
+    ("hazmat", "危化品处置/防护"),
+    ("rescue_tools", "抢险救援工具"),
+    ("medical", "医疗救护"),
+    ("shelter", "安置帐篷/被服"),
+    ("food_water", "食品饮水"),
+    ("power_lighting", "发电照明"),
+    ("communication", "通信装备"),
+    ("other", "其他"),
+)
+
+ROAD_CLASS = _enum(
+    "road_class",
+    ("national", "国道", "#d84315"),
+    ("provincial", "省道", "#ef6c00"),
+    ("county", "县道", "#f9a825"),
+    ("township", "乡道", "#9e9d24"),
+    ("village", "村道", "#8d8d8d"),
+    ("urban_arterial", "城市主干路", "#e65100"),
+    ("urban_secondary", "城市次干路", "#fb8c00"),
+    ("urban_branch", "城市支路", "#9e9e9e"),
+    ("service", "厂区/内部道路", "#bdbdbd"),
+)
+
+ROAD_STATUS = _enum("road_status", ("open", "通行", "#424242"), ("closed", "封闭", "#d50000"))
+
+SITE_LAYER = _enum("site_layer", ("enterprises", "企业"), ("protected_targets", "防护目标"))
+
+HYDRANT_KIND = _enum("hydrant_kind", ("above_ground", "地上式"), ("underground", "地下式"))
+
+HYDRANT_STATUS = _enum(
+    "hydrant_status",
+    ("ok", "完好", "#1565c0"),
+    ("damaged", "损坏", "#d50000"),
+    ("no_water", "无水/压力不足", "#ff6d00"),
+)
+
+TOWNSHIP_KIND = _enum(
+    "township_kind",
+    ("town", "镇"),
+    ("township", "乡"),
+    ("farm", "牧场"),
+    ("regiment", "兵团团场"),
+)
+
+SETTLEMENT_KIND = _enum(
+    "settlement_kind",
+    ("county_seat", "县城", "#b71c1c"),
+    ("township_seat", "乡镇驻地", "#4e342e"),
+    ("village", "村/社区/连队", "#8d6e63"),
+)
+
+BOUNDARY_LEVEL = _enum("boundary_level", ("county", "县级"), ("reserve_extent", "保护区范围（示意）"))
+
+INCIDENT_KIND = _enum(
+    "incident_kind",
+    ("fire", "火灾", "#d50000"),
+    ("explosion", "爆炸", "#b71c1c"),
+    ("leak", "泄漏", "#aa00ff"),
+    ("poisoning", "中毒窒息", "#6a1b9a"),
+    ("collapse", "坍塌", "#6d4c41"),
+    ("traffic", "交通事故", "#ff6d00"),
+    ("mine", "矿山事故", "#4e342e"),
+    ("natural", "自然灾害", "#0277bd"),
+    ("other", "其他", "#616161"),
+)
+
+INCIDENT_STATUS = _enum(
+    "incident_status",
+    ("reported", "接报"),
+    ("responding", "处置中"),
+    ("controlled", "已控制"),
+    ("closed", "已结案"),
+)
+
+# 生产安全事故等级 (《生产安全事故报告和调查处理条例》第三条).
+SEVERITY = _enum(
+    "severity",
+    ("general", "一般事故"),
+    ("large", "较大事故"),
+    ("major", "重大事故"),
+    ("extraordinary", "特别重大事故"),
+)

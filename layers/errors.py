@@ -1,0 +1,75 @@
+"""Errors raised by the layers package; the API maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (field path, row) and why (Chinese)."""
+
+    field: str
+    message: str
+    row: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        out: dict[str, object] = {"field": self.field, "message": self.message}
+        if self.row is not None:
+            out["row"] = self.row
+        return out
+
+
+class LayerError(Exception):
+    """Base class; ``status`` is the HTTP status the API answers with."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+class ValidationFailed(LayerError):
+    """The input breaks the catalogue's rules (types, enums, ranges, geometry)."""
+
+    status = 422
+    code = "validation_failed"
+
+
+class UnknownLayer(LayerError):
+    """No layer of that name in the catalogue."""
+
+    status = 404
+    code = "unknown_layer"
+
+
+class FeatureNotFound(LayerError):
+    """No feature with that id in the layer."""
+
+    status = 404
+    code = "not_found"
+
+
+class VersionConflict(LayerError):
+    """The feature changed since the client read it (or is still referenced)."""
+
+    status = 409
+    code = "conflict"
+
+
+class VersionRequired(LayerError):
+    """A write did not say which version it edited."""
+
+    status = 428
+    code = "version_required"
+
+
+class SchemaError(LayerError):
+    """The database schema is newer than this program, or cannot be upgraded."""
+
+    status = 500
+    code = "schema_error"

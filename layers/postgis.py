@@ -1,0 +1,107 @@
+"""PostGIS backend: the production store for many users, selected by ``SAFEMAP_DATABASE_URL``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import shapely
+from geoalchemy2 import Geometry
+from geoalchemy2.shape import from_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Date, DateTime, Table, create_engine, func, inspect, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import LargeBinary
+
+from layers.catalogue import Layer
+from layers.tables import ColumnTypes, Schema
+
+SRID = 4326
+
+
+class PostGISBackend:
+    """A PostgreSQL database with PostGIS, reached through psycopg 3."""
+
+    name = "postgis"
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        self.url = url
+        self.engine: Engine = create_engine(
+            url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True
+        )
+        self.types = ColumnTypes(
+            geometry=lambda layer: Geometry(
+                geometry_type=layer.storage_geometry, srid=SRID, spatial_index=True
+            ),
+            datetime=DateTime(timezone=True),
+            date=Date(),
+            json=JSONB(),
+        )
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (rows are locked with SELECT … FOR UPDATE where read)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction with a consistent snapshot."""
+        with self.engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        ) as conn, conn.begin():
+            yield conn
+
+    def geom_value(self, geom: BaseGeometry) -> Any:
+        """Bind value for the geometry column (EWKB with SRID 4326)."""
+        return from_shape(geom, srid=SRID)
+
+    def geom_select(self, column: ColumnElement) -> ColumnElement:
+        """Expression selecting the geometry as WKB bytes."""
+        return type_coerce(func.ST_AsBinary(column), LargeBinary).label("geom_bytes")
+
+    @staticmethod
+    def decode(blobs: list[bytes | None]) -> np.ndarray:
+        """Decode WKB bytes to shapely geometries."""
+        return shapely.from_wkb(np.array([bytes(b) if b is not None else None for b in blobs], dtype=object))
+
+    def bbox_clause(self, table: Table, bbox: tuple[float, float, float, float]) -> ColumnElement:
+        """Features intersecting ``bbox`` (lon/lat); ST_Intersects uses the GIST index."""
+        env = func.ST_MakeEnvelope(bbox[0], bbox[1], bbox[2], bbox[3], SRID)
+        return func.ST_Intersects(table.c.geom, env)
+
+    def lock(self, stmt: Any) -> Any:
+        """Lock the selected rows until the transaction ends."""
+        return stmt.with_for_update()
+
+    def prepare(self, conn: Connection) -> None:
+        """Make sure PostGIS is enabled in the database."""
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+
+    def after_create(self, conn: Connection, schema: Schema, layers: tuple[Layer, ...] = ()) -> None:
+        """Nothing to register: GeoAlchemy2 created the GIST indexes with the tables."""
+
+    def register_layer(self, conn: Connection, layer: Layer) -> None:
+        """Nothing to register for a new layer table in PostGIS."""
+
+    def table_names(self, conn: Connection) -> set[str]:
+        """Names of the tables in the current schema."""
+        return set(inspect(conn).get_table_names())
+
+    def column_names(self, conn: Connection, table: str) -> set[str]:
+        """Names of the columns of ``table``."""
+        return {c["name"] for c in inspect(conn).get_columns(table)}
+
+    def dispose(self) -> None:
+        """Close all pooled connections."""
+        self.engine.dispose()
+
+    def describe(self) -> str:
+        """Human-readable location of the store, without credentials."""
+        return f"PostGIS {self.engine.url.render_as_string(hide_password=True)}"

@@ -1,0 +1,230 @@
+"""Pydantic models and JSON Schemas generated from the catalogue.
+
+Nothing here restates a field: every model is built from :mod:`layers.definitions`.
+Enum fields accept the code (``red``), the full Chinese label (``红（重大风险）``) or its
+short form (``红``); they are always stored and returned as the code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    create_model,
+)
+from pydantic import Field as PydField
+
+from layers.catalogue import MANAGED_FIELDS, ChildTable, EnumType, Field, Layer
+
+_PY_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "date": dt.date,
+    "datetime": dt.datetime,
+}
+
+MAX_CHILD_ROWS = 500
+
+
+def _enum_aliases(enum: EnumType) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for m in enum.members:
+        aliases[m.code.lower()] = m.code
+        aliases[m.label] = m.code
+        short = m.label.split("（")[0].split("(")[0].strip()
+        aliases.setdefault(short, m.code)
+    return aliases
+
+
+def _enum_normaliser(enum: EnumType) -> Any:
+    aliases = _enum_aliases(enum)
+
+    def normalise(value: Any) -> Any:
+        if isinstance(value, str):
+            return aliases.get(value.strip().lower(), aliases.get(value.strip(), value.strip()))
+        return value
+
+    return normalise
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _run_check(check: Any) -> Any:
+    def run(value: Any) -> Any:
+        if value is not None:
+            message = check(value)
+            if message:
+                raise ValueError(message)
+        return value
+
+    return run
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("数值不能是 NaN 或无穷大")
+    return value
+
+
+def annotation_for(f: Field) -> Any:
+    """Return the pydantic annotation (type plus constraints) of a catalogue field."""
+    if f.type == "enum":
+        assert f.enum is not None
+        base: Any = Literal[f.enum.codes]  # type: ignore[valid-type]
+        metadata: list[Any] = [BeforeValidator(_enum_normaliser(f.enum))]
+    elif f.type == "str":
+        base = str
+        metadata = [
+            StringConstraints(strip_whitespace=True, max_length=f.max_length, pattern=_anchored(f))
+        ]
+    else:
+        base = _PY_TYPES[f.type]
+        metadata = []
+        if f.minimum is not None:
+            metadata.append(PydField(ge=f.minimum))
+        if f.maximum is not None:
+            metadata.append(PydField(le=f.maximum))
+        if f.type == "float":
+            metadata.append(AfterValidator(_finite))
+    if f.check is not None:
+        metadata.append(AfterValidator(_run_check(f.check)))
+    metadata.insert(0, BeforeValidator(_blank_to_none))
+    return Annotated[base | None, *metadata]  # type: ignore[valid-type]
+
+
+def _anchored(f: Field) -> str | None:
+    return f"^(?:{f.pattern})$" if f.pattern else None
+
+
+def _field_definitions(fields: tuple[Field, ...], *, partial: bool) -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    for f in fields:
+        info = PydField(
+            default=None if (partial or not f.required) else ...,
+            title=f.display_label,
+            description=f.description or None,
+        )
+        defs[f.name] = (annotation_for(f), info)
+    return defs
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@cache
+def child_model(layer_name: str, child: ChildTable) -> type[BaseModel]:
+    """Model of one row of a child table."""
+    model = create_model(  # type: ignore[call-overload]
+        f"{_camel(layer_name)}{_camel(child.name)}Row",
+        __base__=_Strict,
+        **_field_definitions(child.fields, partial=False),
+    )
+    return model
+
+
+@cache
+def properties_model(layer: Layer, *, partial: bool) -> type[BaseModel]:
+    """Model of the writable properties of ``layer``.
+
+    ``partial`` gives the PATCH model, where every field is optional. Required
+    fields of the create model may not be null.
+    """
+    defs = _field_definitions(layer.editable_fields, partial=partial)
+    for child in layer.children:
+        row = child_model(layer.name, child)
+        defs[child.name] = (
+            list[row] | None,  # type: ignore[valid-type]
+            PydField(default=None, title=child.label, max_length=MAX_CHILD_ROWS),
+        )
+    suffix = "Patch" if partial else "Create"
+    model = create_model(  # type: ignore[call-overload]
+        f"{_camel(layer.name)}{suffix}", __base__=_Strict, **defs
+    )
+    return model
+
+
+def required_missing(layer: Layer, props: dict[str, Any]) -> list[str]:
+    """Names of required fields that are absent or null in ``props``."""
+    return [f.name for f in layer.editable_fields if f.required and props.get(f.name) is None]
+
+
+def read_only_names(layer: Layer) -> frozenset[str]:
+    """Fields a client may send back unchanged but never sets (managed or computed)."""
+    return frozenset(MANAGED_FIELDS | {f.name for f in layer.fields if f.computed})
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _json_type(f: Field) -> dict[str, Any]:
+    schema: dict[str, Any] = {"title": f.display_label}
+    if f.description:
+        schema["description"] = f.description
+    if f.type == "enum":
+        assert f.enum is not None
+        schema.update(type="string", enum=list(f.enum.codes))
+        schema["x-labels"] = {m.code: m.label for m in f.enum.members}
+    elif f.type == "str":
+        schema["type"] = "string"
+        if f.max_length:
+            schema["maxLength"] = f.max_length
+        if f.pattern:
+            schema["pattern"] = _anchored(f)
+    elif f.type in ("int", "float"):
+        schema["type"] = "integer" if f.type == "int" else "number"
+        if f.minimum is not None:
+            schema["minimum"] = f.minimum
+        if f.maximum is not None:
+            schema["maximum"] = f.maximum
+    elif f.type == "bool":
+        schema["type"] = "boolean"
+    elif f.type == "date":
+        schema.update(type="string", format="date")
+    elif f.type == "datetime":
+        schema.update(type="string", format="date-time")
+    if f.unit:
+        schema["x-unit"] = f.unit
+    if f.computed:
+        schema["readOnly"] = True
+    return schema
+
+
+def layer_json_schema(layer: Layer) -> dict[str, Any]:
+    """JSON Schema of a feature's properties (for docs, OGC queryables and the import form)."""
+    props: dict[str, Any] = {f.name: _json_type(f) for f in layer.fields}
+    for child in layer.children:
+        props[child.name] = {
+            "title": child.label,
+            "type": "array",
+            "maxItems": MAX_CHILD_ROWS,
+            "items": {
+                "type": "object",
+                "properties": {f.name: _json_type(f) for f in child.fields},
+                "required": [f.name for f in child.fields if f.required],
+                "additionalProperties": False,
+            },
+        }
+    return {
+        "type": "object",
+        "title": layer.label,
+        "properties": props,
+        "required": [f.name for f in layer.editable_fields if f.required],
+    }

@@ -1,0 +1,156 @@
+"""SQLAlchemy tables derived from the catalogue, for PostGIS and GeoPackage alike.
+
+The two stores share every table definition; only the geometry column type and a
+few column types differ, and those come from the backend (:mod:`layers.postgis`,
+:mod:`layers.geopackage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from layers.catalogue import Field, Layer
+from layers.definitions import LAYERS
+
+META_TABLE = "safemap_meta"
+AUDIT_TABLE = "safemap_audit"
+TOKENS_TABLE = "safemap_tokens"
+
+
+@dataclass
+class ColumnTypes:
+    """Per-backend column types; the rest of the schema is shared."""
+
+    geometry: Callable[[Layer], TypeEngine]
+    datetime: TypeEngine
+    date: TypeEngine
+    json: TypeEngine
+
+
+@dataclass
+class Schema:
+    """All tables of a store: one per layer, one per child table, and the system tables."""
+
+    metadata: MetaData
+    layers: dict[str, Table]
+    children: dict[tuple[str, str], Table]
+    meta: Table
+    audit: Table
+    tokens: Table
+
+
+def _column_type(f: Field, types: ColumnTypes) -> TypeEngine:
+    if f.type in ("str", "enum"):
+        return Text() if f.max_length is None or f.max_length > 255 else String(f.max_length)
+    return {
+        "int": Integer(),
+        "float": Float(53),
+        "bool": Boolean(create_constraint=False),
+        "date": types.date,
+        "datetime": types.datetime,
+    }[f.type]
+
+
+def _columns(table: str, fields: tuple[Field, ...], types: ColumnTypes) -> list[object]:
+    out: list[object] = []
+    for f in fields:
+        if f.name in ("id", "version", "updated_at"):
+            continue
+        args: list[object] = []
+        if f.references:
+            args.append(ForeignKey(f"{f.references}.id", ondelete="RESTRICT"))
+        out.append(Column(f.name, _column_type(f, types), *args, nullable=not f.required))
+        if f.enum is not None:
+            codes = ", ".join(f"'{c}'" for c in f.enum.codes)
+            out.append(CheckConstraint(f"{f.name} IN ({codes})", name=f"ck_{table}_{f.name}"))
+        if f.enum is not None or f.references:
+            out.append(Index(f"ix_{table}_{f.name}", f.name))
+    return out
+
+
+def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Schema:
+    """Build every table of the store from the catalogue."""
+    md = MetaData()
+    layer_tables: dict[str, Table] = {}
+    child_tables: dict[tuple[str, str], Table] = {}
+    for layer in layers:
+        layer_tables[layer.name] = Table(
+            layer.name,
+            md,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("geom", types.geometry(layer), nullable=False),
+            *_columns(layer.name, layer.fields, types),
+            Column("updated_at", types.datetime, nullable=False),
+            Column("version", Integer, nullable=False, server_default="1"),
+            Index(f"ix_{layer.name}_name", "name"),
+        )
+    for layer in layers:
+        for child in layer.children:
+            name = child.table_name(layer.name)
+            child_tables[(layer.name, child.name)] = Table(
+                name,
+                md,
+                Column("id", Integer, primary_key=True, autoincrement=True),
+                Column(
+                    "parent_id",
+                    Integer,
+                    ForeignKey(f"{layer.name}.id", ondelete="CASCADE"),
+                    nullable=False,
+                ),
+                Column("seq", Integer, nullable=False),
+                *_columns(name, child.fields, types),
+                Index(f"ix_{name}_parent", "parent_id"),
+            )
+    meta = Table(META_TABLE, md, Column("key", String(64), primary_key=True), Column("value", Text))
+    audit = Table(
+        AUDIT_TABLE,
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", types.datetime, nullable=False),
+        Column("actor", String(100), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("action", String(20), nullable=False),
+        Column("layer", String(64), nullable=False),
+        Column("feature_id", Integer),
+        Column("before", types.json),
+        Column("after", types.json),
+        Column("note", Text),
+        Index("ix_safemap_audit_feature", "layer", "feature_id"),
+        Index("ix_safemap_audit_at", "at"),
+    )
+    tokens = Table(
+        TOKENS_TABLE,
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(100), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("created_at", types.datetime, nullable=False),
+        Column("expires_at", types.datetime),
+        Column("revoked_at", types.datetime),
+    )
+    return Schema(md, layer_tables, child_tables, meta, audit, tokens)
+
+
+JSON_DEFAULT = JSON()
+DATETIME_DEFAULT = DateTime(timezone=True)
+DATE_DEFAULT = Date()
