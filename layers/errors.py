@@ -73,3 +73,10 @@ class SchemaError(LayerError):
 
     status = 500
     code = "schema_error"
+
+
+class BadQuery(LayerError):
+    """A query parameter is unknown or malformed."""
+
+    status = 400
+    code = "bad_query"

@@ -84,10 +84,15 @@ def _finite(value: Any) -> Any:
 
 def annotation_for(f: Field) -> Any:
     """Return the pydantic annotation (type plus constraints) of a catalogue field."""
+    before = _blank_to_none
     if f.type == "enum":
         assert f.enum is not None
         base: Any = Literal[f.enum.codes]  # type: ignore[valid-type]
-        metadata: list[Any] = [BeforeValidator(_enum_normaliser(f.enum))]
+        metadata: list[Any] = []
+        normalise = _enum_normaliser(f.enum)
+
+        def before(value: Any) -> Any:
+            return normalise(_blank_to_none(value))
     elif f.type == "str":
         base = str
         metadata = [
@@ -104,8 +109,9 @@ def annotation_for(f: Field) -> Any:
             metadata.append(AfterValidator(_finite))
     if f.check is not None:
         metadata.append(AfterValidator(_run_check(f.check)))
-    metadata.insert(0, BeforeValidator(_blank_to_none))
-    return Annotated[base | None, *metadata]  # type: ignore[valid-type]
+    # Constraints apply to the value only; None (an empty cell) passes through them.
+    inner = Annotated[base, *metadata] if metadata else base  # type: ignore[valid-type]
+    return Annotated[inner | None, BeforeValidator(before)]  # type: ignore[valid-type]
 
 
 def _anchored(f: Field) -> str | None:

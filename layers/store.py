@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from layers.catalogue import MANAGED_FIELDS, Field, Layer
 from layers.definitions import LAYERS
 from layers.errors import (
+    BadQuery,
     FeatureNotFound,
     Problem,
     UnknownLayer,
@@ -205,7 +206,7 @@ class FeatureStore:
         return feature
 
     def parse_filters(self, layer_name: str, raw: Mapping[str, str]) -> dict[str, list[Any]]:
-        """Type raw ``field=value[,value…]`` filters; unknown fields or bad values -> 422."""
+        """Type raw ``field=value[,value…]`` filters; unknown fields or bad values -> 400."""
         layer = self.layer(layer_name)
         out: dict[str, list[Any]] = {}
         problems = []
@@ -222,7 +223,7 @@ class FeatureStore:
                     problems.append(Problem(name, str(exc)))
             out[name] = values
         if problems:
-            raise ValidationFailed(f"{problems[0].field}: {problems[0].message}", problems)
+            raise BadQuery(f"{problems[0].field}: {problems[0].message}", problems)
         return out
 
     def to_geodataframe(self, layer_name: str, **query: Any) -> Any:

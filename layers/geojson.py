@@ -1,0 +1,41 @@
+"""Fast GeoJSON (RFC 7946) serialisation of query results.
+
+Geometries are converted in bulk by GEOS (``shapely.to_geojson``) and spliced into
+the orjson output as pre-serialised fragments, so a page of 10,000 features costs
+one vectorised call instead of 10,000 Python dict walks. Polygon rings are oriented
+counter-clockwise (exterior) as RFC 7946 §3.1.6 asks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+
+from layers.store import Page
+
+
+def geometry_fragments(geoms: np.ndarray) -> list[Any]:
+    """Pre-serialised GeoJSON geometries (orjson fragments), rings oriented per RFC 7946."""
+    if len(geoms) == 0:
+        return []
+    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
+    return [orjson.Fragment(s) for s in shapely.to_geojson(oriented)]
+
+
+def feature_collection_bytes(page: Page, **members: Any) -> bytes:
+    """A FeatureCollection of ``page`` with extra top-level ``members`` (links, counts…)."""
+    features = [
+        {"type": "Feature", "id": row["id"], "geometry": geom, "properties": row}
+        for row, geom in zip(page.rows, geometry_fragments(page.geometries), strict=True)
+    ]
+    return orjson.dumps({"type": "FeatureCollection", **members, "features": features})
+
+
+def feature_bytes(feature: dict[str, Any], **members: Any) -> bytes:
+    """One feature (as returned by ``FeatureStore.get``) with extra top-level members."""
+    geom = shapely.geometry.shape(feature["geometry"])
+    fragment = geometry_fragments(np.array([geom], dtype=object))[0]
+    return orjson.dumps({**feature, "geometry": fragment, **members})
