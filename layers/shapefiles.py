@@ -1,0 +1,188 @@
+"""Reading zipped ESRI Shapefiles (``.shp``/``.shx``/``.dbf``/``.prj``/``.cpg``) for import.
+
+GDAL reads the files straight out of the zip (``/vsizip/``). dBASE text without a
+``.cpg`` is sniffed: UTF-8 when it decodes as such, else GBK (GB 18030), the usual
+encoding of shapefiles made by Chinese GIS software.
+"""
+
+from __future__ import annotations
+
+import codecs
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pyogrio
+from pyproj import CRS
+
+from layers.readers import RawTable, add_child, choose, fail, from_frame
+
+
+def read_shapefile_zip(
+    path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None
+) -> RawTable:
+    """Read the shapefile(s) of a zip through GDAL's ``/vsizip/``.
+
+    Parameters
+    ----------
+    path
+        The zip; shapefiles may sit in a folder inside it.
+    layer_name
+        SafeMap layer being imported.
+    child_names
+        The layer's child tables, looked for as ``<layer>__<child>.dbf``.
+    source_layer
+        Shapefile to read (name without ``.shp``). By default the only one, or, when
+        there are several, those named ``<layer>`` or ``<layer>_<suffix>`` (SafeMap
+        writes one per geometry type); rows are then numbered on through the files in
+        name order.
+
+    Returns
+    -------
+    RawTable
+        ``crs`` is ``None`` when there is no ``.prj``. A ``.cpg`` names the text
+        encoding; without one UTF-8 is detected, else GBK (GB 18030) is assumed.
+        ``fields.txt`` (SafeMap's export) maps short field names back.
+    """
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise fail(
+            "不是有效的 zip 文件（Shapefile 请将 .shp、.shx、.dbf、.prj、.cpg 打包为 zip）"
+        ) from None
+    with zf:
+        members = [
+            n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")
+        ]
+        by_lower = {n.lower(): n for n in members}
+        shps = sorted(n for n in members if n.lower().endswith(".shp"))
+        if not shps:
+            raise fail(
+                "zip 中没有 .shp 文件（Shapefile 须包含 .shp、.shx、.dbf，以及 .prj 坐标系文件）"
+            )
+        chosen = _choose_shapefiles(shps, layer_name, source_layer)
+        raw = RawTable("shapefile", [], [], [], [])
+        crs_seen: list[CRS | None] = []
+        spans = []
+        keys: list[Any] = []
+        for member in chosen:
+            stem = member[:-4]
+            for ext in (".shx", ".dbf"):
+                if stem.lower() + ext not in by_lower:
+                    raise fail(
+                        f"zip 中缺少 {PurePosixPath(stem).name}{ext}"
+                        "（Shapefile 须有 .shp、.shx、.dbf）"
+                    )
+            has_prj = stem.lower() + ".prj" in by_lower
+            encoding = _encoding(zf, by_lower, stem, raw)
+            frame = _read_vsi(path, member, encoding)
+            part = from_frame("shapefile", frame)
+            crs_seen.append(part.crs if has_prj else None)
+            offset = len(raw.rows)
+            spans.append(
+                f"{PurePosixPath(member).name} 为第 {offset + 1}–{offset + len(part.rows)} 行"
+            )
+            raw.columns += [c for c in part.columns if c not in raw.columns]
+            raw.rows += [r + offset for r in part.rows]
+            raw.records += part.records
+            raw.geometries += part.geometries
+            keys.extend(part.keys if part.keys is not None else [None] * len(part.rows))
+        raw.keys = keys if any(k is not None for k in keys) else None
+        if len(chosen) > 1:
+            raw.warnings.append("读取了多个 Shapefile：" + "；".join(spans))
+        if any(c != crs_seen[0] for c in crs_seen):
+            raise fail("zip 中各 Shapefile 的坐标系（.prj）不一致")
+        raw.crs = crs_seen[0]
+        fields_txt = next(
+            (n for n in members if PurePosixPath(n).name.lower() == "fields.txt"), None
+        )
+        if fields_txt is not None:
+            raw.short_names = parse_fields_txt(zf.read(fields_txt))
+        table_stems = {layer_name.lower(), *(PurePosixPath(m[:-4]).name.lower() for m in chosen)}
+        for child in child_names:
+            for n in members:
+                p = PurePosixPath(n)
+                prefix, _, suffix = p.stem.lower().rpartition("__")
+                if p.suffix.lower() == ".dbf" and suffix == child and prefix in table_stems:
+                    encoding = _encoding(zf, by_lower, n[:-4], raw)
+                    add_child(raw, child, _read_vsi(path, n, encoding), p.name)
+                    break
+    return raw
+
+
+def _choose_shapefiles(shps: list[str], layer_name: str, source_layer: str | None) -> list[str]:
+    stems = [PurePosixPath(s).stem for s in shps]
+    if source_layer is not None or len(shps) == 1:
+        return [shps[stems.index(choose(source_layer, layer_name, stems, stems, " Shapefile"))]]
+    ours = [
+        s
+        for s, stem in zip(shps, stems, strict=True)
+        if stem.lower() == layer_name.lower() or stem.lower().startswith(layer_name.lower() + "_")
+    ]
+    if not ours:
+        listing = "、".join(stems)
+        raise fail(f"zip 中有多个 Shapefile：{listing}；请指定要导入哪一个（source_layer）")
+    return ours
+
+
+def _read_vsi(path: Path, member: str, encoding: str | None) -> Any:
+    try:
+        return pyogrio.read_dataframe(f"/vsizip/{path.resolve()}/{member}", encoding=encoding)
+    except Exception as exc:  # GDAL errors
+        raise fail(f"无法读取 {PurePosixPath(member).name}：{exc}") from None
+
+
+def _encoding(
+    zf: zipfile.ZipFile, by_lower: dict[str, str], stem: str, raw: RawTable
+) -> str | None:
+    if stem.lower() + ".cpg" in by_lower:
+        return None  # GDAL honours the .cpg
+    dbf = by_lower.get(stem.lower() + ".dbf")
+    if dbf is None:
+        return None
+    sniffed = sniff_dbf_encoding(zf.read(dbf))
+    if sniffed == "GB18030":
+        raw.warnings.append(
+            f"{PurePosixPath(stem).name} 没有 .cpg 编码文件，且文字不是 UTF-8，"
+            "已按 GBK（GB 18030）读取"
+        )
+    return sniffed
+
+
+def sniff_dbf_encoding(dbf: bytes, sample: int = 1 << 20) -> str | None:
+    """Guess the text encoding of a dBASE file that has no ``.cpg``.
+
+    Returns
+    -------
+    str or None
+        ``None`` when all text is ASCII (GDAL's default is then right), ``"UTF-8"`` when
+        the field names and the first ``sample`` bytes of records decode as UTF-8, else
+        ``"GB18030"`` (the superset of GBK used by Chinese GIS software).
+    """
+    if len(dbf) < 32:
+        return None
+    header_len = int.from_bytes(dbf[8:10], "little")
+    names = b"".join(
+        dbf[i : i + 11].split(b"\0")[0] for i in range(32, max(header_len - 1, 32), 32)
+    )
+    body = names + b"\n" + dbf[header_len : header_len + sample]
+    if body.isascii():
+        return None
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
+    except UnicodeDecodeError:
+        return "GB18030"
+    return "UTF-8"
+
+
+def parse_fields_txt(data: bytes) -> dict[str, dict[str, str]]:
+    """Parse SafeMap's ``fields.txt``: table -> {short name: field name}."""
+    out: dict[str, dict[str, str]] = {}
+    text = data.decode("utf-8-sig", errors="replace")
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if line.startswith("#") or len(parts) < 3:
+            continue
+        out.setdefault(parts[0], {})[parts[1]] = parts[2]
+    return out

@@ -1,0 +1,404 @@
+"""Import files into a layer and export layers to files: GeoJSON, GeoPackage, Shapefile, CSV.
+
+:func:`import_file` reads a file (:mod:`layers.readers`), maps its columns onto the
+catalogue (names, Chinese labels, truncated shapefile names; :mod:`layers.columns`),
+reprojects it to EPSG:4326 (and converts GCJ-02 when asked; :mod:`layers.gcj02`),
+validates every row with :func:`~layers.validation.validate_feature` and inserts them
+all in one transaction, or raises :class:`~layers.errors.ValidationFailed` listing
+every problem (row, field, reason) and writes nothing.
+
+:func:`export_layer` writes a layer (or a bbox/attribute query on it) in any of the
+four formats (:mod:`layers.writers`); an exported file imports back into the same layer
+unchanged, except ids (see :func:`export_layer` for what each format carries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from layers import writers
+from layers.catalogue import Layer
+from layers.csvfiles import read_csv
+from layers.errors import Problem, ValidationFailed
+from layers.gcj02 import geometries_gcj02_to_wgs84
+from layers.readers import RawTable, detect_format, fail, read_geojson, read_gpkg
+from layers.rows import Row, build_features
+from layers.shapefiles import read_shapefile_zip
+from layers.store import Actor, FeatureStore
+from layers.validation import CleanFeature, validate_feature, validate_properties
+
+MAX_PROBLEMS = 500
+"""An import stops collecting problems after this many."""
+WGS84 = CRS.from_epsg(4326)
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do).
+
+    Attributes
+    ----------
+    layer
+        Layer name.
+    count
+        Features inserted (or that would be inserted). A multi-part line split into
+        parts counts once per part.
+    ids
+        Ids of the inserted features, in file order (empty for a dry run).
+    warnings
+        Things the user should know that did not stop the import (Chinese).
+    source_crs
+        The CRS the coordinates were read in (e.g. ``EPSG:32644``; ``GCJ-02``).
+    converted_from_gcj02
+        Coordinates were converted from GCJ-02 to WGS 84.
+    format
+        ``geojson``, ``gpkg``, ``shapefile`` or ``csv``.
+    dry_run
+        Nothing was written.
+    """
+
+    layer: str
+    count: int
+    ids: list[int]
+    warnings: list[str]
+    source_crs: str
+    converted_from_gcj02: bool
+    format: str = ""
+    dry_run: bool = False
+
+
+def import_file(
+    store: FeatureStore,
+    layer_name: str,
+    path: str | Path,
+    actor: Actor,
+    *,
+    crs: str | int | CRS | None = None,
+    gcj02: bool = False,
+    source_layer: str | None = None,
+    lon_field: str | None = None,
+    lat_field: str | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import every feature of a file into a layer, all or nothing.
+
+    Parameters
+    ----------
+    store
+        The feature store to write to.
+    layer_name
+        Catalogue layer to import into.
+    path
+        ``.geojson``/``.json`` (RFC 7946 lon/lat; a legacy ``crs`` member is honoured),
+        ``.gpkg`` (one feature table, plus SafeMap child tables ``<table>__<child>``),
+        ``.zip`` holding a Shapefile (``.shp``/``.shx``/``.dbf``, a ``.prj``, ideally a
+        ``.cpg``), or ``.csv`` (UTF-8 with or without BOM, or GBK; lon/lat columns or a
+        WKT column). Other suffixes are recognised by content.
+    actor
+        Who imports (recorded in the audit log).
+    crs
+        CRS of the coordinates (``"EPSG:32644"``, ``4490``, a WKT or PROJ string). It
+        overrides what the file declares and is required for a Shapefile without
+        ``.prj``. Default: the file's CRS; WGS 84 lon/lat for GeoJSON and CSV.
+        ``"GCJ-02"`` is the same as ``gcj02=True``.
+    gcj02
+        The coordinates are GCJ-02 (Gaode/AutoNavi, DataV) lon/lat: convert them to
+        WGS 84. A file that says it is GCJ-02 (its ``crs`` or its name) is refused
+        without this option.
+    source_layer
+        Table of a GeoPackage, or shapefile (name without ``.shp``) of a zip, to read.
+    lon_field, lat_field
+        CSV columns holding the x (longitude) and y (latitude) coordinates; found
+        automatically when named lon/lng/longitude/x/经度 and lat/latitude/y/纬度.
+    dry_run
+        Validate everything but write nothing.
+
+    Returns
+    -------
+    ImportReport
+        Counts, new ids, warnings and the CRS read.
+
+    Raises
+    ------
+    ValidationFailed
+        The file cannot be read (a problem on field ``file``), or any row is invalid:
+        every problem (up to 500) with its row, field and reason. Rows are 1-based
+        feature numbers; in CSV files they are line numbers, the header being line 1
+        (so the first record is line 2). Nothing is written.
+    UnknownLayer
+        No such layer.
+    """
+    layer = store.layer(layer_name)
+    path = Path(path)
+    raw = _read(path, layer, source_layer, lon_field, lat_field)
+    warnings = list(raw.warnings)
+    src, gcj02 = _resolve_crs(raw, path, crs, gcj02, warnings)
+    geoms = _convert(raw.geometries, src, gcj02)
+    problems = list(raw.problems)
+    features = build_features(
+        layer, raw, geoms, file_name=path.name, warnings=warnings, problems=problems
+    )
+    cleans, rows = _validate(store, layer, features, raw.bad_geometry, problems)
+    if len(problems) < MAX_PROBLEMS:
+        problems += _reference_problems(store, layer, cleans, rows)
+    if problems:
+        raise _failure(layer, path, problems)
+    source_crs = "GCJ-02" if gcj02 else _crs_name(src)
+    report = ImportReport(
+        layer.name, len(cleans), [], warnings, source_crs, gcj02, raw.format, dry_run
+    )
+    if not dry_run and cleans:
+        report.ids = store.insert_clean(
+            layer.name, cleans, actor, action="import", note=f"导入 {path.name}"
+        )
+    return report
+
+
+def export_layer(
+    store: FeatureStore,
+    layer_name: str,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    filters: Mapping[str, Sequence[Any]] | None = None,
+    csv_headers: str = "label",
+) -> int:
+    """Write a layer (or the features matching a query) to a file.
+
+    Parameters
+    ----------
+    store
+        The feature store to read.
+    layer_name
+        Catalogue layer to export.
+    path
+        Output file; replaced atomically if it exists.
+    fmt
+        ``geojson``, ``gpkg``, ``shapefile`` (a ``.zip``) or ``csv``; default from the
+        suffix of ``path``.
+    bbox
+        (min lon, min lat, max lon, max lat) in degrees: only features intersecting it.
+    filters
+        Field -> accepted (typed) values, as for :meth:`FeatureStore.query` (raw text
+        can be typed with :meth:`FeatureStore.parse_filters`).
+    csv_headers
+        CSV only: ``label`` (default; Chinese labels with units as headers, Chinese
+        enum labels, 是/否, ``经度``/``纬度``) for people using Excel, or ``name``
+        (field names, codes, true/false, ``lon``/``lat``) for programs.
+
+    Returns
+    -------
+    int
+        Number of features written.
+
+    Notes
+    -----
+    * GeoJSON: RFC 7946 FeatureCollection, lon/lat, counter-clockwise outer rings, no
+      ``crs`` member; child rows as arrays of objects in the properties.
+    * GeoPackage: the layer as a feature table named like the layer, and one attribute
+      table ``<layer>__<child>`` per child table (``parent_id`` refers to ``id``).
+    * Shapefile: one zip with ``.shp/.shx/.dbf/.prj/.cpg`` (UTF-8), field names cut to
+      10 characters and listed in ``fields.txt`` (short name, field, Chinese label);
+      child tables as a summary text column and as ``<layer>__<child>.dbf`` tables, so
+      they survive the round trip. A layer holding both points and polygons is written
+      as one shapefile per geometry type (``<layer>_point.shp``, ``<layer>_polygon.shp``)
+      in the same zip; the import reads them back together. dBASE text is limited to
+      254 bytes (84 Chinese characters): longer text is cut, with a
+      :class:`~layers.writers.ExportWarning`.
+    * CSV: UTF-8 with BOM (Excel shows Chinese); lon/lat columns for point layers, a
+      ``wkt`` column otherwise; child tables as a summary text column, which an import
+      ignores (with a warning): use GeoJSON, GeoPackage or Shapefile for child rows.
+    """
+    layer = store.layer(layer_name)
+    path = Path(path)
+    kind = writers.format_for(path, fmt)
+    page = store.query(
+        layer.name, bbox=bbox, filters=filters, limit=None, count=False, children=True
+    )
+    return writers.write(page, path, kind, tz=store.tz, csv_headers=csv_headers)
+
+
+# ---------------------------------------------------------------------- reading
+def _read(
+    path: Path,
+    layer: Layer,
+    source_layer: str | None,
+    lon_field: str | None,
+    lat_field: str | None,
+) -> RawTable:
+    if not path.is_file():
+        raise fail(f"文件不存在：{path}")
+    if path.stat().st_size == 0:
+        raise fail("文件是空的")
+    fmt = detect_format(path)
+    children = [c.name for c in layer.children]
+    if fmt == "geojson":
+        return read_geojson(path)
+    if fmt == "gpkg":
+        return read_gpkg(path, layer.name, children, source_layer)
+    if fmt == "shapefile":
+        return read_shapefile_zip(path, layer.name, children, source_layer)
+    return read_csv(path, lon_field=lon_field, lat_field=lat_field)
+
+
+# ---------------------------------------------------------------------- CRS
+def _resolve_crs(
+    raw: RawTable, path: Path, crs: str | int | CRS | None, gcj02: bool, warnings: list[str]
+) -> tuple[CRS, bool]:
+    if isinstance(crs, str) and _says_gcj(crs):
+        crs, gcj02 = None, True
+    declared = raw.crs
+    if raw.crs_text is not None and not _says_gcj(raw.crs_text):
+        try:
+            declared = CRS.from_user_input(raw.crs_text)
+        except CRSError:
+            if crs is None:
+                raise fail(
+                    f"无法识别文件声明的坐标系 {raw.crs_text!r}；请用 crs 参数指定"
+                ) from None
+    elif raw.crs_text is not None:
+        declared = WGS84
+        if not gcj02:
+            raise fail(
+                f"文件声明为 GCJ-02（火星坐标，{raw.crs_text}）；请加 GCJ-02 转换选项（gcj02）导入"
+            )
+    name = path.name.lower()
+    if not gcj02 and "gcj" in name and "wgs" not in name:
+        raise fail(
+            "文件名表明坐标为 GCJ-02（火星坐标）；请加 GCJ-02 转换选项（gcj02）导入，或改名后再导入"
+        )
+    if crs is not None:
+        try:
+            src = CRS.from_user_input(crs)
+        except CRSError:
+            raise fail(f"无法识别坐标系 {crs!r}（例如 EPSG:4326、EPSG:32644、EPSG:4490）") from None
+        if declared is not None and not declared.equals(src, ignore_axis_order=True):
+            warnings.append(
+                f"文件声明坐标系为 {_crs_name(declared)}，已按指定的 {_crs_name(src)} 读取"
+            )
+    elif declared is not None:
+        src = declared
+    elif raw.format == "shapefile":
+        raise fail(
+            "Shapefile 缺少 .prj 坐标系文件；请提供坐标系参数（crs，如 EPSG:4326 或 EPSG:32644）"
+        )
+    elif raw.format == "gpkg":
+        raise fail("GeoPackage 图层没有坐标系；请提供坐标系参数（crs）")
+    else:
+        src = WGS84
+    if gcj02 and not src.is_geographic:
+        raise fail(f"GCJ-02 数据应为经纬度坐标，而不是投影坐标 {_crs_name(src)}")
+    return src, gcj02
+
+
+def _says_gcj(text: str) -> bool:
+    return "gcj" in text.lower().replace("-", "").replace("_", "")
+
+
+def _crs_name(crs: CRS) -> str:
+    auth = crs.to_authority()
+    return f"{auth[0]}:{auth[1]}" if auth else crs.name
+
+
+def _convert(geometries: list[Any], src: CRS, gcj02: bool) -> np.ndarray:
+    geoms = np.empty(len(geometries), dtype=object)
+    geoms[:] = geometries
+    if not (src.equals(WGS84, ignore_axis_order=True) or src.to_authority() == ("OGC", "CRS84")):
+        transformer = Transformer.from_crs(src, WGS84, always_xy=True)
+
+        def project(xy: np.ndarray) -> np.ndarray:
+            x, y = transformer.transform(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        geoms = shapely.transform(geoms, project, include_z=False)
+    if gcj02:
+        geoms = geometries_gcj02_to_wgs84(geoms)
+    return geoms
+
+
+# ---------------------------------------------------------------------- validation
+def _validate(
+    store: FeatureStore,
+    layer: Layer,
+    features: list[Row],
+    bad_geometry: set[int],
+    problems: list[Problem],
+) -> tuple[list[CleanFeature], list[int]]:
+    cleans: list[CleanFeature] = []
+    rows: list[int] = []
+    for row, props, geom in features:
+        if len(problems) >= MAX_PROBLEMS:
+            break
+        try:
+            if row in bad_geometry:  # its geometry problem is already reported
+                validate_properties(layer, props, partial=False, row=row)
+                continue
+            feature = {"type": "Feature", "properties": props, "geometry": geom}
+            cleans.append(
+                validate_feature(layer, feature, partial=False, extent=store.extent, row=row)
+            )
+            rows.append(row)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    return cleans, rows
+
+
+def _reference_problems(
+    store: FeatureStore, layer: Layer, cleans: list[CleanFeature], rows: list[int]
+) -> list[Problem]:
+    """Per-row check that referenced features exist (the store checks again on insert)."""
+    wanted: list[tuple[int, str, str, Any]] = []
+    for row, clean in zip(rows, cleans, strict=True):
+        p = clean.properties
+        for f in layer.fields:
+            if f.references and p.get(f.name) is not None:
+                wanted.append((row, f"properties.{f.name}", f.references, p[f.name]))
+        if layer.has_field("site_layer"):
+            site_layer, site_id = p.get("site_layer"), p.get("site_id")
+            if (site_layer is None) != (site_id is None):
+                wanted.append((row, "properties.site_id", "", None))
+            elif site_layer is not None:
+                wanted.append((row, "properties.site_id", site_layer, site_id))
+    existing: dict[str, set[Any]] = {}
+    for target in {t for _, _, t, _ in wanted if t}:
+        ids = sorted({v for _, _, t, v in wanted if t == target})
+        found: set[Any] = set()
+        for start in range(0, len(ids), 500):
+            page = store.query(
+                target, ids=ids[start : start + 500], limit=None, count=False, children=False
+            )
+            found.update(r["id"] for r in page.rows)
+        existing[target] = found
+    out = []
+    for row, where, target, value in wanted:
+        if not target:
+            out.append(Problem(where, "所属场所类型与编号须同时填写", row))
+        elif value not in existing[target]:
+            out.append(
+                Problem(where, f"{store.layer(target).label}中没有编号为 {value} 的要素", row)
+            )
+    return out[:MAX_PROBLEMS]
+
+
+def _failure(layer: Layer, path: Path, problems: list[Problem]) -> ValidationFailed:
+    problems = sorted(problems, key=lambda p: (p.row is not None, p.row or 0))
+    more = ""
+    if len(problems) >= MAX_PROBLEMS:
+        problems = problems[:MAX_PROBLEMS]
+        more = f"（只列出前 {MAX_PROBLEMS} 处，之后未再检查）"
+    first = problems[0]
+    where = f"第 {first.row} 行 " if first.row is not None else ""
+    message = (
+        f"{path.name} 导入{layer.label}失败，共 {len(problems)} 处问题{more}，未写入任何数据。"
+        f"{where}{first.field}: {first.message}"
+    )
+    return ValidationFailed(message, problems)
