@@ -21,7 +21,19 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, Date, String, Table, and_, create_engine, event, func, text, type_coerce
+from sqlalchemy import (
+    JSON,
+    Date,
+    String,
+    Table,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    text,
+    type_coerce,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -85,6 +97,10 @@ def _bounds(blob: bytes | None) -> tuple[float, float, float, float] | None:
     if code:
         minx, maxx, miny, maxy = struct.unpack("<4d" if little else ">4d", blob[8:40])
         return minx, miny, maxx, maxy
+    if len(blob) == 29 and blob[8] == 1 and blob[9:13] == b"\x01\x00\x00\x00":
+        # A 2-D little-endian WKB point (what this store writes): read x, y directly.
+        x, y = struct.unpack("<2d", blob[13:29])
+        return x, y, x, y
     geom = shapely.from_wkb(blob[_wkb_offset(blob):])
     if geom.is_empty:
         return None
@@ -191,10 +207,17 @@ class GeoPackageBackend:
         dbapi_con.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
         register_functions(dbapi_con)
         cur = dbapi_con.cursor()
-        cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA busy_timeout = 15000")
+        if cur.execute("PRAGMA application_id").fetchone()[0] == 0:
+            # Set the GeoPackage identity while still in rollback-journal mode: in WAL mode
+            # the header would sit in the -wal file, where GDAL does not look for it.
+            cur.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
+            cur.execute("PRAGMA user_version = 10400")
+        cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: whole demo layers stay in memory
+        cur.execute("PRAGMA mmap_size = 268435456")
         cur.close()
 
     @staticmethod
@@ -242,10 +265,23 @@ class GeoPackageBackend:
         """Row locking is implicit: a write transaction holds the database lock."""
         return stmt
 
+    def insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert rows with ids assigned here; return the ids in row order.
+
+        The write transaction holds SQLite's write lock, so the next ids are known and
+        one ``executemany`` replaces a RETURNING round trip per row.
+        """
+        seq = conn.exec_driver_sql(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)
+        ).scalar()
+        top = conn.exec_driver_sql(f'SELECT max(id) FROM "{table.name}"').scalar()
+        start = max(seq or 0, top or 0) + 1
+        ids = list(range(start, start + len(rows)))
+        conn.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+
     def prepare(self, conn: Connection) -> None:
-        """Set the GeoPackage identity before any table exists."""
-        conn.exec_driver_sql("PRAGMA application_id = 1196444487")  # 'GPKG'
-        conn.exec_driver_sql("PRAGMA user_version = 10400")
+        """Create the GeoPackage core tables (the file identity is set on connect)."""
         for ddl in _CORE_DDL:
             conn.exec_driver_sql(ddl)
         conn.exec_driver_sql(

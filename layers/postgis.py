@@ -11,7 +11,7 @@ import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Date, DateTime, Table, create_engine, func, inspect, type_coerce
+from sqlalchemy import Date, DateTime, Table, create_engine, func, insert, inspect, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
@@ -79,6 +79,15 @@ class PostGISBackend:
     def lock(self, stmt: Any) -> Any:
         """Lock the selected rows until the transaction ends."""
         return stmt.with_for_update()
+
+    def insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert rows in batches (multi-row VALUES); return the new ids in row order."""
+        ids: list[int] = []
+        for start in range(0, len(rows), 2000):
+            chunk = rows[start : start + 2000]
+            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids.extend(conn.execute(stmt, chunk).scalars().all())
+        return ids
 
     def prepare(self, conn: Connection) -> None:
         """Make sure PostGIS is enabled in the database."""

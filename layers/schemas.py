@@ -38,11 +38,15 @@ MAX_CHILD_ROWS = 500
 
 def _enum_aliases(enum: EnumType) -> dict[str, str]:
     aliases: dict[str, str] = {}
+    shorts: dict[str, list[str]] = {}
     for m in enum.members:
         aliases[m.code.lower()] = m.code
         aliases[m.label] = m.code
-        short = m.label.split("（")[0].split("(")[0].strip()
-        aliases.setdefault(short, m.code)
+        shorts.setdefault(m.label.split("（")[0].split("(")[0].strip(), []).append(m.code)
+    # A short form shared by two members (危化品经营 → storage or trade?) is no alias at all.
+    for short, codes in shorts.items():
+        if len(codes) == 1:
+            aliases.setdefault(short, codes[0])
     return aliases
 
 

@@ -272,7 +272,7 @@ class FeatureStore:
             return []
         with self.backend.write() as conn:
             self._check_references(conn, layer, [f.properties for f in features])
-            ids = self._insert_rows(conn, t, rows)
+            ids = self.backend.insert_rows(conn, t, rows)
             for child in layer.children:
                 table = self.schema.children[(layer.name, child.name)]
                 child_rows = [
@@ -534,22 +534,14 @@ class FeatureStore:
             message = f"{label}中没有编号为 {', '.join(map(str, missing[:10]))} 的要素"
             raise ValidationFailed(f"{where}: {message}", [Problem(where, message)])
 
-    def _insert_rows(self, conn: Connection, t: Any, rows: list[dict[str, Any]]) -> list[int]:
-        ids: list[int] = []
-        for start in range(0, len(rows), 2000):
-            chunk = rows[start : start + 2000]
-            result = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), chunk)
-            ids.extend(result.scalars().all())
-        return ids
-
     def _for_storage(self, owner: Any, props: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
         for f in owner.fields:
             if f.name in MANAGED_FIELDS or f.name not in props:
                 continue
             value = props[f.name]
-            if f.type == "datetime" and isinstance(value, dt.datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=self.tz)
+            if f.type == "datetime" and isinstance(value, dt.datetime):
+                value = _millis(value if value.tzinfo else value.replace(tzinfo=self.tz))
             out[f.name] = value
         return out
 
@@ -590,8 +582,13 @@ class FeatureStore:
             conn.execute(insert(meta).values(key="generation", value="1"))
 
 
+def _millis(value: dt.datetime) -> dt.datetime:
+    # Both stores keep milliseconds (GeoPackage's DATETIME format), so they agree exactly.
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return _millis(dt.datetime.now(dt.UTC))
 
 
 def _jsonable(feature: Mapping[str, Any] | None) -> Any:

@@ -102,6 +102,9 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
             Column("updated_at", types.datetime, nullable=False),
             Column("version", Integer, nullable=False, server_default="1"),
             Index(f"ix_{layer.name}_name", "name"),
+            # Ids are never reused after a delete (GeoPackage: AUTOINCREMENT; PostGIS: a sequence),
+            # so an old reference can never silently point at a new feature.
+            sqlite_autoincrement=True,
         )
     for layer in layers:
         for child in layer.children:

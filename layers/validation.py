@@ -223,8 +223,7 @@ def check_geometry(layer: Layer, geom: BaseGeometry, *, extent: Extent | None, f
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
         raise fail("坐标超出经纬度范围；本系统使用 WGS 84 经纬度（经度在前，纬度在后）")
     if not geom.is_valid:
-        reason = shapely.is_valid_reason(geom)
-        raise fail(f"几何图形无效：{reason}（请修正自相交、重复点等问题后再提交）")
+        raise fail(f"几何图形无效：{_reason_zh(shapely.is_valid_reason(geom))}（请修正后再提交）")
     if extent is not None:
         minx, miny, maxx, maxy = extent
         b = geom.bounds
@@ -237,6 +236,28 @@ def check_geometry(layer: Layer, geom: BaseGeometry, *, extent: Extent | None, f
     if layer.storage_geometry == "MULTIPOLYGON" and geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     return geom
+
+
+_GEOS_REASONS = {
+    "Ring Self-intersection": "环自相交",
+    "Self-intersection": "自相交",
+    "Too few points in geometry component": "组成部分的点数过少",
+    "Hole lies outside shell": "内环位于外环之外",
+    "Nested holes": "内环嵌套",
+    "Interior is disconnected": "内部不连通",
+    "Nested shells": "多边形相互嵌套",
+    "Duplicate Rings": "重复的环",
+    "Invalid Coordinate": "无效坐标",
+    "Ring is not closed": "环未闭合",
+}
+
+
+def _reason_zh(reason: str) -> str:
+    """GEOS's validity reason in Chinese, keeping its location (e.g. ``自相交 [83.0 46.2]``)."""
+    for english, chinese in _GEOS_REASONS.items():
+        if reason.startswith(english):
+            return f"{chinese} {reason[len(english):].strip()}（{english}）"
+    return reason
 
 
 def validate_feature(
