@@ -1,0 +1,60 @@
+# SafeMap — the README's two commands are `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test bench lint install vendor system-deps demo clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP) vendor
+
+## Copy Leaflet and its plugins from npm into webmap/static/vendor (the page loads nothing from the internet).
+vendor: $(STAMP)
+	$(BIN)/python -m webmap.vendor
+
+## Install the OS packages the tests need when they are missing: PostGIS, Chromium, npm.
+system-deps:
+	@missing=""; \
+	pgbin=$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1); \
+	ver=$$(basename "$$(dirname "$$pgbin")"); \
+	if [ -z "$$pgbin" ]; then missing="$$missing postgresql postgresql-15-postgis-3"; \
+	elif [ ! -f /usr/share/postgresql/$$ver/extension/postgis.control ]; then missing="$$missing postgresql-$$ver-postgis-3"; fi; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  else echo "missing OS packages:$$missing — run: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+
+## Serve the map and API on http://127.0.0.1:8000 (builds the demo county on first run only).
+run: install
+	$(BIN)/safemap demo --if-missing
+	$(BIN)/safemap serve
+
+## Everything: lint, the store contract suite on GeoPackage and a throwaway PostGIS, API, browser tests, notebooks.
+test: system-deps install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: system-deps install
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+demo: install
+	$(BIN)/safemap demo --force
+
+clean:
+	rm -rf $(VENV) webmap/node_modules webmap/static/vendor var
