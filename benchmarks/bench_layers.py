@@ -13,11 +13,7 @@ Run: ``python -m benchmarks.bench_layers`` (or ``make bench``). Prints medians a
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,6 +26,7 @@ import psycopg
 import pyogrio
 import shapely
 
+from api.background_server import BackgroundServer
 from api.settings import YUMIN_EXTENT
 from layers import pg_cluster
 from layers.store import SYSTEM, FeatureStore, open_store
@@ -77,59 +74,8 @@ def fill(store: FeatureStore, layer: str, n: int, seed: int = 7) -> None:
         )
 
 
-class LiveServer:
-    """``uvicorn api.app:create_app`` in its own process (so client and server do not share a GIL)."""
-
-    def __init__(self, target: str) -> None:
-        self.env = {**os.environ, "SAFEMAP_BASEMAP": "none"}
-        if target.startswith("postgresql"):
-            self.env["SAFEMAP_DATABASE_URL"] = target
-        else:
-            self.env.pop("SAFEMAP_DATABASE_URL", None)
-            self.env["SAFEMAP_GPKG_PATH"] = target
-        self.port = _free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> str:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-        )
-        base = f"http://127.0.0.1:{self.port}"
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    return base
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_api(target: str, label: str, peer: tuple[str, Callable[[], Any]]) -> None:
-    with LiveServer(target) as base, httpx.Client(base_url=base, timeout=60) as http:
+    with BackgroundServer(target) as base, httpx.Client(base_url=base, timeout=60) as http:
 
         def get() -> None:
             r = http.get("/api/layers/enterprises", params={"limit": 10_000})

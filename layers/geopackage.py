@@ -261,6 +261,13 @@ class GeoPackageBackend:
         exact = func.SafeMap_IntersectsBox(table.c.geom, *bbox) == 1
         return and_(candidates, exact)
 
+    def extent(self, conn: Connection, table: Table) -> tuple[float, float, float, float] | None:
+        """Bounding box of a layer, read from its R-tree."""
+        row = conn.exec_driver_sql(
+            f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{table.name}_geom"'
+        ).one()
+        return None if row[0] is None else (row[0], row[1], row[2], row[3])
+
     def lock(self, stmt: Any) -> Any:
         """Row locking is implicit: a write transaction holds the database lock."""
         return stmt

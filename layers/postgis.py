@@ -11,7 +11,7 @@ import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Date, DateTime, Table, create_engine, func, insert, inspect, type_coerce
+from sqlalchemy import Date, DateTime, Table, create_engine, func, insert, inspect, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
@@ -75,6 +75,14 @@ class PostGISBackend:
         """Features intersecting ``bbox`` (lon/lat); ST_Intersects uses the GIST index."""
         env = func.ST_MakeEnvelope(bbox[0], bbox[1], bbox[2], bbox[3], SRID)
         return func.ST_Intersects(table.c.geom, env)
+
+    def extent(self, conn: Connection, table: Table) -> tuple[float, float, float, float] | None:
+        """Bounding box of a layer (``ST_Extent``)."""
+        box = func.ST_Extent(table.c.geom)
+        row = conn.execute(
+            select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+        ).one()
+        return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
     def lock(self, stmt: Any) -> Any:
         """Lock the selected rows until the transaction ends."""

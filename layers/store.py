@@ -196,6 +196,18 @@ class FeatureStore:
                 )
         return page
 
+    def layer_extent(
+        self, layer_name: str
+    ) -> tuple[BBox | None, tuple[dt.datetime | None, dt.datetime | None] | None]:
+        """Spatial extent (lon/lat) and the range of the temporal field; ``None`` when empty."""
+        layer = self.layer(layer_name)
+        t = self.schema.layers[layer.name]
+        with self.backend.read() as conn:
+            bbox = self.backend.extent(conn, t)
+            col = t.c[layer.temporal]
+            tmin, tmax = conn.execute(select(func.min(col), func.max(col))).one()
+        return bbox, (None if tmin is None else (tmin, tmax))
+
     def get(self, layer_name: str, feature_id: int) -> dict[str, Any]:
         """One feature as a GeoJSON-like dict; :class:`FeatureNotFound` (404) if absent."""
         layer = self.layer(layer_name)
