@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
-from api import errors, ogc, routes_layers
+from api import errors, ogc, routes_layers, routes_tiles
 from api.auth import require_actor
 from api.settings import Settings
 from layers.migrations import SCHEMA_VERSION
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     )
     routes_layers.install(app)
     ogc.install(app)
+    routes_tiles.install(app)
     _install_service_routes(app)
     _install_map(app, settings)
     return app
