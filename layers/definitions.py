@@ -199,7 +199,7 @@ LAYERS: tuple[Layer, ...] = (
             Field("s_value", "float", "辨识指标S", computed=True),
             Field("r_value", "float", "分级指标R", computed=True),
             Field("grade", "int", "重大危险源等级", computed=True, minimum=1, maximum=4),
-            Field("exposed_population", "int", "500m内暴露人员", unit="人", minimum=0),
+            Field("exposed_population", "int", "500m内暴露人员", unit="人", minimum=0, computed=True),
         ),
         style=Style("fill", "#b71c1c", by="kind", radius=5, fill_opacity=0.5),
         editors=PLANNERS,
