@@ -1,0 +1,1 @@
+"""HOW people reach SafeMap: the FastAPI app, the ``safemap`` CLI, settings and authentication."""

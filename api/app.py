@@ -56,9 +56,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     if store is not None:
         app.state.store = store
     errors.install(app)
-    app.add_middleware(
-        errors.BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
-    )
+    app.add_middleware(errors.BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     routes_layers.install(app)
     ogc.install(app)
     routes_tiles.install(app)

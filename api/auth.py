@@ -36,8 +36,10 @@ def require_actor(request: Request) -> Actor:
     actor = current_actor(request)
     if actor is None:
         raise ApiError(
-            401, "unauthorized",
-            "此操作需要令牌：请在请求头加 'Authorization: Bearer <令牌>'（令牌由管理员用 safemap token create 生成）",
+            401,
+            "unauthorized",
+            "此操作需要令牌：请在请求头加 'Authorization: Bearer <令牌>'"
+            "（令牌由管理员用 safemap token create 生成）",
             headers=_CHALLENGE,
         )
     return actor
@@ -49,8 +51,10 @@ def require_editor(request: Request, layer: Layer) -> Actor:
     if actor.role not in layer.editors:
         allowed = "、".join(f"{r}（{ROLE_LABELS[r]}）" for r in sorted(layer.editors))
         raise ApiError(
-            403, "forbidden",
-            f"角色 {actor.role}（{ROLE_LABELS.get(actor.role, actor.role)}）无权修改{layer.label}图层；可修改的角色：{allowed}",
+            403,
+            "forbidden",
+            f"角色 {actor.role}（{ROLE_LABELS.get(actor.role, actor.role)}）无权修改{layer.label}图层；"
+            f"可修改的角色：{allowed}",
         )
     return actor
 

@@ -127,16 +127,33 @@ def migrate() -> None:
 @click.option("--lat", "lat_field", default=None, help="CSV latitude column.")
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @click.option("--as", "as_name", default=None, help="Name recorded in the audit log.")
-def import_(layer: str, file: Path, crs: str | None, gcj02: bool, source_layer: str | None,
-            lon_field: str | None, lat_field: str | None, dry_run: bool, as_name: str | None) -> None:
+def import_(
+    layer: str,
+    file: Path,
+    crs: str | None,
+    gcj02: bool,
+    source_layer: str | None,
+    lon_field: str | None,
+    lat_field: str | None,
+    dry_run: bool,
+    as_name: str | None,
+) -> None:
     """Import FILE (GeoJSON, GeoPackage, zipped Shapefile, CSV) into LAYER — all or nothing."""
     from layers.transfer import import_file
 
     store = _open()
     try:
         report = import_file(
-            store, layer, file, _cli_actor(as_name), crs=crs, gcj02=gcj02,
-            source_layer=source_layer, lon_field=lon_field, lat_field=lat_field, dry_run=dry_run,
+            store,
+            layer,
+            file,
+            _cli_actor(as_name),
+            crs=crs,
+            gcj02=gcj02,
+            source_layer=source_layer,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            dry_run=dry_run,
         )
         verb = "校验通过（未写入）" if dry_run else "已导入"
         click.echo(f"{verb} {report.count} 个要素到 {layer}")
@@ -151,8 +168,13 @@ def import_(layer: str, file: Path, crs: str | None, gcj02: bool, source_layer: 
 @main.command("export")
 @click.argument("layer")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp", "csv"]), default=None,
-              help="Default: from the file suffix (.geojson, .gpkg, .zip, .csv).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "gpkg", "shp", "csv"]),
+    default=None,
+    help="Default: from the file suffix (.geojson, .gpkg, .zip, .csv).",
+)
 @click.option("--bbox", default=None, help="minlon,minlat,maxlon,maxlat")
 @click.option("--where", "where", multiple=True, help="field=value filter, repeatable.")
 def export(layer: str, file: Path, fmt: str | None, bbox: str | None, where: tuple[str, ...]) -> None:
@@ -179,8 +201,9 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--name", required=True, help="Who will use it (recorded in the audit log).")
-@click.option("--role", type=click.Choice(ROLES), required=True,
-              help="; ".join(f"{r}: {ROLE_LABELS[r]}" for r in ROLES))
+@click.option(
+    "--role", type=click.Choice(ROLES), required=True, help="; ".join(f"{r}: {ROLE_LABELS[r]}" for r in ROLES)
+)
 @click.option("--expires-days", type=int, default=None)
 def token_create(name: str, role: str, expires_days: int | None) -> None:
     """Create a token and print it (it is shown only once)."""

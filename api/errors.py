@@ -15,23 +15,28 @@ from layers.errors import LayerError, Problem
 
 
 def error_response(
-    status: int, code: str, message: str, problems: list[Problem] | None = None,
+    status: int,
+    code: str,
+    message: str,
+    problems: list[Problem] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A JSON error body; ``problems`` name each field (and row) at fault."""
     body: dict[str, Any] = {"error": code, "message": message}
     if problems:
         body["problems"] = [p.as_dict() for p in problems]
-    return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 class ApiError(Exception):
     """An error raised by the API layer itself (authentication, bad request body…)."""
 
     def __init__(
-        self, status: int, code: str, message: str, problems: list[Problem] | None = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: list[Problem] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -82,7 +87,9 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             message = "该地址不支持此请求方法"
         return error_response(
-            exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), message,
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, "error"),
+            message,
             headers=getattr(exc, "headers", None),
         )
 
@@ -100,6 +107,7 @@ class BodyLimit:
         self.max_upload = max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 413 when its body is too large."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -126,9 +134,7 @@ class BodyLimit:
 
     @staticmethod
     async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = error_response(
-            413, "payload_too_large", f"请求体超过上限 {limit // (1024 * 1024)} MB"
-        )
+        response = error_response(413, "payload_too_large", f"请求体超过上限 {limit // (1024 * 1024)} MB")
         await response(scope, receive, send)
 
 

@@ -113,8 +113,12 @@ def collection_info(layer: Layer, store: FeatureStore, base: str) -> dict[str, A
             {"rel": "alternate", "type": HTML, "title": layer.label, "href": url + "?f=html"},
             {"rel": "items", "type": GEOJSON, "title": f"{layer.label}要素", "href": url + "/items?f=json"},
             {"rel": "items", "type": HTML, "title": f"{layer.label}要素", "href": url + "/items?f=html"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
-             "title": "可查询字段", "href": url + "/queryables"},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "title": "可查询字段",
+                "href": url + "/queryables",
+            },
             {"rel": "describedby", "type": "application/schema+json", "title": "要素结构", "href": url + "/schema"},
         ],
     }
@@ -124,12 +128,15 @@ def queryables(layer: Layer, base: str) -> dict[str, Any]:
     """The fields usable as ``field=value`` filters, as JSON Schema (Features Part 3)."""
     schema = layer_json_schema(layer)
     props = {
-        name: prop for name, prop in schema["properties"].items()
-        if prop.get("type") in ("string", "integer", "boolean") and name != "id"
-        and "format" not in prop
+        name: prop
+        for name, prop in schema["properties"].items()
+        if prop.get("type") in ("string", "integer", "boolean") and name != "id" and "format" not in prop
     }
-    props["geom"] = {"title": "几何", "format": _GEOMETRY_FORMATS.get(layer.storage_geometry, "geometry-any"),
-                     "x-ogc-role": "primary-geometry"}
+    props["geom"] = {
+        "title": "几何",
+        "format": _GEOMETRY_FORMATS.get(layer.storage_geometry, "geometry-any"),
+        "x-ogc-role": "primary-geometry",
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base}/collections/{layer.name}/queryables",
@@ -144,10 +151,15 @@ def feature_schema(layer: Layer, base: str) -> dict[str, Any]:
     """The full feature schema (Features Part 5 style), with id and geometry roles."""
     schema = layer_json_schema(layer)
     schema["properties"]["id"]["x-ogc-role"] = "id"
-    schema["properties"]["geom"] = {"format": _GEOMETRY_FORMATS.get(layer.storage_geometry, "geometry-any"),
-                                    "x-ogc-role": "primary-geometry"}
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"{base}/collections/{layer.name}/schema", **schema}
+    schema["properties"]["geom"] = {
+        "format": _GEOMETRY_FORMATS.get(layer.storage_geometry, "geometry-any"),
+        "x-ogc-role": "primary-geometry",
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{layer.name}/schema",
+        **schema,
+    }
 
 
 def install(app: FastAPI) -> None:
@@ -165,8 +177,12 @@ def install(app: FastAPI) -> None:
             "links": [
                 {"rel": "self", "type": JSON, "title": "本页", "href": base + "?f=json"},
                 {"rel": "alternate", "type": HTML, "title": "本页（HTML）", "href": base + "?f=html"},
-                {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                 "title": "OpenAPI 定义", "href": str(request.base_url) + "openapi.json"},
+                {
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "title": "OpenAPI 定义",
+                    "href": str(request.base_url) + "openapi.json",
+                },
                 {"rel": "service-doc", "type": HTML, "title": "接口文档", "href": str(request.base_url) + "docs"},
                 {"rel": "conformance", "type": JSON, "title": "符合的标准", "href": base + "/conformance"},
                 {"rel": "data", "type": JSON, "title": "要素集合", "href": base + "/collections"},
@@ -240,7 +256,13 @@ def install(app: FastAPI) -> None:
         period = parse_datetime(params.get("datetime"))
         filters = store.parse_filters(layer.name, {k: v for k, v in params.items() if k in filterable})
         page = await run_in_threadpool(
-            store.query, layer.name, bbox=bbox, filters=filters, time_range=period, limit=limit, offset=offset,
+            store.query,
+            layer.name,
+            bbox=bbox,
+            filters=filters,
+            time_range=period,
+            limit=limit,
+            offset=offset,
         )
         links = _item_links(request, offset, limit, len(page), page.number_matched or 0)
         if fmt == "html":
@@ -272,8 +294,11 @@ def install(app: FastAPI) -> None:
         ]
         if _format(request) == "html":
             return ogc_html.item(layer, feature, links)
-        return Response(feature_bytes(feature, links=links), media_type=GEOJSON,
-                        headers={"ETag": f'"{feature["properties"]["version"]}"'})
+        return Response(
+            feature_bytes(feature, links=links),
+            media_type=GEOJSON,
+            headers={"ETag": f'"{feature["properties"]["version"]}"'},
+        )
 
     app.include_router(router)
 
@@ -296,7 +321,11 @@ def _item_links(request: Request, offset: int, limit: int, returned: int, matche
         {"rel": "collection", "type": JSON, "href": str(request.url).split("/items")[0]},
     ]
     if offset + returned < matched:
-        links.append({"rel": "next", "type": GEOJSON, "title": "下一页", "href": url(offset=offset + returned, limit=limit)})
+        links.append(
+            {"rel": "next", "type": GEOJSON, "title": "下一页", "href": url(offset=offset + returned, limit=limit)}
+        )
     if offset > 0:
-        links.append({"rel": "prev", "type": GEOJSON, "title": "上一页", "href": url(offset=max(0, offset - limit), limit=limit)})
+        links.append(
+            {"rel": "prev", "type": GEOJSON, "title": "上一页", "href": url(offset=max(0, offset - limit), limit=limit)}
+        )
     return links

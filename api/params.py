@@ -15,7 +15,9 @@ from layers.errors import Problem
 
 def bad(field: str, message: str, status: int = 400) -> ApiError:
     """An error naming one query parameter or body field."""
-    return ApiError(status, "bad_query" if status == 400 else "invalid", f"{field}: {message}", [Problem(field, message)])
+    return ApiError(
+        status, "bad_query" if status == 400 else "invalid", f"{field}: {message}", [Problem(field, message)]
+    )
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:

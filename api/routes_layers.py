@@ -34,7 +34,10 @@ def describe_layer(layer: Layer, count: int | None = None) -> dict[str, Any]:
 
     def field_info(f: Any) -> dict[str, Any]:
         info: dict[str, Any] = {
-            "name": f.name, "type": f.type, "label": f.label, "required": f.required,
+            "name": f.name,
+            "type": f.type,
+            "label": f.label,
+            "required": f.required,
             "readOnly": f.computed,
         }
         for key in ("unit", "minimum", "maximum", "max_length", "pattern", "references"):
@@ -42,8 +45,7 @@ def describe_layer(layer: Layer, count: int | None = None) -> dict[str, Any]:
                 info[key] = getattr(f, key)
         if f.enum is not None:
             info["enum"] = [
-                {"code": m.code, "label": m.label, **({"color": m.color} if m.color else {})}
-                for m in f.enum.members
+                {"code": m.code, "label": m.label, **({"color": m.color} if m.color else {})} for m in f.enum.members
             ]
         return info
 
@@ -57,12 +59,15 @@ def describe_layer(layer: Layer, count: int | None = None) -> dict[str, Any]:
         "editors": sorted(layer.editors),
         "fields": [field_info(f) for f in layer.fields],
         "children": [
-            {"name": c.name, "label": c.label, "fields": [field_info(f) for f in c.fields]}
-            for c in layer.children
+            {"name": c.name, "label": c.label, "fields": [field_info(f) for f in c.fields]} for c in layer.children
         ],
         "style": {
-            "kind": style.kind, "color": style.color, "by": style.by, "radius": style.radius,
-            "weight": style.weight, "cluster": style.cluster,
+            "kind": style.kind,
+            "color": style.color,
+            "by": style.by,
+            "radius": style.radius,
+            "weight": style.weight,
+            "cluster": style.cluster,
         },
         **({"count": count} if count is not None else {}),
         "links": [
@@ -83,10 +88,15 @@ def _filter_parameters(layer: Layer) -> list[dict[str, Any]]:
             schema: dict[str, Any] = {"type": "string"}
             if f.enum is not None:
                 schema["description"] = f.enum.describe()
-            params.append({
-                "name": f.name, "in": "query", "required": False, "schema": schema,
-                "description": f"按{f.label}筛选；多个取值用逗号分隔",
-            })
+            params.append(
+                {
+                    "name": f.name,
+                    "in": "query",
+                    "required": False,
+                    "schema": schema,
+                    "description": f"按{f.label}筛选；多个取值用逗号分隔",
+                }
+            )
     return params
 
 
@@ -115,7 +125,10 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
                         "required": ["type", "geometry", "properties"],
                         "properties": {
                             "type": {"const": "Feature"},
-                            "geometry": {"type": "object", "description": f"GeoJSON, lon/lat: {', '.join(layer.geometry_types)}"},
+                            "geometry": {
+                                "type": "object",
+                                "description": f"GeoJSON, lon/lat: {', '.join(layer.geometry_types)}",
+                            },
                             "properties": layer_json_schema(layer),
                         },
                     }
@@ -124,7 +137,9 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         }
     }
 
-    @router.get(f"/{name}", tags=[tag], summary=f"查询{layer.label}", openapi_extra={"parameters": _filter_parameters(layer)})
+    @router.get(
+        f"/{name}", tags=[tag], summary=f"查询{layer.label}", openapi_extra={"parameters": _filter_parameters(layer)}
+    )
     async def items(
         request: Request,
         bbox: str | None = Query(None, description="最小经度,最小纬度,最大经度,最大纬度 (CRS84)"),
@@ -138,13 +153,17 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         filters = store.parse_filters(name, raw)
         box, period = parse_bbox(bbox), parse_datetime(datetime)
         page = await run_in_threadpool(
-            store.query, name, bbox=box, filters=filters, q=q, time_range=period,
-            limit=limit, offset=offset,
+            store.query,
+            name,
+            bbox=box,
+            filters=filters,
+            q=q,
+            time_range=period,
+            limit=limit,
+            offset=offset,
         )
         links = _links(request, offset, limit, len(page), page.number_matched)
-        body = feature_collection_bytes(
-            page, numberMatched=page.number_matched, numberReturned=len(page), links=links
-        )
+        body = feature_collection_bytes(page, numberMatched=page.number_matched, numberReturned=len(page), links=links)
         return Response(body, media_type=GEOJSON)
 
     @router.get(f"/{name}/schema", tags=[tag], summary=f"{layer.label}的字段说明 (JSON Schema)")
@@ -166,13 +185,21 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         feature = await run_in_threadpool(_store(request).create, name, body, actor)
         fid = feature["id"]
         return Response(
-            feature_bytes(feature), status_code=201, media_type=GEOJSON,
+            feature_bytes(feature),
+            status_code=201,
+            media_type=GEOJSON,
             headers={"Location": f"/api/layers/{name}/{fid}", "ETag": etag(feature["properties"]["version"])},
         )
 
-    @router.patch(f"/{name}/{{feature_id}}", tags=[tag], summary=f"修改{layer.label}要素（须提供版本号）", openapi_extra=body_schema)
+    @router.patch(
+        f"/{name}/{{feature_id}}",
+        tags=[tag],
+        summary=f"修改{layer.label}要素（须提供版本号）",
+        openapi_extra=body_schema,
+    )
     async def patch(
-        request: Request, feature_id: int,
+        request: Request,
+        feature_id: int,
         if_match: str | None = Header(None, description='所编辑的版本，如 "3"'),
     ) -> Response:
         actor = require_editor(request, layer)
@@ -180,15 +207,25 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         if not isinstance(body, dict):
             raise bad("body", "应为 GeoJSON Feature 对象", 422)
         feature = await run_in_threadpool(
-            _store(request).update, name, feature_id, body, actor,
+            _store(request).update,
+            name,
+            feature_id,
+            body,
+            actor,
             expected_version=parse_version(if_match),
         )
-        return Response(feature_bytes(feature), media_type=GEOJSON, headers={"ETag": etag(feature["properties"]["version"])})
+        return Response(
+            feature_bytes(feature), media_type=GEOJSON, headers={"ETag": etag(feature["properties"]["version"])}
+        )
 
-    @router.delete(f"/{name}/{{feature_id}}", tags=[tag], status_code=204, summary=f"删除{layer.label}要素（须提供版本号）")
+    @router.delete(
+        f"/{name}/{{feature_id}}", tags=[tag], status_code=204, summary=f"删除{layer.label}要素（须提供版本号）"
+    )
     async def remove(
-        request: Request, feature_id: int,
-        if_match: str | None = Header(None), version: str | None = Query(None),
+        request: Request,
+        feature_id: int,
+        if_match: str | None = Header(None),
+        version: str | None = Query(None),
     ) -> Response:
         actor = require_editor(request, layer)
         expected = parse_version(if_match, version)
@@ -209,7 +246,9 @@ def install(app: FastAPI) -> None:
         _add_layer_routes(router, layer)
 
     @router.api_route("/{layer}", methods=["GET", "POST"], include_in_schema=False)
-    @router.api_route("/{layer}/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE", "PUT"], include_in_schema=False)
+    @router.api_route(
+        "/{layer}/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE", "PUT"], include_in_schema=False
+    )
     async def unknown(request: Request, layer: str, rest: str = "") -> None:
         if any(lyr.name == layer for lyr in LAYERS):
             raise ApiError(405, "method_not_allowed", f"{request.method} {request.url.path} 不受支持（请查看 /docs）")

@@ -15,8 +15,9 @@ MVT = "application/vnd.mapbox-vector-tile"
 def install(app: FastAPI) -> None:
     """Register the tile route."""
 
-    @app.get("/tiles/{layer}/{z}/{x}/{y}.mvt", tags=["矢量瓦片"], summary="图层矢量瓦片（MVT, XYZ）",
-             response_class=Response)
+    @app.get(
+        "/tiles/{layer}/{z}/{x}/{y}.mvt", tags=["矢量瓦片"], summary="图层矢量瓦片（MVT, XYZ）", response_class=Response
+    )
     async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
         store: FeatureStore = request.app.state.store
         data = await run_in_threadpool(render_tile, store, layer, z, x, y)

@@ -55,15 +55,28 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
                 shutil.copyfileobj(file.file, out)
             store: FeatureStore = request.app.state.store
             report = await run_in_threadpool(
-                import_file, store, name, path, actor, crs=crs, gcj02=gcj02,
-                source_layer=source_layer, lon_field=lon_field, lat_field=lat_field, dry_run=dry_run,
+                import_file,
+                store,
+                name,
+                path,
+                actor,
+                crs=crs,
+                gcj02=gcj02,
+                source_layer=source_layer,
+                lon_field=lon_field,
+                lat_field=lat_field,
+                dry_run=dry_run,
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         body: dict[str, Any] = {
-            "layer": report.layer, "count": report.count, "ids": report.ids,
-            "warnings": report.warnings, "source_crs": report.source_crs,
-            "converted_from_gcj02": report.converted_from_gcj02, "dry_run": report.dry_run,
+            "layer": report.layer,
+            "count": report.count,
+            "ids": report.ids,
+            "warnings": report.warnings,
+            "source_crs": report.source_crs,
+            "converted_from_gcj02": report.converted_from_gcj02,
+            "dry_run": report.dry_run,
         }
         return JSONResponse(body, status_code=200 if dry_run else 201)
 
@@ -83,13 +96,13 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
         stamp = dt.datetime.now().strftime("%Y%m%d")
         path = folder / f"{name}_{stamp}{suffix}"
         try:
-            await run_in_threadpool(
-                export_layer, store, name, path, fmt=format, bbox=parse_bbox(bbox), filters=filters
-            )
+            await run_in_threadpool(export_layer, store, name, path, fmt=format, bbox=parse_bbox(bbox), filters=filters)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return FileResponse(
-            path, media_type=media, filename=path.name,
+            path,
+            media_type=media,
+            filename=path.name,
             background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
         )

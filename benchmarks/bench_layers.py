@@ -69,9 +69,7 @@ def fill(store: FeatureStore, layer: str, n: int, seed: int = 7) -> None:
         for i in range(n)
     ]
     for start in range(0, n, 20_000):
-        store.insert_clean(
-            layer, batch[start : start + 20_000], SYSTEM, action="seed", audit_each=False
-        )
+        store.insert_clean(layer, batch[start : start + 20_000], SYSTEM, action="seed", audit_each=False)
 
 
 def bench_api(target: str, label: str, peer: tuple[str, Callable[[], Any]]) -> None:
@@ -111,24 +109,14 @@ def main() -> None:
 
         print("1. 10,000 features as GeoJSON (target < 300 ms)")
         bench_api(cluster.url, "PostGIS", ("psql json_agg(ST_AsGeoJSON)", pg_peer))
-        bench_api(
-            str(tmp / "bench.gpkg"), "GeoPackage", ("pyogrio + GeoDataFrame.to_json", gpkg_peer)
-        )
+        bench_api(str(tmp / "bench.gpkg"), "GeoPackage", ("pyogrio + GeoDataFrame.to_json", gpkg_peer))
 
         print("2. bbox query on a 100,000-feature layer (features returned with all attributes)")
         for store in (pg, gp):
             _fill_targets(store, 100_000)
         n_hits = pg.query("protected_targets", bbox=BBOX, limit=None, count=False, children=False)
-        ours_pg = median_time(
-            lambda: pg.query(
-                "protected_targets", bbox=BBOX, limit=None, count=False, children=False
-            )
-        )
-        ours_gp = median_time(
-            lambda: gp.query(
-                "protected_targets", bbox=BBOX, limit=None, count=False, children=False
-            )
-        )
+        ours_pg = median_time(lambda: pg.query("protected_targets", bbox=BBOX, limit=None, count=False, children=False))
+        ours_gp = median_time(lambda: gp.query("protected_targets", bbox=BBOX, limit=None, count=False, children=False))
 
         def raw_pg() -> None:
             with psycopg.connect(cluster.dsn()) as con:

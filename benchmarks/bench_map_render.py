@@ -194,9 +194,7 @@ def main() -> None:
         base, server = serve(Path(tmp) / "bench.gpkg", options)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-                )
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 runs = [load_once(browser, base + "/") for _ in range(args.runs + 1)]
                 browser.close()
         finally:
@@ -207,10 +205,7 @@ def main() -> None:
         f"(server response {first['response']:.0f} ms)"
     )
     ready = [r["ready"] for r in later]
-    print(
-        f"first full render (navigation start -> all layers drawn), {len(later)} loads with an "
-        "empty browser cache:"
-    )
+    print(f"first full render (navigation start -> all layers drawn), {len(later)} loads with an empty browser cache:")
     median = statistics.median(ready)
     print(f"  median {median:.0f} ms, min {min(ready):.0f} ms, max {max(ready):.0f} ms")
     print(

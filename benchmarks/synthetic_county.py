@@ -72,19 +72,10 @@ def build_synthetic(store: FeatureStore, seed: int = 7) -> dict[str, int]:
     sectors = []
     for i, name in enumerate(names):
         a0, a1 = 2 * math.pi * i / len(names), 2 * math.pi * (i + 1) / len(names)
-        fan = Polygon(
-            [(cx, cy)]
-            + [(cx + 3 * math.cos(a), cy + 3 * math.sin(a)) for a in np.linspace(a0, a1, 12)]
-        )
+        fan = Polygon([(cx, cy)] + [(cx + 3 * math.cos(a), cy + 3 * math.sin(a)) for a in np.linspace(a0, a1, 12)])
         part = county.intersection(fan)
         kind = (
-            "town"
-            if name.endswith("镇")
-            else "farm"
-            if "牧场" in name
-            else "regiment"
-            if "团" in name
-            else "township"
+            "town" if name.endswith("镇") else "farm" if "牧场" in name else "regiment" if "团" in name else "township"
         )
         sectors.append(
             _feat(
@@ -172,9 +163,7 @@ def build_synthetic(store: FeatureStore, seed: int = 7) -> dict[str, int]:
                 pt_near(900 if i < 60 else 9_000, base),
                 name=f"裕民县示例企业{i + 1:03d}有限公司",
                 industry=industries[i % len(industries)],
-                risk_level=str(
-                    rng.choice(["red", "orange", "yellow", "blue"], p=[0.08, 0.2, 0.35, 0.37])
-                ),
+                risk_level=str(rng.choice(["red", "orange", "yellow", "blue"], p=[0.08, 0.2, 0.35, 0.37])),
                 employees=int(rng.integers(5, 400)),
                 contact="张工",
                 phone="0901-6521234",
@@ -306,9 +295,7 @@ def build_synthetic(store: FeatureStore, seed: int = 7) -> dict[str, int]:
     while len(villages) < 60:
         spot = pt_near(25_000)
         if county.contains(spot):
-            villages.append(
-                _feat(spot, name=f"示例村{len(villages) + 1}", kind="village", source=src)
-            )
+            villages.append(_feat(spot, name=f"示例村{len(villages) + 1}", kind="village", source=src))
     _insert(store, "settlements", villages)
     _insert(
         store,

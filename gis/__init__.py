@@ -1,0 +1,1 @@
+"""HOW SafeMap reasons: pure spatial analysis on GeoDataFrames and arrays (no I/O)."""

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FieldType = Literal["str", "int", "float", "bool", "date", "datetime", "enum"]
-GeometryType = Literal[
-    "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
-]
+GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"]
 Role = Literal["viewer", "planner", "dispatcher", "fire", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "planner", "dispatcher", "fire", "admin")
 ROLE_LABELS: dict[str, str] = {

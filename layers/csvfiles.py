@@ -100,9 +100,7 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None) -> Raw
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                raw.problems.append(
-                    Problem("file", f"本行有 {len(cells)} 列，表头只有 {len(header)} 列", line)
-                )
+                raw.problems.append(Problem("file", f"本行有 {len(cells)} 列，表头只有 {len(header)} 列", line))
             cells = cells + [""] * (len(header) - len(cells))
             record = dict(zip(header, cells, strict=False))
             for b in blanks:
@@ -122,9 +120,7 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None) -> Raw
         raw.geometries = _parse_wkt(wkts, wkt_col, raw)
     else:
         points = shapely.points(np.array(xs, dtype=float), np.array(ys, dtype=float))
-        raw.geometries = [
-            None if i in raw.bad_geometry else g for i, g in zip(raw.rows, points, strict=True)
-        ]
+        raw.geometries = [None if i in raw.bad_geometry else g for i, g in zip(raw.rows, points, strict=True)]
     return raw
 
 
@@ -137,10 +133,7 @@ def _geometry_columns(
         if given is not None:
             col = by_norm.get(normalise(given))
             if col is None:
-                raise fail(
-                    f"CSV 中没有指定的{what}列 {given!r}"
-                    f"（表头：{'、'.join(h for h in header if h)}）"
-                )
+                raise fail(f"CSV 中没有指定的{what}列 {given!r}（表头：{'、'.join(h for h in header if h)}）")
             return col
         return next((by_norm[n] for n in names if n in by_norm), None)
 
@@ -149,9 +142,7 @@ def _geometry_columns(
     wkt = next((by_norm[n] for n in WKT_NAMES if n in by_norm), None)
     if lon and lat:
         if wkt and lon_field is None:
-            raw.warnings.append(
-                f"同时有经纬度列与 WKT 列 {wkt}；按经纬度列 {lon}/{lat} 读取，{wkt} 列已忽略"
-            )
+            raw.warnings.append(f"同时有经纬度列与 WKT 列 {wkt}；按经纬度列 {lon}/{lat} 读取，{wkt} 列已忽略")
             raw.consumed.add(wkt)
         return lon, lat, None
     if wkt:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layers import enums as E
+from layers import enums
 from layers.catalogue import ChildTable, Field, Layer, Style, common_fields
 from layers.checks import cas_error, credit_code_error
 
@@ -41,7 +41,7 @@ SUBSTANCES = ChildTable(
             "hazard_class",
             "enum",
             "危险性类别",
-            enum=E.HAZARD_CLASS,
+            enum=enums.HAZARD_CLASS,
             description="GB 18218-2018 Table 2 class; used when the substance is not in Table 1.",
         ),
         Field("quantity_t", "float", "最大储存量", required=True, unit="t", minimum=0),
@@ -53,11 +53,11 @@ VEHICLES = ChildTable(
     "vehicles",
     "车辆装备",
     (
-        Field("profile", "enum", "车辆类型", required=True, enum=E.VEHICLE_PROFILE),
+        Field("profile", "enum", "车辆类型", required=True, enum=enums.VEHICLE_PROFILE),
         Field("count", "int", "数量", required=True, unit="辆", minimum=1, maximum=500),
         Field("note", "str", "备注", max_length=200),
     ),
-    summary=lambda r: f"{E.VEHICLE_PROFILE.label(r.get('profile'))}×{r.get('count')}",
+    summary=lambda r: f"{enums.VEHICLE_PROFILE.label(r.get('profile'))}×{r.get('count')}",
 )
 
 INVENTORY = ChildTable(
@@ -65,7 +65,7 @@ INVENTORY = ChildTable(
     "储备物资",
     (
         Field("item", "str", "物资名称", required=True, max_length=100),
-        Field("category", "enum", "物资类别", enum=E.MATERIAL_CATEGORY),
+        Field("category", "enum", "物资类别", enum=enums.MATERIAL_CATEGORY),
         Field("unit", "str", "计量单位", required=True, max_length=20),
         Field("quantity", "float", "数量", required=True, minimum=0),
     ),
@@ -82,7 +82,7 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=POLY,
         fields=(
             *common_fields(),
-            Field("level", "enum", "级别", required=True, enum=E.BOUNDARY_LEVEL),
+            Field("level", "enum", "级别", required=True, enum=enums.BOUNDARY_LEVEL),
             Field("code", "str", "区划代码", max_length=12, pattern=r"\d{6}(\d{3})?"),
         ),
         style=Style("line", "#5d4037", weight=3),
@@ -97,7 +97,7 @@ LAYERS: tuple[Layer, ...] = (
         fields=(
             *common_fields(),
             Field("code", "str", "区划代码", required=True, max_length=9, pattern=r"\d{9}"),
-            Field("kind", "enum", "类型", required=True, enum=E.TOWNSHIP_KIND),
+            Field("kind", "enum", "类型", required=True, enum=enums.TOWNSHIP_KIND),
             Field("population", "int", "人口", unit="人", minimum=0),
         ),
         style=Style("fill", "#8d6e63", weight=1, fill_opacity=0.04),
@@ -110,9 +110,9 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=("Point", *POLY),
         fields=(
             *common_fields(),
-            Field("category", "enum", "类别", required=True, enum=E.TARGET_CATEGORY),
-            Field("gb36894_class", "enum", "防护目标类别(GB 36894)", enum=E.GB36894_CLASS),
-            Field("gb50156_class", "enum", "保护物类别(GB 50156)", enum=E.GB50156_CLASS),
+            Field("category", "enum", "类别", required=True, enum=enums.TARGET_CATEGORY),
+            Field("gb36894_class", "enum", "防护目标类别(GB 36894)", enum=enums.GB36894_CLASS),
+            Field("gb50156_class", "enum", "保护物类别(GB 50156)", enum=enums.GB50156_CLASS),
             Field("population", "int", "人数", unit="人", minimum=0, maximum=1_000_000),
             Field("height_m", "float", "建筑高度", unit="m", minimum=0, maximum=700),
             Field("address", "str", "地址", max_length=200),
@@ -127,14 +127,14 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=("LineString",),
         fields=(
             *common_fields(),
-            Field("road_class", "enum", "道路等级", required=True, enum=E.ROAD_CLASS),
+            Field("road_class", "enum", "道路等级", required=True, enum=enums.ROAD_CLASS),
             Field("ref", "str", "路线编号", max_length=20, description="e.g. G219"),
             Field("speed_kmh", "float", "设计车速", unit="km/h", minimum=1, maximum=130),
             Field("oneway", "bool", "单行", description="True: passable only in drawing order."),
             Field("width_m", "float", "路面宽度", unit="m", minimum=0, maximum=100),
             Field("max_height_m", "float", "限高", unit="m", minimum=0, maximum=20),
             Field("max_weight_t", "float", "限重", unit="t", minimum=0, maximum=200),
-            Field("status", "enum", "通行状态", required=True, enum=E.ROAD_STATUS),
+            Field("status", "enum", "通行状态", required=True, enum=enums.ROAD_STATUS),
         ),
         style=Style(
             "line",
@@ -175,7 +175,7 @@ LAYERS: tuple[Layer, ...] = (
             Field("turnaround_width_m", "float", "回车场宽度", unit="m", minimum=0, maximum=200),
             Field("max_weight_t", "float", "承载能力", unit="t", minimum=0, maximum=200),
             Field("obstructed", "bool", "占用/堵塞"),
-            Field("site_layer", "enum", "所属场所类型", enum=E.SITE_LAYER),
+            Field("site_layer", "enum", "所属场所类型", enum=enums.SITE_LAYER),
             Field("site_id", "int", "所属场所编号", minimum=1),
             Field("inspected_at", "date", "检查日期"),
         ),
@@ -190,12 +190,12 @@ LAYERS: tuple[Layer, ...] = (
         fields=(
             *common_fields(),
             Field("enterprise_id", "int", "所属企业编号", required=True, references="enterprises"),
-            Field("kind", "enum", "类型", required=True, enum=E.HAZARD_KIND),
-            Field("plant_status", "enum", "装置状态", enum=E.PLANT_STATUS),
+            Field("kind", "enum", "类型", required=True, enum=enums.HAZARD_KIND),
+            Field("plant_status", "enum", "装置状态", enum=enums.PLANT_STATUS),
             Field("gasoline_m3", "float", "汽油罐总容积", unit="m³", minimum=0, maximum=100_000),
             Field("diesel_m3", "float", "柴油罐总容积", unit="m³", minimum=0, maximum=100_000),
             Field("max_tank_m3", "float", "单罐最大容积", unit="m³", minimum=0, maximum=100_000),
-            Field("vapour_recovery", "enum", "油气回收", enum=E.VAPOUR_RECOVERY),
+            Field("vapour_recovery", "enum", "油气回收", enum=enums.VAPOUR_RECOVERY),
             Field("s_value", "float", "辨识指标S", computed=True),
             Field("r_value", "float", "分级指标R", computed=True),
             Field("grade", "int", "重大危险源等级", computed=True, minimum=1, maximum=4),
@@ -220,8 +220,8 @@ LAYERS: tuple[Layer, ...] = (
                 check=credit_code_error,
                 description="GB 32100-2015, check character verified.",
             ),
-            Field("industry", "enum", "行业类别", required=True, enum=E.INDUSTRY),
-            Field("risk_level", "enum", "风险等级", required=True, enum=E.RISK_LEVEL),
+            Field("industry", "enum", "行业类别", required=True, enum=enums.INDUSTRY),
+            Field("risk_level", "enum", "风险等级", required=True, enum=enums.RISK_LEVEL),
             Field("employees", "int", "从业人员", unit="人", minimum=0, maximum=1_000_000),
             Field("contact", "str", "安全负责人", max_length=50),
             Field("phone", "str", "联系电话", max_length=30, pattern=r"[0-9+\-() ]{5,30}"),
@@ -238,10 +238,10 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=("Point",),
         fields=(
             *common_fields(),
-            Field("kind", "enum", "型式", enum=E.HYDRANT_KIND),
+            Field("kind", "enum", "型式", enum=enums.HYDRANT_KIND),
             Field("flow_lps", "float", "出水流量", unit="L/s", minimum=0, maximum=200),
             Field("pressure_mpa", "float", "供水压力", unit="MPa", minimum=0, maximum=5),
-            Field("status", "enum", "状态", required=True, enum=E.HYDRANT_STATUS),
+            Field("status", "enum", "状态", required=True, enum=enums.HYDRANT_STATUS),
             Field("inspected_at", "date", "检查日期"),
         ),
         style=Style("circle", "#1565c0", by="status", radius=3, cluster=True),
@@ -254,7 +254,7 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=("Point",),
         fields=(
             *common_fields(),
-            Field("level", "enum", "级别", required=True, enum=E.DEPOT_LEVEL),
+            Field("level", "enum", "级别", required=True, enum=enums.DEPOT_LEVEL),
             Field("area_m2", "float", "库房面积", unit="m²", minimum=0, maximum=1_000_000),
             Field("manager", "str", "管理人", max_length=50),
             Field("phone", "str", "值班电话", max_length=30, pattern=r"[0-9+\-() ]{5,30}"),
@@ -270,9 +270,9 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=("Point",),
         fields=(
             *common_fields(),
-            Field("kind", "enum", "队伍类型", required=True, enum=E.TEAM_KIND),
+            Field("kind", "enum", "队伍类型", required=True, enum=enums.TEAM_KIND),
             Field("headcount", "int", "人数", required=True, unit="人", minimum=0, maximum=10_000),
-            Field("status", "enum", "状态", required=True, enum=E.TEAM_STATUS),
+            Field("status", "enum", "状态", required=True, enum=enums.TEAM_STATUS),
             Field("phone", "str", "值班电话", max_length=30, pattern=r"[0-9+\-() ]{5,30}"),
             Field("specialties", "str", "专长", max_length=300),
         ),
@@ -287,7 +287,7 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=("Point",),
         fields=(
             *common_fields(),
-            Field("kind", "enum", "类型", required=True, enum=E.SETTLEMENT_KIND),
+            Field("kind", "enum", "类型", required=True, enum=enums.SETTLEMENT_KIND),
             Field("code", "str", "区划代码", max_length=12, pattern=r"\d{9}(\d{3})?"),
             Field("population", "int", "人口", unit="人", minimum=0),
         ),
@@ -301,10 +301,10 @@ LAYERS: tuple[Layer, ...] = (
         geometry_types=("Point",),
         fields=(
             *common_fields(),
-            Field("kind", "enum", "事件类型", required=True, enum=E.INCIDENT_KIND),
-            Field("status", "enum", "处置状态", required=True, enum=E.INCIDENT_STATUS),
+            Field("kind", "enum", "事件类型", required=True, enum=enums.INCIDENT_KIND),
+            Field("status", "enum", "处置状态", required=True, enum=enums.INCIDENT_STATUS),
             Field("reported_at", "datetime", "接报时间", required=True),
-            Field("severity", "enum", "事故等级", enum=E.SEVERITY),
+            Field("severity", "enum", "事故等级", enum=enums.SEVERITY),
             Field("casualties", "int", "伤亡人数", unit="人", minimum=0),
             Field("description", "str", "情况描述", max_length=2000),
         ),

@@ -101,9 +101,7 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
     return np.where(inside, lon_a + dlon, lon_a), np.where(inside, lat_a + dlat, lat_a)
 
 
-def gcj02_to_wgs84(
-    lon: ArrayLike, lat: ArrayLike, *, tol: float = 1e-9, max_iter: int = 30
-) -> tuple[NDArray, NDArray]:
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, tol: float = 1e-9, max_iter: int = 30) -> tuple[NDArray, NDArray]:
     """Convert GCJ-02 coordinates back to WGS 84 by inverting the forward model.
 
     Parameters

@@ -85,7 +85,7 @@ def _wkb_offset(blob: bytes) -> int:
 
 def decode_many(blobs: Sequence[bytes | None]) -> np.ndarray:
     """Decode GeoPackage blobs to an array of shapely geometries (None stays None)."""
-    wkbs = [None if b is None else memoryview(b)[_wkb_offset(b):].tobytes() for b in blobs]
+    wkbs = [None if b is None else memoryview(b)[_wkb_offset(b) :].tobytes() for b in blobs]
     return shapely.from_wkb(np.array(wkbs, dtype=object))
 
 
@@ -101,7 +101,7 @@ def _bounds(blob: bytes | None) -> tuple[float, float, float, float] | None:
         # A 2-D little-endian WKB point (what this store writes): read x, y directly.
         x, y = struct.unpack("<2d", blob[13:29])
         return x, y, x, y
-    geom = shapely.from_wkb(blob[_wkb_offset(blob):])
+    geom = shapely.from_wkb(blob[_wkb_offset(blob) :])
     if geom.is_empty:
         return None
     b = geom.bounds
@@ -144,12 +144,16 @@ class GpkgGeometry(UserDefinedType):
         self.type_name = type_name
 
     def get_col_spec(self, **kw: Any) -> str:
+        """Declared column type: the GeoPackage geometry type name."""
         return self.type_name
 
     def bind_processor(self, dialect: Any) -> Any:
+        """Encode shapely geometries as GeoPackage blobs."""
         return encode
 
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """Decode GeoPackage blobs to shapely geometries."""
+
         def process(value: bytes | None) -> BaseGeometry | None:
             return None if value is None else decode_many([value])[0]
 
@@ -162,9 +166,12 @@ class GpkgDateTime(UserDefinedType):
     cache_ok = True
 
     def get_col_spec(self, **kw: Any) -> str:
+        """Declared column type."""
         return "DATETIME"
 
     def bind_processor(self, dialect: Any) -> Any:
+        """Aware datetimes to ISO 8601 UTC text with milliseconds."""
+
         def process(value: dt.datetime | None) -> str | None:
             if value is None:
                 return None
@@ -176,6 +183,8 @@ class GpkgDateTime(UserDefinedType):
         return process
 
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """ISO 8601 text to aware UTC datetimes."""
+
         def process(value: str | None) -> dt.datetime | None:
             if value is None:
                 return None
@@ -254,8 +263,7 @@ class GeoPackageBackend:
         rtree = f"rtree_{table.name}_geom"
         candidates = table.c.id.in_(
             text(
-                f'SELECT id FROM "{rtree}" WHERE minx <= :bx1 AND maxx >= :bx0 '
-                "AND miny <= :by1 AND maxy >= :by0"
+                f'SELECT id FROM "{rtree}" WHERE minx <= :bx1 AND maxx >= :bx0 AND miny <= :by1 AND maxy >= :by0'
             ).bindparams(bx0=bbox[0], by0=bbox[1], bx1=bbox[2], by1=bbox[3])
         )
         exact = func.SafeMap_IntersectsBox(table.c.geom, *bbox) == 1
@@ -278,9 +286,7 @@ class GeoPackageBackend:
         The write transaction holds SQLite's write lock, so the next ids are known and
         one ``executemany`` replaces a RETURNING round trip per row.
         """
-        seq = conn.exec_driver_sql(
-            "SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)
-        ).scalar()
+        seq = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)).scalar()
         top = conn.exec_driver_sql(f'SELECT max(id) FROM "{table.name}"').scalar()
         start = max(seq or 0, top or 0) + 1
         ids = list(range(start, start + len(rows)))
@@ -327,9 +333,7 @@ class GeoPackageBackend:
             {"t": t, "i": layer.label, "d": layer.description or layer.label},
         )
         conn.execute(
-            text(
-                "INSERT OR REPLACE INTO gpkg_geometry_columns VALUES (:t, 'geom', :g, 4326, 0, 0)"
-            ),
+            text("INSERT OR REPLACE INTO gpkg_geometry_columns VALUES (:t, 'geom', :g, 4326, 0, 0)"),
             {"t": t, "g": layer.storage_geometry},
         )
         conn.execute(
@@ -412,7 +416,7 @@ _CORE_DDL = (
 def _rtree_ddl(t: str) -> list[str]:
     r = f'"rtree_{t}_geom"'
     ins = (
-        f'INSERT OR REPLACE INTO {r} VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), '
+        f"INSERT OR REPLACE INTO {r} VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), "
         "ST_MinY(NEW.geom), ST_MaxY(NEW.geom));"
     )
     new_ok = "(NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))"
@@ -422,8 +426,7 @@ def _rtree_ddl(t: str) -> list[str]:
     trig = f'"rtree_{t}_geom'
     return [
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {r} USING rtree(id, minx, maxx, miny, maxy)",
-        f'CREATE TRIGGER IF NOT EXISTS {trig}_insert" AFTER INSERT ON "{t}" WHEN {new_ok} '
-        f"BEGIN {ins} END",
+        f'CREATE TRIGGER IF NOT EXISTS {trig}_insert" AFTER INSERT ON "{t}" WHEN {new_ok} BEGIN {ins} END',
         f'CREATE TRIGGER IF NOT EXISTS {trig}_update6" AFTER UPDATE OF geom ON "{t}" WHEN '
         f"OLD.id = NEW.id AND {new_ok} AND {old_ok} BEGIN UPDATE {r} SET minx = ST_MinX(NEW.geom), "
         "maxx = ST_MaxX(NEW.geom), miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) "

@@ -31,9 +31,7 @@ MIGRATIONS: dict[int, Step] = {}
 
 def current_version(conn: Connection, schema: Schema) -> int | None:
     """The schema version recorded in the store, or ``None`` for a store without one."""
-    row = conn.execute(
-        select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
-    ).first()
+    row = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
     return int(row[0]) if row else None
 
 
@@ -60,18 +58,14 @@ def ensure_schema(
         if META_TABLE not in existing:
             clash = sorted(set(schema.layers) & existing)
             if clash:
-                raise SchemaError(
-                    f"数据库中已有同名表 {', '.join(clash)}，但不是 SafeMap 数据库（无版本信息）"
-                )
+                raise SchemaError(f"数据库中已有同名表 {', '.join(clash)}，但不是 SafeMap 数据库（无版本信息）")
             schema.metadata.create_all(conn)
             backend.after_create(conn, schema)
             _set_version(conn, schema, target)
             return 0
         found = current_version(conn, schema) or 0
         if found > target:
-            raise SchemaError(
-                f"数据库结构版本 {found} 比本程序（{target}）新；请升级 SafeMap 后再打开"
-            )
+            raise SchemaError(f"数据库结构版本 {found} 比本程序（{target}）新；请升级 SafeMap 后再打开")
         for version in range(found + 1, target + 1):
             if version not in migrations:
                 raise SchemaError(f"缺少从版本 {version - 1} 升级到 {version} 的迁移步骤")
@@ -102,7 +96,5 @@ def _verify(conn: Connection, backend: Any, schema: Schema) -> None:
         problems += [f"{table.name}.{c}" for c in lacking]
     if problems:
         raise SchemaError(
-            "数据库结构与图层目录不一致，缺少列："
-            + ", ".join(problems)
-            + "；请在 layers/migrations.py 中增加迁移步骤"
+            "数据库结构与图层目录不一致，缺少列：" + ", ".join(problems) + "；请在 layers/migrations.py 中增加迁移步骤"
         )

@@ -24,9 +24,7 @@ def _bindir() -> Path:
     env = os.environ.get("SAFEMAP_PG_BINDIR")
     if env:
         return Path(env)
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
-    )
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     if candidates:
         return Path(candidates[-1]).parent
     found = shutil.which("initdb")
@@ -56,7 +54,7 @@ class Cluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/safemap"
 
     def dsn(self, database: str = "safemap") -> str:
-        """libpq connection string of a database in the cluster."""
+        """The libpq connection string of a database in the cluster."""
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
 
     def create_database(self, name: str) -> str:
@@ -66,7 +64,11 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop the server and delete its files."""
-        _run(self, [str(self.bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop"], check=False)
+        _run(
+            self,
+            [str(self.bindir / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop"],
+            check=False,
+        )
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -82,8 +84,9 @@ def start(port: int | None = None) -> Cluster:
     version = bindir.parent.name
     control = Path(f"/usr/share/postgresql/{version}/extension/postgis.control")
     if version.isdigit() and not control.exists():
-        raise RuntimeError(f"PostGIS is not installed for PostgreSQL {version} "
-                           f"(apt-get install postgresql-{version}-postgis-3)")
+        raise RuntimeError(
+            f"PostGIS is not installed for PostgreSQL {version} (apt-get install postgresql-{version}-postgis-3)"
+        )
     as_postgres = os.geteuid() == 0
     directory = Path(tempfile.mkdtemp(prefix="safemap-pg-"))
     cluster = Cluster(directory, port or _free_port(), bindir, as_postgres)
@@ -91,17 +94,44 @@ def start(port: int | None = None) -> Cluster:
         shutil.chown(directory, "postgres", "postgres")
     os.chmod(directory, 0o700)
     try:
-        _run(cluster, [str(bindir / "initdb"), "-D", str(directory / "data"), "-A", "trust",
-                       "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
+        _run(
+            cluster,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(directory / "data"),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )
         options = (
             f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        _run(cluster, [str(bindir / "pg_ctl"), "-D", str(directory / "data"), "-o", options,
-                       "-l", str(directory / "server.log"), "-w", "-t", "60", "start"])
+        _run(
+            cluster,
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(directory / "data"),
+                "-o",
+                options,
+                "-l",
+                str(directory / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )
         cluster.create_database("safemap")
     except subprocess.CalledProcessError as exc:
-        log = (directory / "server.log")
+        log = directory / "server.log"
         detail = log.read_text() if log.exists() else ""
         shutil.rmtree(directory, ignore_errors=True)
         raise RuntimeError(f"could not start PostgreSQL: {exc.stderr}\n{detail}") from exc

@@ -32,13 +32,9 @@ class PostGISBackend:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
-        self.engine: Engine = create_engine(
-            url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True
-        )
+        self.engine: Engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True)
         self.types = ColumnTypes(
-            geometry=lambda layer: Geometry(
-                geometry_type=layer.storage_geometry, srid=SRID, spatial_index=True
-            ),
+            geometry=lambda layer: Geometry(geometry_type=layer.storage_geometry, srid=SRID, spatial_index=True),
             datetime=DateTime(timezone=True),
             date=Date(),
             json=JSONB(),
@@ -53,9 +49,12 @@ class PostGISBackend:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction with a consistent snapshot."""
-        with self.engine.connect().execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
-        ) as conn, conn.begin():
+        with (
+            self.engine.connect().execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            ) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     def geom_value(self, geom: BaseGeometry) -> Any:
@@ -79,9 +78,7 @@ class PostGISBackend:
     def extent(self, conn: Connection, table: Table) -> tuple[float, float, float, float] | None:
         """Bounding box of a layer (``ST_Extent``)."""
         box = func.ST_Extent(table.c.geom)
-        row = conn.execute(
-            select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
-        ).one()
+        row = conn.execute(select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))).one()
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
     def lock(self, stmt: Any) -> Any:

@@ -125,10 +125,7 @@ def detect_format(path: Path) -> str:
         return "gpkg"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return "geojson"
-    raise fail(
-        f"无法识别文件格式 {path.suffix or '(无扩展名)'}："
-        "支持 .geojson/.json、.gpkg、.zip（Shapefile）、.csv"
-    )
+    raise fail(f"无法识别文件格式 {path.suffix or '(无扩展名)'}：支持 .geojson/.json、.gpkg、.zip（Shapefile）、.csv")
 
 
 # ---------------------------------------------------------------------- GeoJSON
@@ -194,9 +191,7 @@ def _crs_member(crs: Any) -> str | None:
     props = crs.get("properties") if isinstance(crs, dict) else None
     name = props.get("name") if isinstance(props, dict) else None
     if not isinstance(name, str) or not name.strip():
-        raise fail(
-            'GeoJSON 的 crs 成员无法识别（应为 {"type": "name", "properties": {"name": …}}）'
-        )
+        raise fail('GeoJSON 的 crs 成员无法识别（应为 {"type": "name", "properties": {"name": …}}）')
     return name.strip()
 
 
@@ -215,9 +210,7 @@ def _parse_geojson_geometry(geometry: Any, row: int, raw: RawTable) -> Any:
 
 
 # ---------------------------------------------------------------------- GeoPackage
-def read_gpkg(
-    path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None
-) -> RawTable:
+def read_gpkg(path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None) -> RawTable:
     """Read one feature table of a GeoPackage, and its SafeMap child tables if present.
 
     Parameters
@@ -262,9 +255,7 @@ def read_gpkg(
     return raw
 
 
-def choose(
-    wanted: str | None, layer_name: str, candidates: list[str], all_names: list[str], what: str
-) -> str:
+def choose(wanted: str | None, layer_name: str, candidates: list[str], all_names: list[str], what: str) -> str:
     """Pick the table to read: ``wanted``, else the one named ``layer_name``, else the only one.
 
     Parameters

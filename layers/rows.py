@@ -110,9 +110,7 @@ def _match(
     for name, mapping in raw.short_names.items():
         if (table and name.endswith(table)) or (not table and "__" not in name):
             short.update(mapping)
-    matcher = ColumnMatcher(
-        fields, children, short_names=short, truncated=raw.format == "shapefile"
-    )
+    matcher = ColumnMatcher(fields, children, short_names=short, truncated=raw.format == "shapefile")
     match = matcher.match(c for c in columns if c not in raw.consumed)
     where = f"子表 {table.lstrip('_')} 的" if table else ""
     for col in match.unknown:
@@ -121,13 +119,9 @@ def _match(
     for col, names in match.ambiguous.items():
         problems.append(Problem(col, f"{where}列名 {col!r} 可能是 {' 或 '.join(names)}，无法确定"))
     for name, cols in match.duplicates.items():
-        problems.append(
-            Problem(cols[-1], f"{where}列 {'、'.join(cols)} 都对应字段 {name}，请只保留一列")
-        )
+        problems.append(Problem(cols[-1], f"{where}列 {'、'.join(cols)} 都对应字段 {name}，请只保留一列"))
     if match.harmless and table == "":
-        warnings.append(
-            f"列 {'、'.join(match.harmless)} 为原编号等辅助列，导入时已忽略（系统重新编号）"
-        )
+        warnings.append(f"列 {'、'.join(match.harmless)} 为原编号等辅助列，导入时已忽略（系统重新编号）")
     return match
 
 
@@ -148,9 +142,7 @@ def _child_rows(
             continue
         orphans = set(by_key) - {_key(k) for k in raw.keys}
         if orphans:
-            warnings.append(
-                f"子表 {child.name} 有 {len(orphans)} 个 parent_id 找不到对应要素，已忽略"
-            )
+            warnings.append(f"子表 {child.name} 有 {len(orphans)} 个 parent_id 找不到对应要素，已忽略")
         out[child_name] = by_key
     return out
 
@@ -185,12 +177,7 @@ def _child_value(value: Any, child: ChildTable) -> list[dict[str, Any]] | None:
             rows.append(item)  # validation explains what is wrong
             continue
         names = matcher.match(item).fields
-        rows.append(
-            {
-                names.get(k, k): coerce(child.field(names[k]), v) if k in names else v
-                for k, v in item.items()
-            }
-        )
+        rows.append({names.get(k, k): coerce(child.field(names[k]), v) if k in names else v for k, v in item.items()})
     return rows
 
 
@@ -242,9 +229,7 @@ def coerce(f: Field, value: Any) -> Any:
 
 
 def _split_lines(layer: Layer, features: list[Row], warnings: list[str]) -> list[Row]:
-    lines_only = (
-        "LineString" in layer.geometry_types and "MultiLineString" not in layer.geometry_types
-    )
+    lines_only = "LineString" in layer.geometry_types and "MultiLineString" not in layer.geometry_types
     points_only = "Point" in layer.geometry_types and "MultiPoint" not in layer.geometry_types
     if not (lines_only or points_only):
         return features

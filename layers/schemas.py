@@ -99,9 +99,7 @@ def annotation_for(f: Field) -> Any:
             return normalise(_blank_to_none(value))
     elif f.type == "str":
         base = str
-        metadata = [
-            StringConstraints(strip_whitespace=True, max_length=f.max_length, pattern=_anchored(f))
-        ]
+        metadata = [StringConstraints(strip_whitespace=True, max_length=f.max_length, pattern=_anchored(f))]
     else:
         base = _PY_TYPES[f.type]
         metadata = []

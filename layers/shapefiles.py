@@ -19,9 +19,7 @@ from pyproj import CRS
 from layers.readers import RawTable, add_child, choose, fail, from_frame
 
 
-def read_shapefile_zip(
-    path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None
-) -> RawTable:
+def read_shapefile_zip(path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None) -> RawTable:
     """Read the shapefile(s) of a zip through GDAL's ``/vsizip/``.
 
     Parameters
@@ -48,19 +46,13 @@ def read_shapefile_zip(
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise fail(
-            "不是有效的 zip 文件（Shapefile 请将 .shp、.shx、.dbf、.prj、.cpg 打包为 zip）"
-        ) from None
+        raise fail("不是有效的 zip 文件（Shapefile 请将 .shp、.shx、.dbf、.prj、.cpg 打包为 zip）") from None
     with zf:
-        members = [
-            n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")
-        ]
+        members = [n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
         by_lower = {n.lower(): n for n in members}
         shps = sorted(n for n in members if n.lower().endswith(".shp"))
         if not shps:
-            raise fail(
-                "zip 中没有 .shp 文件（Shapefile 须包含 .shp、.shx、.dbf，以及 .prj 坐标系文件）"
-            )
+            raise fail("zip 中没有 .shp 文件（Shapefile 须包含 .shp、.shx、.dbf，以及 .prj 坐标系文件）")
         chosen = _choose_shapefiles(shps, layer_name, source_layer)
         raw = RawTable("shapefile", [], [], [], [])
         crs_seen: list[CRS | None] = []
@@ -70,19 +62,14 @@ def read_shapefile_zip(
             stem = member[:-4]
             for ext in (".shx", ".dbf"):
                 if stem.lower() + ext not in by_lower:
-                    raise fail(
-                        f"zip 中缺少 {PurePosixPath(stem).name}{ext}"
-                        "（Shapefile 须有 .shp、.shx、.dbf）"
-                    )
+                    raise fail(f"zip 中缺少 {PurePosixPath(stem).name}{ext}（Shapefile 须有 .shp、.shx、.dbf）")
             has_prj = stem.lower() + ".prj" in by_lower
             encoding = _encoding(zf, by_lower, stem, raw)
             frame = _read_vsi(path, member, encoding)
             part = from_frame("shapefile", frame)
             crs_seen.append(part.crs if has_prj else None)
             offset = len(raw.rows)
-            spans.append(
-                f"{PurePosixPath(member).name} 为第 {offset + 1}–{offset + len(part.rows)} 行"
-            )
+            spans.append(f"{PurePosixPath(member).name} 为第 {offset + 1}–{offset + len(part.rows)} 行")
             raw.columns += [c for c in part.columns if c not in raw.columns]
             raw.rows += [r + offset for r in part.rows]
             raw.records += part.records
@@ -94,9 +81,7 @@ def read_shapefile_zip(
         if any(c != crs_seen[0] for c in crs_seen):
             raise fail("zip 中各 Shapefile 的坐标系（.prj）不一致")
         raw.crs = crs_seen[0]
-        fields_txt = next(
-            (n for n in members if PurePosixPath(n).name.lower() == "fields.txt"), None
-        )
+        fields_txt = next((n for n in members if PurePosixPath(n).name.lower() == "fields.txt"), None)
         if fields_txt is not None:
             raw.short_names = parse_fields_txt(zf.read(fields_txt))
         table_stems = {layer_name.lower(), *(PurePosixPath(m[:-4]).name.lower() for m in chosen)}
@@ -133,9 +118,7 @@ def _read_vsi(path: Path, member: str, encoding: str | None) -> Any:
         raise fail(f"无法读取 {PurePosixPath(member).name}：{exc}") from None
 
 
-def _encoding(
-    zf: zipfile.ZipFile, by_lower: dict[str, str], stem: str, raw: RawTable
-) -> str | None:
+def _encoding(zf: zipfile.ZipFile, by_lower: dict[str, str], stem: str, raw: RawTable) -> str | None:
     if stem.lower() + ".cpg" in by_lower:
         return None  # GDAL honours the .cpg
     dbf = by_lower.get(stem.lower() + ".dbf")
@@ -144,8 +127,7 @@ def _encoding(
     sniffed = sniff_dbf_encoding(zf.read(dbf))
     if sniffed == "GB18030":
         raw.warnings.append(
-            f"{PurePosixPath(stem).name} 没有 .cpg 编码文件，且文字不是 UTF-8，"
-            "已按 GBK（GB 18030）读取"
+            f"{PurePosixPath(stem).name} 没有 .cpg 编码文件，且文字不是 UTF-8，已按 GBK（GB 18030）读取"
         )
     return sniffed
 
@@ -163,9 +145,7 @@ def sniff_dbf_encoding(dbf: bytes, sample: int = 1 << 20) -> str | None:
     if len(dbf) < 32:
         return None
     header_len = int.from_bytes(dbf[8:10], "little")
-    names = b"".join(
-        dbf[i : i + 11].split(b"\0")[0] for i in range(32, max(header_len - 1, 32), 32)
-    )
+    names = b"".join(dbf[i : i + 11].split(b"\0")[0] for i in range(32, max(header_len - 1, 32), 32))
     body = names + b"\n" + dbf[header_len : header_len + sample]
     if body.isascii():
         return None

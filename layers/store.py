@@ -113,8 +113,7 @@ class FeatureStore:
         self.schema: Schema = build_schema(backend.types, layers)
         self.previous_version = ensure_schema(backend, self.schema)
         self._referrers = {
-            name: [(other, f) for other in layers for f in other.fields if f.references == name]
-            for name in self.layers
+            name: [(other, f) for other in layers for f in other.fields if f.references == name] for name in self.layers
         }
 
     # ------------------------------------------------------------------ basics
@@ -191,14 +190,10 @@ class FeatureStore:
         with self.backend.read() as conn:
             page = self._page(conn, layer, stmt, children=children)
             if count:
-                page.number_matched = int(
-                    conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
-                )
+                page.number_matched = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
         return page
 
-    def layer_extent(
-        self, layer_name: str
-    ) -> tuple[BBox | None, tuple[dt.datetime | None, dt.datetime | None] | None]:
+    def layer_extent(self, layer_name: str) -> tuple[BBox | None, tuple[dt.datetime | None, dt.datetime | None] | None]:
         """Spatial extent (lon/lat) and the range of the temporal field; ``None`` when empty."""
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
@@ -245,9 +240,7 @@ class FeatureStore:
         page = self.query(layer_name, limit=None, children=False, count=False, **query)
         layer = page.layer
         columns = ["id", *[f.name for f in layer.fields if f.name != "id"]]
-        frame = gpd.GeoDataFrame(
-            page.rows, columns=columns, geometry=list(page.geometries), crs="EPSG:4326"
-        )
+        frame = gpd.GeoDataFrame(page.rows, columns=columns, geometry=list(page.geometries), crs="EPSG:4326")
         return frame.set_index("id", drop=False).rename_axis(None)
 
     # ------------------------------------------------------------------ writing
@@ -336,9 +329,7 @@ class FeatureStore:
             if clean.geometry is not None:
                 values["geom"] = self.backend.geom_value(clean.geometry)
             values.update(updated_at=_now(), version=t.c.version + 1)
-            result = conn.execute(
-                update(t).where(t.c.id == feature_id, t.c.version == version).values(**values)
-            )
+            result = conn.execute(update(t).where(t.c.id == feature_id, t.c.version == version).values(**values))
             if result.rowcount != 1:
                 raise VersionConflict(f"{layer.label} {feature_id} 已被他人修改，请刷新后重试")
             for child in layer.children:
@@ -357,9 +348,7 @@ class FeatureStore:
         assert after is not None
         return after
 
-    def delete(
-        self, layer_name: str, feature_id: int, actor: Actor, *, expected_version: int | None
-    ) -> None:
+    def delete(self, layer_name: str, feature_id: int, actor: Actor, *, expected_version: int | None) -> None:
         """Delete a feature (and its child rows) if still at ``expected_version``."""
         layer = self.layer(layer_name)
         if expected_version is None:
@@ -369,13 +358,10 @@ class FeatureStore:
             before = self._locked_before(conn, layer, feature_id, expected_version)
             for other, f in self._referrers[layer.name]:
                 ot = self.schema.layers[other.name]
-                n = conn.execute(
-                    select(func.count()).select_from(ot).where(ot.c[f.name] == feature_id)
-                ).scalar_one()
+                n = conn.execute(select(func.count()).select_from(ot).where(ot.c[f.name] == feature_id)).scalar_one()
                 if n:
                     raise VersionConflict(
-                        f"{layer.label} {feature_id} 仍有 {n} 个{other.label}（{f.label}）引用，"
-                        "请先删除或改挂这些要素"
+                        f"{layer.label} {feature_id} 仍有 {n} 个{other.label}（{f.label}）引用，请先删除或改挂这些要素"
                     )
             for child in layer.children:
                 table = self.schema.children[(layer.name, child.name)]
@@ -454,9 +440,7 @@ class FeatureStore:
             self._attach_children(conn, layer, rows, ids_subq)
         return Page(layer, rows, geoms)
 
-    def _attach_children(
-        self, conn: Connection, layer: Layer, rows: list[dict[str, Any]], ids: Any
-    ) -> None:
+    def _attach_children(self, conn: Connection, layer: Layer, rows: list[dict[str, Any]], ids: Any) -> None:
         by_id = {r["id"]: r for r in rows}
         for child in layer.children:
             table = self.schema.children[(layer.name, child.name)]
@@ -486,13 +470,9 @@ class FeatureStore:
                 out[feat["id"]] = feat
         return out
 
-    def _locked_before(
-        self, conn: Connection, layer: Layer, feature_id: int, version: int
-    ) -> dict[str, Any]:
+    def _locked_before(self, conn: Connection, layer: Layer, feature_id: int, version: int) -> dict[str, Any]:
         t = self.schema.layers[layer.name]
-        current = conn.execute(
-            self.backend.lock(select(t.c.version).where(t.c.id == feature_id))
-        ).first()
+        current = conn.execute(self.backend.lock(select(t.c.version).where(t.c.id == feature_id))).first()
         if current is None:
             raise FeatureNotFound(f"{layer.label}图层中没有编号为 {feature_id} 的要素")
         if current[0] != version:
@@ -586,9 +566,7 @@ class FeatureStore:
     def _bump_generation(self, conn: Connection) -> None:
         meta = self.schema.meta
         updated = conn.execute(
-            update(meta)
-            .where(meta.c.key == "generation")
-            .values(value=cast(cast(meta.c.value, Integer) + 1, Text))
+            update(meta).where(meta.c.key == "generation").values(value=cast(cast(meta.c.value, Integer) + 1, Text))
         )
         if updated.rowcount == 0:
             conn.execute(insert(meta).values(key="generation", value="1"))
@@ -653,4 +631,3 @@ _TYPE_NAMES = {
     "date": "日期",
     "datetime": "时间",
 }
-

@@ -113,11 +113,13 @@ def _python_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> b
     for row, geom in zip(page.rows, clipped, strict=True):
         if geom is None or geom.is_empty:
             continue
-        features.append({
-            "id": row["id"],
-            "geometry": geom,
-            "properties": {k: row[k] for k in props if row.get(k) is not None},
-        })
+        features.append(
+            {
+                "id": row["id"],
+                "geometry": geom,
+                "properties": {k: row[k] for k in props if row.get(k) is not None},
+            }
+        )
     if not features:
         return b""
     return mapbox_vector_tile.encode(

@@ -20,9 +20,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(
-    store: FeatureStore, name: str, role: str, *, expires_days: int | None = None
-) -> str:
+def create_token(store: FeatureStore, name: str, role: str, *, expires_days: int | None = None) -> str:
     """Create a token for ``name`` with ``role``; return the secret (never stored in clear)."""
     if role not in ROLES:
         raise ValidationFailed(f"role: 未知角色 {role!r}，可选：{', '.join(ROLES)}")
@@ -35,7 +33,10 @@ def create_token(
     with store.backend.write() as conn:
         conn.execute(
             insert(t).values(
-                name=name.strip(), role=role, token_hash=_hash(secret), created_at=now,
+                name=name.strip(),
+                role=role,
+                token_hash=_hash(secret),
+                created_at=now,
                 expires_at=expires,
             )
         )
@@ -47,9 +48,7 @@ def authenticate(store: FeatureStore, secret: str) -> Actor | None:
     t = store.schema.tokens
     with store.backend.read() as conn:
         row = conn.execute(
-            select(t.c.name, t.c.role, t.c.expires_at, t.c.revoked_at).where(
-                t.c.token_hash == _hash(secret)
-            )
+            select(t.c.name, t.c.role, t.c.expires_at, t.c.revoked_at).where(t.c.token_hash == _hash(secret))
         ).first()
     if row is None or row.revoked_at is not None:
         return None
@@ -71,9 +70,7 @@ def revoke_token(store: FeatureStore, token_id: int) -> None:
     t = store.schema.tokens
     with store.backend.write() as conn:
         done = conn.execute(
-            update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(
-                revoked_at=dt.datetime.now(dt.UTC)
-            )
+            update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=dt.datetime.now(dt.UTC))
         )
     if done.rowcount != 1:
         raise FeatureNotFound(f"没有编号为 {token_id} 的有效令牌")

@@ -143,22 +143,16 @@ def import_file(
     src, gcj02 = _resolve_crs(raw, path, crs, gcj02, warnings)
     geoms = _convert(raw.geometries, src, gcj02)
     problems = list(raw.problems)
-    features = build_features(
-        layer, raw, geoms, file_name=path.name, warnings=warnings, problems=problems
-    )
+    features = build_features(layer, raw, geoms, file_name=path.name, warnings=warnings, problems=problems)
     cleans, rows = _validate(store, layer, features, raw.bad_geometry, problems)
     if len(problems) < MAX_PROBLEMS:
         problems += _reference_problems(store, layer, cleans, rows)
     if problems:
         raise _failure(layer, path, problems)
     source_crs = "GCJ-02" if gcj02 else _crs_name(src)
-    report = ImportReport(
-        layer.name, len(cleans), [], warnings, source_crs, gcj02, raw.format, dry_run
-    )
+    report = ImportReport(layer.name, len(cleans), [], warnings, source_crs, gcj02, raw.format, dry_run)
     if not dry_run and cleans:
-        report.ids = store.insert_clean(
-            layer.name, cleans, actor, action="import", note=f"导入 {path.name}"
-        )
+        report.ids = store.insert_clean(layer.name, cleans, actor, action="import", note=f"导入 {path.name}")
     return report
 
 
@@ -221,9 +215,7 @@ def export_layer(
     layer = store.layer(layer_name)
     path = Path(path)
     kind = writers.format_for(path, fmt)
-    page = store.query(
-        layer.name, bbox=bbox, filters=filters, limit=None, count=False, children=True
-    )
+    page = store.query(layer.name, bbox=bbox, filters=filters, limit=None, count=False, children=True)
     return writers.write(page, path, kind, tz=store.tz, csv_headers=csv_headers)
 
 
@@ -262,35 +254,25 @@ def _resolve_crs(
             declared = CRS.from_user_input(raw.crs_text)
         except CRSError:
             if crs is None:
-                raise fail(
-                    f"无法识别文件声明的坐标系 {raw.crs_text!r}；请用 crs 参数指定"
-                ) from None
+                raise fail(f"无法识别文件声明的坐标系 {raw.crs_text!r}；请用 crs 参数指定") from None
     elif raw.crs_text is not None:
         declared = WGS84
         if not gcj02:
-            raise fail(
-                f"文件声明为 GCJ-02（火星坐标，{raw.crs_text}）；请加 GCJ-02 转换选项（gcj02）导入"
-            )
+            raise fail(f"文件声明为 GCJ-02（火星坐标，{raw.crs_text}）；请加 GCJ-02 转换选项（gcj02）导入")
     name = path.name.lower()
     if not gcj02 and "gcj" in name and "wgs" not in name:
-        raise fail(
-            "文件名表明坐标为 GCJ-02（火星坐标）；请加 GCJ-02 转换选项（gcj02）导入，或改名后再导入"
-        )
+        raise fail("文件名表明坐标为 GCJ-02（火星坐标）；请加 GCJ-02 转换选项（gcj02）导入，或改名后再导入")
     if crs is not None:
         try:
             src = CRS.from_user_input(crs)
         except CRSError:
             raise fail(f"无法识别坐标系 {crs!r}（例如 EPSG:4326、EPSG:32644、EPSG:4490）") from None
         if declared is not None and not declared.equals(src, ignore_axis_order=True):
-            warnings.append(
-                f"文件声明坐标系为 {_crs_name(declared)}，已按指定的 {_crs_name(src)} 读取"
-            )
+            warnings.append(f"文件声明坐标系为 {_crs_name(declared)}，已按指定的 {_crs_name(src)} 读取")
     elif declared is not None:
         src = declared
     elif raw.format == "shapefile":
-        raise fail(
-            "Shapefile 缺少 .prj 坐标系文件；请提供坐标系参数（crs，如 EPSG:4326 或 EPSG:32644）"
-        )
+        raise fail("Shapefile 缺少 .prj 坐标系文件；请提供坐标系参数（crs，如 EPSG:4326 或 EPSG:32644）")
     elif raw.format == "gpkg":
         raise fail("GeoPackage 图层没有坐标系；请提供坐标系参数（crs）")
     else:
@@ -343,9 +325,7 @@ def _validate(
                 validate_properties(layer, props, partial=False, row=row)
                 continue
             feature = {"type": "Feature", "properties": props, "geometry": geom}
-            cleans.append(
-                validate_feature(layer, feature, partial=False, extent=store.extent, row=row)
-            )
+            cleans.append(validate_feature(layer, feature, partial=False, extent=store.extent, row=row))
             rows.append(row)
         except ValidationFailed as exc:
             problems.extend(exc.problems)
@@ -373,9 +353,7 @@ def _reference_problems(
         ids = sorted({v for _, _, t, v in wanted if t == target})
         found: set[Any] = set()
         for start in range(0, len(ids), 500):
-            page = store.query(
-                target, ids=ids[start : start + 500], limit=None, count=False, children=False
-            )
+            page = store.query(target, ids=ids[start : start + 500], limit=None, count=False, children=False)
             found.update(r["id"] for r in page.rows)
         existing[target] = found
     out = []
@@ -383,9 +361,7 @@ def _reference_problems(
         if not target:
             out.append(Problem(where, "所属场所类型与编号须同时填写", row))
         elif value not in existing[target]:
-            out.append(
-                Problem(where, f"{store.layer(target).label}中没有编号为 {value} 的要素", row)
-            )
+            out.append(Problem(where, f"{store.layer(target).label}中没有编号为 {value} 的要素", row))
     return out[:MAX_PROBLEMS]
 
 

@@ -175,9 +175,7 @@ def check_crs_member(obj: Mapping[str, Any], *, where: str = "crs") -> None:
         raise ValidationFailed(f"{where}: {message}", [Problem(where, message)])
 
 
-def validate_geometry(
-    layer: Layer, geometry: Any, *, extent: Extent | None, row: int | None = None
-) -> BaseGeometry:
+def validate_geometry(layer: Layer, geometry: Any, *, extent: Extent | None, row: int | None = None) -> BaseGeometry:
     """Parse a GeoJSON geometry (lon/lat) and check it fits ``layer``.
 
     Z values are dropped; polygons are stored as MultiPolygon where the layer's
@@ -194,7 +192,7 @@ def validate_geometry(
         geom = geometry
     else:
         if not isinstance(geometry, Mapping) or "type" not in geometry:
-            raise fail("应为 GeoJSON 几何对象，如 {\"type\": \"Point\", \"coordinates\": [83.0, 46.2]}")
+            raise fail('应为 GeoJSON 几何对象，如 {"type": "Point", "coordinates": [83.0, 46.2]}')
         try:
             geom = shape(geometry)
         except Exception as exc:  # shapely raises several types for malformed coordinates
@@ -230,9 +228,7 @@ def check_geometry(layer: Layer, geom: BaseGeometry, *, extent: Extent | None, f
         if b[0] < minx or b[2] > maxx or b[1] < miny or b[3] > maxy:
             swapped = miny <= b[0] <= maxy and minx <= b[1] <= maxx
             hint = "；看起来经纬度顺序颠倒了（应为经度在前）" if swapped else ""
-            raise fail(
-                f"坐标超出服务区域（经度 {minx:g}–{maxx:g}，纬度 {miny:g}–{maxy:g}）{hint}"
-            )
+            raise fail(f"坐标超出服务区域（经度 {minx:g}–{maxx:g}，纬度 {miny:g}–{maxy:g}）{hint}")
     if layer.storage_geometry == "MULTIPOLYGON" and geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     return geom
@@ -256,7 +252,7 @@ def _reason_zh(reason: str) -> str:
     """GEOS's validity reason in Chinese, keeping its location (e.g. ``自相交 [83.0 46.2]``)."""
     for english, chinese in _GEOS_REASONS.items():
         if reason.startswith(english):
-            return f"{chinese} {reason[len(english):].strip()}（{english}）"
+            return f"{chinese} {reason[len(english) :].strip()}（{english}）"
     return reason
 
 
@@ -273,7 +269,7 @@ def validate_feature(
         problem = Problem("feature", "应为 GeoJSON Feature 对象", row)
         raise ValidationFailed(_summary([problem]), [problem])
     if feature.get("type", "Feature") != "Feature":
-        problem = Problem("type", f"应为 \"Feature\"（收到 {feature.get('type')!r}）", row)
+        problem = Problem("type", f'应为 "Feature"（收到 {feature.get("type")!r}）', row)
         raise ValidationFailed(_summary([problem]), [problem])
     check_crs_member(feature)
     problems: list[Problem] = []
@@ -282,9 +278,7 @@ def validate_feature(
     version = None
     geom = None
     try:
-        props, children, version = validate_properties(
-            layer, feature.get("properties"), partial=partial, row=row
-        )
+        props, children, version = validate_properties(layer, feature.get("properties"), partial=partial, row=row)
     except ValidationFailed as exc:
         problems.extend(exc.problems)
     if not partial or feature.get("geometry") is not None:
@@ -299,6 +293,8 @@ def validate_feature(
 
 def is_blank(value: Any) -> bool:
     """True for None, empty text and NaN (how files spell 'no value')."""
-    return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, float) and math.isnan(value)
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and math.isnan(value))
     )

@@ -69,15 +69,10 @@ def format_for(path: Path, fmt: str | None) -> str:
     """Return the export format of ``path`` (from ``fmt`` or its suffix)."""
     key = (fmt or path.suffix.lstrip(".")).lower()
     if key not in FORMATS:
-        message = (
-            f"不支持的导出格式 {key or '(无扩展名)'}：可用 geojson、gpkg、zip（Shapefile）、csv"
-        )
+        message = f"不支持的导出格式 {key or '(无扩展名)'}：可用 geojson、gpkg、zip（Shapefile）、csv"
         raise ValidationFailed(message, [Problem("format", message)])
     if FORMATS[key] == "shapefile" and path.suffix.lower() != ".zip":
-        message = (
-            "Shapefile 导出为一个 .zip 文件（含 .shp/.shx/.dbf/.prj/.cpg），"
-            "请用 .zip 作为文件名后缀"
-        )
+        message = "Shapefile 导出为一个 .zip 文件（含 .shp/.shx/.dbf/.prj/.cpg），请用 .zip 作为文件名后缀"
         raise ValidationFailed(message, [Problem("path", message)])
     return FORMATS[key]
 
@@ -167,26 +162,16 @@ def _column(f: Field, values: list[Any], tz: ZoneInfo, *, text_dates: bool) -> A
         if text_dates:
             return [None if v is None else v.astimezone(tz).isoformat() for v in values]
         # GeoPackage DATETIME is UTC with millisecond precision (GPKG 1.4 §1.1.1.1.1).
-        return pd.to_datetime(
-            [None if v is None else v.astimezone(dt.UTC) for v in values], utc=True
-        )
+        return pd.to_datetime([None if v is None else v.astimezone(dt.UTC) for v in values], utc=True)
     return pd.array(values, dtype=object)
 
 
-def _frame(
-    fields: tuple[Field, ...], rows: list[dict[str, Any]], tz: ZoneInfo, *, text_dates: bool
-) -> dict[str, Any]:
-    return {
-        f.name: _column(f, [r.get(f.name) for r in rows], tz, text_dates=text_dates) for f in fields
-    }
+def _frame(fields: tuple[Field, ...], rows: list[dict[str, Any]], tz: ZoneInfo, *, text_dates: bool) -> dict[str, Any]:
+    return {f.name: _column(f, [r.get(f.name) for r in rows], tz, text_dates=text_dates) for f in fields}
 
 
 def _child_frame(child: ChildTable, page: Page, tz: ZoneInfo, *, text_dates: bool) -> pd.DataFrame:
-    rows = [
-        {"parent_id": r["id"], "seq": i, **c}
-        for r in page.rows
-        for i, c in enumerate(r.get(child.name) or [])
-    ]
+    rows = [{"parent_id": r["id"], "seq": i, **c} for r in page.rows for i, c in enumerate(r.get(child.name) or [])]
     data = {
         "parent_id": pd.array([r["parent_id"] for r in rows], dtype="Int64"),
         "seq": pd.array([r["seq"] for r in rows], dtype="Int64"),
@@ -227,12 +212,8 @@ def write_gpkg(page: Page, path: Path, *, tz: ZoneInfo) -> None:
 def _summaries(layer: Layer, rows: list[dict[str, Any]], sep: str) -> dict[str, list[str | None]]:
     out: dict[str, list[str | None]] = {}
     for child in layer.children:
-        summary = child.summary or (
-            lambda r: "、".join(str(v) for v in r.values() if v is not None)
-        )
-        out[child.name] = [
-            sep.join(summary(c) for c in r.get(child.name) or []) or None for r in rows
-        ]
+        summary = child.summary or (lambda r: "、".join(str(v) for v in r.values() if v is not None))
+        out[child.name] = [sep.join(summary(c) for c in r.get(child.name) or []) or None for r in rows]
     return out
 
 
@@ -290,26 +271,18 @@ def write_shapefile_zip(page: Page, path: Path, *, tz: ZoneInfo) -> None:
                 geometry_type=geometry_type[family],
             )
         lines = [
-            f"# SafeMap 导出：{layer.name}（{layer.label}）；"
-            "Shapefile 字段名最长 10 个字符，本表给出完整字段名",
+            f"# SafeMap 导出：{layer.name}（{layer.label}）；Shapefile 字段名最长 10 个字符，本表给出完整字段名",
             "# 表\t短字段名\t字段\t中文名",
             *(f"{layer.name}\t{names[f.name]}\t{f.name}\t{f.display_label}" for f in layer.fields),
-            *(
-                f"{layer.name}\t{names[c.name]}\t{c.name}\t{c.label}（摘要）"
-                for c in layer.children
-            ),
+            *(f"{layer.name}\t{names[c.name]}\t{c.name}\t{c.label}（摘要）" for c in layer.children),
         ]
         for child in layer.children:
             table = child.table_name(layer.name)
             cnames = short_names(["parent_id", "seq", *(f.name for f in child.fields)])
             cframe = _child_frame(child, page, tz, text_dates=True).rename(columns=cnames)
             _fit_dbf_text(cframe, table)
-            pyogrio.write_dataframe(
-                cframe, folder / f"{table}.dbf", driver="ESRI Shapefile", encoding="UTF-8"
-            )
-            lines += [
-                f"{table}\t{cnames[f.name]}\t{f.name}\t{f.display_label}" for f in child.fields
-            ]
+            pyogrio.write_dataframe(cframe, folder / f"{table}.dbf", driver="ESRI Shapefile", encoding="UTF-8")
+            lines += [f"{table}\t{cnames[f.name]}\t{f.name}\t{f.display_label}" for f in child.fields]
         (folder / "fields.txt").write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for file in sorted(folder.iterdir()):

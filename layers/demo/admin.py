@@ -19,14 +19,9 @@ from layers.demo.county import (
 )
 from layers.demo.plan import Draft, Plan
 
-TOWNSHIP_SOURCE = (
-    "synthetic: 乡镇界线为合成（驻地及锚点 Voronoi 裁剪至县界），人口为合成；名称与代码: "
-    + NAME_SOURCE
-)
+TOWNSHIP_SOURCE = "synthetic: 乡镇界线为合成（驻地及锚点 Voronoi 裁剪至县界），人口为合成；名称与代码: " + NAME_SOURCE
 SEAT_SOURCE = "synthetic: 无公开点位，驻地位置为合成；名称与代码: " + NAME_SOURCE
-VILLAGE_POSITION_SOURCE = (
-    "synthetic: 村（社区、连队）位置与人口为合成；名称与代码: " + VILLAGE_SOURCE
-)
+VILLAGE_POSITION_SOURCE = "synthetic: 村（社区、连队）位置与人口为合成；名称与代码: " + VILLAGE_SOURCE
 
 
 def add_admin(plan: Plan, county: County) -> None:
@@ -52,8 +47,7 @@ def add_admin(plan: Plan, county: County) -> None:
             "admin:reserve",
             {
                 "name": "新疆巴尔鲁克山国家级自然保护区（公布坐标范围外包矩形，非保护区边界）",
-                "source": "公布坐标范围 东经82°26′~83°13′、北纬45°42′~46°03′："
-                + county.reserve_source,
+                "source": "公布坐标范围 东经82°26′~83°13′、北纬45°42′~46°03′：" + county.reserve_source,
                 "level": "reserve_extent",
             },
             county.reserve_bbox_lonlat,
@@ -72,9 +66,7 @@ def add_admin(plan: Plan, county: County) -> None:
             kind=t.kind,
             population=t.population,
         )
-    town_people = sum(
-        v.population for v in county.villages if v.township == "哈拉布拉镇" or v.name == "团部"
-    )
+    town_people = sum(v.population for v in county.villages if v.township == "哈拉布拉镇" or v.name == "团部")
     plan.add(
         Draft(
             "settlements",
@@ -99,11 +91,7 @@ def add_admin(plan: Plan, county: County) -> None:
         }
         if t.seat_real:
             props["source"] = POINT_SOURCE
-            plan.add(
-                Draft(
-                    "settlements", f"settlement:{t.code}", props, Point(t.seat_lonlat), lonlat=True
-                )
-            )
+            plan.add(Draft("settlements", f"settlement:{t.code}", props, Point(t.seat_lonlat), lonlat=True))
         else:
             props["source"] = SEAT_SOURCE
             plan.add(Draft("settlements", f"settlement:{t.code}", props, Point(t.seat)))

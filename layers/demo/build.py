@@ -123,12 +123,8 @@ def write_plan(store: FeatureStore, plan: Plan, *, note: str) -> dict[str, int]:
             try:
                 clean.append(validate_feature(layer, feature, partial=False, extent=store.extent))
             except ValidationFailed as exc:
-                raise ValidationFailed(
-                    f"demo feature {d.key}: {exc.message}", exc.problems
-                ) from None
-        new_ids = store.insert_clean(
-            name, clean, DEMO_ACTOR, action="seed", note=note, audit_each=False
-        )
+                raise ValidationFailed(f"demo feature {d.key}: {exc.message}", exc.problems) from None
+        new_ids = store.insert_clean(name, clean, DEMO_ACTOR, action="seed", note=note, audit_each=False)
         ids.update(zip((d.key for d in drafts), new_ids, strict=True))
         counts[name] = len(new_ids)
     return counts

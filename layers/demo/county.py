@@ -32,10 +32,7 @@ BOUNDARY_SOURCE = (
     "DataV.GeoAtlas/高德(AutoNavi) 县界，经 tnnevol/gmap@b248aaa 654225.json（2019-11-06）；"
     "GCJ-02 按公开算法反算为 WGS 84（米级精度）"
 )
-POINT_SOURCE = (
-    "Vonng/adcode data/adcode/654225.csv（CC BY 4.0，高德 2016 点位）；"
-    "GCJ-02 反算为 WGS 84（米级精度）"
-)
+POINT_SOURCE = "Vonng/adcode data/adcode/654225.csv（CC BY 4.0，高德 2016 点位）；GCJ-02 反算为 WGS 84（米级精度）"
 NAME_SOURCE = "modood/Administrative-divisions-of-China（NBS 2022 区划代码，WTFPL）"
 VILLAGE_SOURCE = "Vonng/adcode（NBS 2016 村级区划，CC BY 4.0）"
 
@@ -162,19 +159,14 @@ def load_county(rng: np.random.Generator, data_dir: Path = DATA_DIR) -> County:
     outline = shape(_read_geojson(data_dir / "yumin_boundary_wgs84.geojson")[0]["geometry"])
     if isinstance(outline, Polygon):
         outline = MultiPolygon([outline])
-    refs = {
-        f["properties"]["kind"]: f
-        for f in _read_geojson(data_dir / "yumin_reference_features_wgs84.geojson")
-    }
+    refs = {f["properties"]["kind"]: f for f in _read_geojson(data_dir / "yumin_reference_features_wgs84.geojson")}
     seat_feature = refs["county_seat"]
     reserve = refs["nature_reserve_extent_bbox"]
     townships = _townships(data_dir)
     boundary = to_utm(outline)
     _township_polygons(townships, boundary)
     cx, cy = lonlat_to_xy(*TOWN_CENTRE_LONLAT)
-    town_box = shapely.box(
-        cx - TOWN_HALF_WIDTH, cy - TOWN_HALF_HEIGHT, cx + TOWN_HALF_WIDTH, cy + TOWN_HALF_HEIGHT
-    )
+    town_box = shapely.box(cx - TOWN_HALF_WIDTH, cy - TOWN_HALF_HEIGHT, cx + TOWN_HALF_WIDTH, cy + TOWN_HALF_HEIGHT)
     county = County(
         boundary_lonlat=outline,
         boundary=boundary,
@@ -224,9 +216,7 @@ def _township_polygons(townships: list[Township], boundary: BaseGeometry) -> Non
             owners.append(i)
             points.append(lonlat_to_xy(*lonlat))
     generators = shapely.multipoints(np.array(points))
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(generators, extend_to=boundary.envelope.buffer(5000))
-    )
+    cells = shapely.get_parts(shapely.voronoi_polygons(generators, extend_to=boundary.envelope.buffer(5000)))
     # GEOS returns cells in no promised order: pair each with the generator inside it.
     tree = shapely.STRtree(cells)
     by_owner: dict[int, list[BaseGeometry]] = {}

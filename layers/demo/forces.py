@@ -27,13 +27,8 @@ from layers.demo.roads import Rural
 from layers.demo.shapes import XY, lonlat_to_xy
 from layers.demo.town import EW_STREETS, NS_STREETS, Town
 
-TEAM_SOURCE = (
-    "synthetic: 虚构救援队伍（名称、驻地、人数与装备为演示数据；总人数 180 人取自县安全生产规划）"
-)
-DEPOT_SOURCE = (
-    "synthetic: 虚构物资储备库（位置与库存为演示数据；"
-    "县级库 8350 m²、救援车 5 辆、叉车 2 台取自县规划）"
-)
+TEAM_SOURCE = "synthetic: 虚构救援队伍（名称、驻地、人数与装备为演示数据；总人数 180 人取自县安全生产规划）"
+DEPOT_SOURCE = "synthetic: 虚构物资储备库（位置与库存为演示数据；县级库 8350 m²、救援车 5 辆、叉车 2 台取自县规划）"
 HYDRANT_SOURCE = "synthetic: 虚构市政消火栓（位置、流量与状态为演示数据）"
 INCIDENT_SOURCE = "synthetic: 虚构历史事件（用于演示，非真实事故）"
 
@@ -264,9 +259,7 @@ class Forces:
             )
         total = sum(item[4] for item in plan)
         if total != TOTAL_RESCUERS:
-            raise AssertionError(
-                f"demo teams hold {total} rescuers, the county plan says {TOTAL_RESCUERS}"
-            )
+            raise AssertionError(f"demo teams hold {total} rescuers, the county plan says {TOTAL_RESCUERS}")
         for item in plan:
             self._team(*item)
 
@@ -311,11 +304,7 @@ class Forces:
         for t in self.county.townships:
             if t.name == "哈拉布拉镇":
                 continue
-            xy = (
-                self._block_point((4, 4), 0, -60)
-                if t.kind == "regiment"
-                else self.spots.near(t.seat, 100, 500)
-            )
+            xy = self._block_point((4, 4), 0, -60) if t.kind == "regiment" else self.spots.near(t.seat, 100, 500)
             area = float(round(self.rng.uniform(150, 420)))
             self._depot(
                 f"depot:{t.code}",
@@ -416,8 +405,7 @@ class Forces:
                 "closed",
                 "2025-08-14T14:20:00+08:00",
                 0,
-                "木材仓库因电气线路故障起火，城区消防救援站出动 4 车 22 人，"
-                "1 小时内扑灭，无人员伤亡。",
+                "木材仓库因电气线路故障起火，城区消防救援站出动 4 车 22 人，1 小时内扑灭，无人员伤亡。",
             ),
             (
                 "incident:2025_leak",

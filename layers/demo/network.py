@@ -176,9 +176,7 @@ def _crossings(
             splits[j].append(node)
 
 
-def _attach(
-    p: XY, geoms: np.ndarray, tree: shapely.STRtree, splits: list[list[XY]], index: NodeIndex
-) -> XY:
+def _attach(p: XY, geoms: np.ndarray, tree: shapely.STRtree, splits: list[list[XY]], index: NodeIndex) -> XY:
     pt = Point(p)
     hits = sorted(int(k) for k in tree.query(pt, predicate="dwithin", distance=SNAP_M))
     if not hits:
@@ -248,9 +246,7 @@ def _nearest_key(marks: dict[float, Any], d: float) -> float | None:
     return min(marks, key=lambda k: abs(k - d))
 
 
-def _subdivide(
-    coords: np.ndarray, piece_m: tuple[float, float] | None, rng: np.random.Generator
-) -> list[np.ndarray]:
+def _subdivide(coords: np.ndarray, piece_m: tuple[float, float] | None, rng: np.random.Generator) -> list[np.ndarray]:
     line = LineString(coords)
     length = line.length
     if piece_m is None or length <= piece_m[1]:
@@ -266,11 +262,7 @@ def _subdivide(
         q = line.interpolate(c)
         i = int(np.searchsorted(cum, c, side="right"))
         inner = coords[prev_i + 1 : i]
-        piece = (
-            np.vstack([prev_pt, *inner, [q.x, q.y]])
-            if len(inner)
-            else np.array([prev_pt, [q.x, q.y]])
-        )
+        piece = np.vstack([prev_pt, *inner, [q.x, q.y]]) if len(inner) else np.array([prev_pt, [q.x, q.y]])
         out.append(piece)
         prev_pt = np.array([q.x, q.y])
         prev_i = i - 1

@@ -116,9 +116,7 @@ def add_park_sites(plan: Plan, park: Park, sites: Sites, lanes: Lanes, names: Tr
     """Draft the park's enterprises, hazard sources and fire lanes."""
     p = park.plots
 
-    def ent(
-        key: str, plot: tuple[int, int], label: str, industry: str, risk: str, staff: int
-    ) -> str:
+    def ent(key: str, plot: tuple[int, int], label: str, industry: str, risk: str, staff: int) -> str:
         c = p[plot].centroid
         name = f"裕民县{names.next()}{label}"
         sites.enterprise(
@@ -252,9 +250,7 @@ def add_park_sites(plan: Plan, park: Park, sites: Sites, lanes: Lanes, names: Tr
     )
 
     # Chemical trader's warehouse at the park's west edge, 80 m from the vocational school.
-    chem = ent(
-        "ent:park:chem_trade", (0, 2), "化工产品经营有限公司", "hazchem_storage", "orange", 16
-    )
+    chem = ent("ent:park:chem_trade", (0, 2), "化工产品经营有限公司", "hazchem_storage", "orange", 16)
     x0, y0, x1, _ = p[(0, 2)].bounds
     warehouse = shapely.box(park.xs[0] + 20, y0 + 60, park.xs[0] + 60, y0 + 100)
     park.chem_warehouse = warehouse

@@ -119,9 +119,7 @@ def build_rural_roads(county: County, town: Town, park: Park, rng: np.random.Gen
         [g["south"], seat["哈拉布拉乡"], limestone],
         _props("county", "县城—哈拉布拉乡公路", ref="X851"),
     )
-    x851.spans.append(
-        (1650.0, 1730.0, {"name": "哈拉布拉河桥", "max_weight_t": 20.0, "width_m": 7.0})
-    )
+    x851.spans.append((1650.0, 1730.0, {"name": "哈拉布拉河桥", "max_weight_t": 20.0, "width_m": 7.0}))
     trunk(
         "x852",
         [seat["新地乡"], _toward(seat["新地乡"], seat["吉也克镇"], 0.5, -1500), seat["吉也克镇"]],
@@ -256,9 +254,7 @@ def _nearest_on(lines: list[RoadLine], xy: XY) -> XY:
     return q.x, q.y
 
 
-def _field_grid(
-    rural: Rural, county: County, town: Town, park: Park, rng: np.random.Generator
-) -> None:
+def _field_grid(rural: Rural, county: County, town: Town, park: Park, rng: np.random.Generator) -> None:
     """Field roads (机耕路) on a rotated grid over the irrigated plain around the settlements."""
     plain_south = lonlat_to_xy(83.0, 46.045)[1]
     centres = [t.seat for t in county.townships if t.seat[1] > plain_south]

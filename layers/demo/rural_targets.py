@@ -39,9 +39,7 @@ _SEAT_TARGETS = (
 class RuralTargets:
     """Drafts the targets of the rural townships and villages."""
 
-    def __init__(
-        self, plan: Plan, county: County, rural: Rural, spots: Spots, rng: np.random.Generator
-    ) -> None:
+    def __init__(self, plan: Plan, county: County, rural: Rural, spots: Spots, rng: np.random.Generator) -> None:
         self.plan, self.county, self.rural, self.spots, self.rng = plan, county, rural, spots, rng
 
     def build(self) -> None:
@@ -51,14 +49,10 @@ class RuralTargets:
                 continue
             for k, (cat, pattern, (lo, hi), height) in enumerate(_SEAT_TARGETS):
                 pop = int(self.rng.integers(lo, hi))
-                name = pattern.format(
-                    t=t.name.removesuffix("牧场") + ("牧场" if t.kind == "farm" else "")
-                )
+                name = pattern.format(t=t.name.removesuffix("牧场") + ("牧场" if t.kind == "farm" else ""))
                 if cat == "school":
                     xy = self.spots.near(t.seat, 250, 700, clearance=110, spacing=160)
-                    geom = affinity.rotate(
-                        rect(xy[0], xy[1], 140, 110), float(self.rng.uniform(-15, 15))
-                    )
+                    geom = affinity.rotate(rect(xy[0], xy[1], 140, 110), float(self.rng.uniform(-15, 15)))
                 else:
                     geom = Point(self.spots.near(t.seat, 60, 450, clearance=20))
                 target(

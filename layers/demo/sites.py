@@ -210,9 +210,7 @@ class SiteBuilder:
                 self._station(key, name, xy, tank, _RURAL, industry="lpg_station", risk="orange")
             else:
                 spec = _HIGHWAY if kind == "highway" else _RURAL
-                self._station(
-                    key, name, xy, tank, spec, risk="yellow" if kind == "highway" else "blue"
-                )
+                self._station(key, name, xy, tank, spec, risk="yellow" if kind == "highway" else "blue")
             if "察汗托海" in name:
                 self.plan.marks["p3_tank"] = tank
                 self.plan.marks["p3_road"] = (route, d, side)
@@ -372,9 +370,7 @@ class SiteBuilder:
                 2,
                 individual=True,
             )
-        rural = [
-            t for t in self.county.townships if t.name not in ("哈拉布拉镇", "兵团农九师一六一团")
-        ]
+        rural = [t for t in self.county.townships if t.name not in ("哈拉布拉镇", "兵团农九师一六一团")]
         for t in rural[:4]:
             self.sites.enterprise(
                 f"ent:fireworks:{t.code}",
@@ -389,8 +385,4 @@ class SiteBuilder:
 
 def town_road_geoms(town: Town, park: Park, rural: Rural) -> list:
     """Every drawn road line (metres), for keeping point sites off the carriageway."""
-    return (
-        [s.line for s in town.streets]
-        + [s.line for s in park.streets]
-        + [r.line for r in rural.lines]
-    )
+    return [s.line for s in town.streets] + [s.line for s in park.streets] + [r.line for r in rural.lines]

@@ -126,9 +126,7 @@ def build_town(county: County, rng: np.random.Generator) -> Town:
         for j in range(len(ys) - 1):
             inset_w = (_WIDTH[NS_STREETS[i][0]] + _WIDTH[NS_STREETS[i + 1][0]]) / 4 + 6
             inset_h = (_WIDTH[EW_STREETS[j][0]] + _WIDTH[EW_STREETS[j + 1][0]]) / 4 + 6
-            poly = shapely.box(
-                xs[i] + inset_w, ys[j] + inset_h, xs[i + 1] - inset_w, ys[j + 1] - inset_h
-            )
+            poly = shapely.box(xs[i] + inset_w, ys[j] + inset_h, xs[i + 1] - inset_w, ys[j + 1] - inset_h)
             blocks[(i, j)] = Block(i, j, poly)
     for i, j in missing:
         west, east = blocks[(i - 1, j)], blocks[(i, j)]
@@ -147,9 +145,7 @@ def build_town(county: County, rng: np.random.Generator) -> Town:
     return Town((cx, cy), xs, ys, streets, blocks, gates)
 
 
-def _positions(
-    centre: float, half: float, spec: tuple[tuple[str, str], ...], rng: np.random.Generator
-) -> list[float]:
+def _positions(centre: float, half: float, spec: tuple[tuple[str, str], ...], rng: np.random.Generator) -> list[float]:
     n = len(spec)
     base = centre - half + STEP * np.arange(n)
     jitter = rng.uniform(-25.0, 25.0, n)

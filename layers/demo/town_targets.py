@@ -160,9 +160,7 @@ def classes(category: str, population: int, height: float) -> dict[str, str]:
     big = population >= 1000
     return {
         "gb36894_class": "general_1" if big or category == "government" else "general_2",
-        "gb50156_class": "civil_1"
-        if big or category in ("government", "transport_hub")
-        else "civil_2",
+        "gb50156_class": "civil_1" if big or category in ("government", "transport_hub") else "civil_2",
     }
 
 
@@ -305,9 +303,7 @@ class TownTargets:
         if central and not half and (ix + 2 * iy) % 3 == 0 and self.laned < 22:
             self._compound_lane(pkey, poly, iy)
 
-    def _compound_lane(
-        self, site_key: str, poly: shapely.Polygon, iy: int, case: dict[str, Any] | None = None
-    ) -> None:
+    def _compound_lane(self, site_key: str, poly: shapely.Polygon, iy: int, case: dict[str, Any] | None = None) -> None:
         if case is None:
             case = dict(_LANE_CASES[self.laned]) if self.laned < len(_LANE_CASES) else {}
             self.laned += 1
@@ -325,9 +321,7 @@ class TownTargets:
         attrs.update(case)
         key = f"lane:{site_key[3:]}"
         if kind == "spur":
-            self.lanes.spur(
-                key, (x0 + 40, street_y), [(x0 + 40, y1 - 30), (x1 - 50, y1 - 30)], **attrs
-            )
+            self.lanes.spur(key, (x0 + 40, street_y), [(x0 + 40, y1 - 30), (x1 - 50, y1 - 30)], **attrs)
         else:
             self.lanes.loop(key, street_y, x0 + 25, x1 - 25, (y1 - street_y) - 25, **attrs)
 

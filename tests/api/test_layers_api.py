@@ -42,11 +42,21 @@ def test_health_and_catalogue(client: TestClient) -> None:
     assert h["status"] == "ok" and h["store"] in ("geopackage", "postgis")
     cat = client.get("/api/layers").json()["layers"]
     names = [layer["name"] for layer in cat]
-    assert {"enterprises", "hazard_sources", "fire_lanes", "rescue_teams", "material_depots", "roads",
-            "protected_targets", "townships", "hydrants", "incidents"} <= set(names)
+    assert {
+        "enterprises",
+        "hazard_sources",
+        "fire_lanes",
+        "rescue_teams",
+        "material_depots",
+        "roads",
+        "protected_targets",
+        "townships",
+        "hydrants",
+        "incidents",
+    } <= set(names)
     ent = next(layer for layer in cat if layer["name"] == "enterprises")
     risk = next(f for f in ent["fields"] if f["name"] == "risk_level")
-    assert [m["label"] for m in risk["enum"]][0] == "红（重大风险）"
+    assert risk["enum"][0]["label"] == "红（重大风险）"
     assert ent["count"] == 0 and ent["group"] == "风险源"
     hs = next(layer for layer in cat if layer["name"] == "hazard_sources")
     assert hs["children"][0]["name"] == "substances"
@@ -93,24 +103,39 @@ def test_create_read_patch_delete_cycle(client: TestClient, tokens: dict) -> Non
     got = client.get(f"/api/layers/enterprises/{fid}")
     assert got.json()["properties"]["contact"] == "马建国" and got.headers["etag"] == '"1"'
 
-    r = client.patch(f"/api/layers/enterprises/{fid}", json={"properties": {"employees": 8}},
-                     headers={**tokens["planner"], "If-Match": '"1"'})
+    r = client.patch(
+        f"/api/layers/enterprises/{fid}",
+        json={"properties": {"employees": 8}},
+        headers={**tokens["planner"], "If-Match": '"1"'},
+    )
     assert r.status_code == 200 and r.json()["properties"]["version"] == 2
-    stale = client.patch(f"/api/layers/enterprises/{fid}", json={"properties": {"employees": 9}},
-                         headers={**tokens["admin"], "If-Match": '"1"'})
+    stale = client.patch(
+        f"/api/layers/enterprises/{fid}",
+        json={"properties": {"employees": 9}},
+        headers={**tokens["admin"], "If-Match": '"1"'},
+    )
     assert stale.status_code == 409 and stale.json()["error"] == "conflict"
     assert "planner用户" in stale.json()["message"]
-    missing = client.patch(f"/api/layers/enterprises/{fid}", json={"properties": {"employees": 9}}, headers=tokens["admin"])
+    missing = client.patch(
+        f"/api/layers/enterprises/{fid}", json={"properties": {"employees": 9}}, headers=tokens["admin"]
+    )
     assert missing.status_code == 428
-    body_version = client.patch(f"/api/layers/enterprises/{fid}", json={"properties": {"employees": 9, "version": 2}}, headers=tokens["admin"])
+    body_version = client.patch(
+        f"/api/layers/enterprises/{fid}", json={"properties": {"employees": 9, "version": 2}}, headers=tokens["admin"]
+    )
     assert body_version.status_code == 200
 
     assert client.delete(f"/api/layers/enterprises/{fid}", headers=tokens["planner"]).status_code == 428
     assert client.delete(f"/api/layers/enterprises/{fid}?version=2", headers=tokens["planner"]).status_code == 409
-    assert client.delete(f"/api/layers/enterprises/{fid}", headers={**tokens["planner"], "If-Match": '"3"'}).status_code == 204
+    assert (
+        client.delete(f"/api/layers/enterprises/{fid}", headers={**tokens["planner"], "If-Match": '"3"'}).status_code
+        == 204
+    )
     assert client.get(f"/api/layers/enterprises/{fid}").status_code == 404
 
-    audit = client.get("/api/audit", params={"layer": "enterprises", "feature_id": fid}, headers=tokens["viewer"]).json()
+    audit = client.get(
+        "/api/audit", params={"layer": "enterprises", "feature_id": fid}, headers=tokens["viewer"]
+    ).json()
     assert [e["action"] for e in audit["entries"]] == ["delete", "update", "update", "create"]
     assert audit["entries"][-1]["actor"] == "planner用户"
     assert client.get("/api/audit").status_code == 401
@@ -119,14 +144,20 @@ def test_create_read_patch_delete_cycle(client: TestClient, tokens: dict) -> Non
 def test_items_query_parameters(client: TestClient, tokens: dict) -> None:
     for i in range(7):
         level = ["red", "orange", "yellow", "blue"][i % 4]
-        client.post("/api/layers/enterprises", json=enterprise(f"站点{i}", lon=82.95 + i * 0.01, risk_level=level), headers=tokens["admin"])
+        client.post(
+            "/api/layers/enterprises",
+            json=enterprise(f"站点{i}", lon=82.95 + i * 0.01, risk_level=level),
+            headers=tokens["admin"],
+        )
     fc = client.get("/api/layers/enterprises", params={"limit": 3}).json()
     assert fc["type"] == "FeatureCollection" and fc["numberMatched"] == 7 and fc["numberReturned"] == 3
     nxt = next(link["href"] for link in fc["links"] if link["rel"] == "next")
     fc2 = client.get(nxt).json()
     assert fc2["numberReturned"] == 3 and fc2["features"][0]["properties"]["name"] == "站点3"
     assert any(link["rel"] == "prev" for link in fc2["links"])
-    assert client.get("/api/layers/enterprises", params={"bbox": "82.945,46.1,82.975,46.3"}).json()["numberMatched"] == 3
+    assert (
+        client.get("/api/layers/enterprises", params={"bbox": "82.945,46.1,82.975,46.3"}).json()["numberMatched"] == 3
+    )
     assert client.get("/api/layers/enterprises", params={"risk_level": "red,橙"}).json()["numberMatched"] == 4
     assert client.get("/api/layers/enterprises", params={"q": "站点6"}).json()["numberMatched"] == 1
 
@@ -194,45 +225,67 @@ def test_bad_features_are_422_naming_the_field(client: TestClient, tokens: dict,
 
 
 def test_invalid_polygon_explained(client: TestClient, tokens: dict) -> None:
-    bowtie = {"type": "Polygon", "coordinates": [[[83.0, 46.2], [83.01, 46.21], [83.01, 46.2], [83.0, 46.21], [83.0, 46.2]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[83.0, 46.2], [83.01, 46.21], [83.01, 46.2], [83.0, 46.21], [83.0, 46.2]]],
+    }
     feature = {"type": "Feature", "geometry": bowtie, "properties": {"name": "蝴蝶形地块", "category": "residential"}}
     r = client.post("/api/layers/protected_targets", json=feature, headers=tokens["planner"])
     assert r.status_code == 422 and "Self-intersection" in r.json()["problems"][0]["message"]
 
 
 def test_malformed_and_oversized_bodies(client: TestClient, tokens: dict) -> None:
-    r = client.post("/api/layers/enterprises", content=b"{not json", headers={**tokens["planner"], "content-type": "application/json"})
+    r = client.post(
+        "/api/layers/enterprises",
+        content=b"{not json",
+        headers={**tokens["planner"], "content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "body"
     r = client.post("/api/layers/enterprises", content=b"", headers=tokens["planner"])
     assert r.status_code == 400
     big = enterprise(address="很长" * 40_000)
-    r = client.post("/api/layers/enterprises", content=orjson.dumps(big), headers={**tokens["planner"], "content-type": "application/json"})
+    r = client.post(
+        "/api/layers/enterprises",
+        content=orjson.dumps(big),
+        headers={**tokens["planner"], "content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
 
     def chunks() -> Iterator[bytes]:
         for _ in range(100):
             yield b" " * 1024
 
-    r = client.post("/api/layers/enterprises", content=chunks(), headers={**tokens["planner"], "content-type": "application/json"})
+    r = client.post(
+        "/api/layers/enterprises", content=chunks(), headers={**tokens["planner"], "content-type": "application/json"}
+    )
     assert r.status_code == 413
     assert client.get("/api/layers/enterprises").json()["numberMatched"] == 0
 
 
 def test_children_through_the_api(client: TestClient, tokens: dict) -> None:
-    e = client.post("/api/layers/enterprises", json=enterprise(industry="hazchem_storage"), headers=tokens["planner"]).json()
+    e = client.post(
+        "/api/layers/enterprises", json=enterprise(industry="hazchem_storage"), headers=tokens["planner"]
+    ).json()
     tank = {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [82.991, 46.201]},
-        "properties": {"name": "液氨储罐", "enterprise_id": e["id"], "kind": "storage_tank",
-                       "substances": [{"name": "液氨", "cas": "7664-41-7", "quantity_t": 30}]},
+        "properties": {
+            "name": "液氨储罐",
+            "enterprise_id": e["id"],
+            "kind": "storage_tank",
+            "substances": [{"name": "液氨", "cas": "7664-41-7", "quantity_t": 30}],
+        },
     }
     r = client.post("/api/layers/hazard_sources", json=tank, headers=tokens["planner"])
     assert r.status_code == 201, r.text
     assert r.json()["properties"]["substances"][0]["name"] == "液氨"
     fc = client.get("/api/layers/hazard_sources").json()
     assert fc["features"][0]["properties"]["substances"][0]["quantity_t"] == 30
-    computed = client.patch(f"/api/layers/hazard_sources/{r.json()['id']}",
-                            json={"properties": {"version": 1, "grade": 1}}, headers=tokens["planner"])
+    computed = client.patch(
+        f"/api/layers/hazard_sources/{r.json()['id']}",
+        json={"properties": {"version": 1, "grade": 1}},
+        headers=tokens["planner"],
+    )
     # computed fields are read-only: sending one back is ignored, never stored
     assert computed.status_code == 200 and computed.json()["properties"]["grade"] is None
 

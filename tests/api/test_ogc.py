@@ -21,19 +21,40 @@ ADMIN = Actor("admin", "admin")
 
 def fill(store: FeatureStore, n: int = 25) -> None:
     for i in range(n):
-        store.create("enterprises", {
-            "geometry": {"type": "Point", "coordinates": [82.9 + i * 0.01, 46.2]},
-            "properties": {"name": f"企业{i:02d}", "industry": "other", "risk_level": ["red", "blue"][i % 2],
-                           "employees": i},
-        }, ADMIN)
-    store.create("roads", {
-        "geometry": {"type": "LineString", "coordinates": [[82.9, 46.1], [83.0, 46.15]]},
-        "properties": {"name": "G219 裕民段", "road_class": "national", "ref": "G219", "status": "open"},
-    }, ADMIN)
-    store.create("incidents", {
-        "geometry": {"type": "Point", "coordinates": [82.95, 46.21]},
-        "properties": {"name": "加油站火情", "kind": "fire", "status": "closed", "reported_at": "2026-05-01T10:00:00+08:00"},
-    }, Actor("值班员", "dispatcher"))
+        store.create(
+            "enterprises",
+            {
+                "geometry": {"type": "Point", "coordinates": [82.9 + i * 0.01, 46.2]},
+                "properties": {
+                    "name": f"企业{i:02d}",
+                    "industry": "other",
+                    "risk_level": ["red", "blue"][i % 2],
+                    "employees": i,
+                },
+            },
+            ADMIN,
+        )
+    store.create(
+        "roads",
+        {
+            "geometry": {"type": "LineString", "coordinates": [[82.9, 46.1], [83.0, 46.15]]},
+            "properties": {"name": "G219 裕民段", "road_class": "national", "ref": "G219", "status": "open"},
+        },
+        ADMIN,
+    )
+    store.create(
+        "incidents",
+        {
+            "geometry": {"type": "Point", "coordinates": [82.95, 46.21]},
+            "properties": {
+                "name": "加油站火情",
+                "kind": "fire",
+                "status": "closed",
+                "reported_at": "2026-05-01T10:00:00+08:00",
+            },
+        },
+        Actor("值班员", "dispatcher"),
+    )
 
 
 @pytest.fixture
@@ -90,8 +111,19 @@ def test_items_default_limit_paging_and_counts(client: TestClient) -> None:
     assert client.get("/ogc/collections/enterprises/items?limit=50000").json()["numberReturned"] == 25
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=x", "bbox=1,2", "datetime=soon", "foo=bar", "offset=-1",
-                                   "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857", "f=xml"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=x",
+        "bbox=1,2",
+        "datetime=soon",
+        "foo=bar",
+        "offset=-1",
+        "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857",
+        "f=xml",
+    ],
+)
 def test_items_bad_parameters_are_400(client: TestClient, query: str) -> None:
     assert client.get(f"/ogc/collections/enterprises/items?{query}").status_code == 400
 

@@ -39,12 +39,20 @@ def _csv(rows: list[dict]) -> bytes:
 
 GOOD = [
     {"名称": "裕民县永安加油站", "行业类别": "加油站", "风险等级": "黄", "经度": "82.985", "纬度": "46.205"},
-    {"名称": "裕民县天然气供应站", "行业类别": "加气站（CNG/LNG）", "风险等级": "橙", "经度": "82.995", "纬度": "46.198"},
+    {
+        "名称": "裕民县天然气供应站",
+        "行业类别": "加气站（CNG/LNG）",
+        "风险等级": "橙",
+        "经度": "82.995",
+        "纬度": "46.198",
+    },
 ]
 
 
 def test_upload_csv_with_chinese_headers(client: TestClient, planner: dict) -> None:
-    r = client.post("/api/layers/enterprises/import", files={"file": ("加油站.csv", _csv(GOOD), "text/csv")}, headers=planner)
+    r = client.post(
+        "/api/layers/enterprises/import", files={"file": ("加油站.csv", _csv(GOOD), "text/csv")}, headers=planner
+    )
     assert r.status_code == 201, r.text
     assert r.json()["count"] == 2 and len(r.json()["ids"]) == 2
     names = sorted(f["properties"]["name"] for f in client.get("/api/layers/enterprises").json()["features"])
@@ -54,15 +62,21 @@ def test_upload_csv_with_chinese_headers(client: TestClient, planner: dict) -> N
 
 
 def test_dry_run_writes_nothing(client: TestClient, planner: dict) -> None:
-    r = client.post("/api/layers/enterprises/import", files={"file": ("a.csv", _csv(GOOD), "text/csv")},
-                    data={"dry_run": "true"}, headers=planner)
+    r = client.post(
+        "/api/layers/enterprises/import",
+        files={"file": ("a.csv", _csv(GOOD), "text/csv")},
+        data={"dry_run": "true"},
+        headers=planner,
+    )
     assert r.status_code == 200 and r.json()["dry_run"] is True
     assert client.get("/api/layers/enterprises").json()["numberMatched"] == 0
 
 
 def test_bad_row_reported_and_nothing_written(client: TestClient, planner: dict) -> None:
     rows = [*GOOD, {"名称": "坏数据", "行业类别": "加油站", "风险等级": "紫", "经度": "82.99", "纬度": "46.2"}]
-    r = client.post("/api/layers/enterprises/import", files={"file": ("a.csv", _csv(rows), "text/csv")}, headers=planner)
+    r = client.post(
+        "/api/layers/enterprises/import", files={"file": ("a.csv", _csv(rows), "text/csv")}, headers=planner
+    )
     assert r.status_code == 422
     problem = r.json()["problems"][0]
     assert problem["row"] == 4 and problem["field"].endswith("risk_level")
@@ -74,11 +88,19 @@ def test_upload_rules(client: TestClient, planner: dict, store: FeatureStore) ->
     assert client.post("/api/layers/enterprises/import", files=files).status_code == 401
     fire = {"Authorization": f"Bearer {create_token(store, '消防员', 'fire')}"}
     assert client.post("/api/layers/enterprises/import", files=files, headers=fire).status_code == 403
-    r = client.post("/api/layers/enterprises/import", files={"file": ("a.xlsx", b"PK..", "application/octet-stream")}, headers=planner)
+    r = client.post(
+        "/api/layers/enterprises/import",
+        files={"file": ("a.xlsx", b"PK..", "application/octet-stream")},
+        headers=planner,
+    )
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "file"
-    r = client.post("/api/layers/enterprises/import", files={"file": ("big.csv", b"x" * 300_000, "text/csv")}, headers=planner)
+    r = client.post(
+        "/api/layers/enterprises/import", files={"file": ("big.csv", b"x" * 300_000, "text/csv")}, headers=planner
+    )
     assert r.status_code == 413
-    r = client.post("/api/layers/enterprises/import", files={"file": ("bad.geojson", b"{oops", "application/json")}, headers=planner)
+    r = client.post(
+        "/api/layers/enterprises/import", files={"file": ("bad.geojson", b"{oops", "application/json")}, headers=planner
+    )
     assert r.status_code == 422 and r.json()["problems"][0]["field"] == "file"
 
 
@@ -89,13 +111,17 @@ def test_export_download_reimports(client: TestClient, planner: dict, fmt: str, 
     assert r.status_code == 200, r.text
     name = r.headers["content-disposition"]
     suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip", "csv": ".csv"}[fmt]
-    assert f"enterprises_" in name and name.rstrip('"').endswith(suffix)
+    assert "enterprises_" in name and name.rstrip('"').endswith(suffix)
     if fmt == "geojson":
         assert [f["properties"]["name"] for f in json.loads(r.content)["features"]] == ["裕民县永安加油站"]
     if fmt == "shp":
         assert any(n.endswith(".shp") for n in zipfile.ZipFile(io.BytesIO(r.content)).namelist())
-    again = client.post("/api/layers/enterprises/import", files={"file": (f"back{suffix}", r.content, "application/octet-stream")},
-                        data={"dry_run": "true"}, headers=planner)
+    again = client.post(
+        "/api/layers/enterprises/import",
+        files={"file": (f"back{suffix}", r.content, "application/octet-stream")},
+        data={"dry_run": "true"},
+        headers=planner,
+    )
     assert again.status_code == 200, again.text
     assert again.json()["count"] == 1
 

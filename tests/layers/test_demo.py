@@ -78,9 +78,7 @@ def test_counts_are_realistic(demo: tuple[FeatureStore, dict[str, int]]) -> None
     assert "DataV" in ATTRIBUTION and "Vonng/adcode" in ATTRIBUTION and "合成" in ATTRIBUTION
 
 
-def test_same_seed_gives_identical_features(
-    demo: tuple[FeatureStore, dict[str, int]], tmp_path: Path
-) -> None:
+def test_same_seed_gives_identical_features(demo: tuple[FeatureStore, dict[str, int]], tmp_path: Path) -> None:
     store, counts = demo
     again = open_store(tmp_path / "again.gpkg", extent=YUMIN_EXTENT)
     try:
@@ -100,13 +98,8 @@ def test_sources_say_synthetic_or_cite_real_data(layers: dict[str, list[dict[str
     county = _named(layers["admin_boundaries"], "裕民县")["properties"]
     assert "DataV" in county["source"] and "tnnevol/gmap" in county["source"]
     assert county["level"] == "county" and county["code"] == "654225"
-    reserve = next(
-        f for f in layers["admin_boundaries"] if f["properties"]["level"] == "reserve_extent"
-    )
-    assert (
-        "非保护区边界" in reserve["properties"]["name"]
-        and "http" in reserve["properties"]["source"]
-    )
+    reserve = next(f for f in layers["admin_boundaries"] if f["properties"]["level"] == "reserve_extent")
+    assert "非保护区边界" in reserve["properties"]["name"] and "http" in reserve["properties"]["source"]
     kinds = Counter(f["properties"]["kind"] for f in layers["settlements"])
     assert kinds == {"county_seat": 1, "township_seat": 8, "village": 68}
     for f in layers["settlements"]:
@@ -134,9 +127,7 @@ def test_boundary_area_and_everything_inside(layers: dict[str, list[dict[str, An
         if name == "admin_boundaries":
             continue
         ok = shapely.contains(inside, np.array([_utm(f) for f in features], dtype=object))
-        outside = [
-            f["properties"]["name"] for f, good in zip(features, ok, strict=True) if not good
-        ]
+        outside = [f["properties"]["name"] for f, good in zip(features, ok, strict=True) if not good]
         assert not outside, (name, outside[:5])
     total = sum(f["properties"]["population"] for f in layers["townships"])
     assert 54_000 <= total <= 58_000
@@ -163,9 +154,7 @@ def test_exactly_180_rescuers(layers: dict[str, list[dict[str, Any]]]) -> None:
 
 
 def test_county_depot_as_in_the_plan(layers: dict[str, list[dict[str, Any]]]) -> None:
-    county = [
-        f["properties"] for f in layers["material_depots"] if f["properties"]["level"] == "county"
-    ]
+    county = [f["properties"] for f in layers["material_depots"] if f["properties"]["level"] == "county"]
     assert len(county) == 1
     depot = county[0]
     assert depot["area_m2"] == 8350
@@ -189,11 +178,7 @@ def test_enterprises_have_valid_codes_and_plausible_risk(
     assert 0 < risk["red"] < risk["orange"] < risk["yellow"] + risk["blue"]
     industries = Counter(e["industry"] for e in ents)
     assert industries["industry_trade"] >= 40 and industries["fuel_station"] >= 8
-    assert (
-        industries["lpg_station"] >= 2
-        and industries["non_coal_mine"] >= 5
-        and industries["fireworks"] >= 5
-    )
+    assert industries["lpg_station"] >= 2 and industries["non_coal_mine"] >= 5 and industries["fireworks"] >= 5
     for kind in ("hazchem_production", "hazchem_storage", "hazchem_use", "hazchem_trade"):
         assert industries[kind] >= 1
 
@@ -222,12 +207,7 @@ def test_hazard_sources(layers: dict[str, list[dict[str, Any]]]) -> None:
     # GB 18218 Table 1 critical quantities (t) for a few substances the demo holds.
     q_table = {"7664-41-7": 10, "7782-50-5": 5, "68476-85-7": 50, "86290-81-5": 200}
     major = [
-        h
-        for h in hz
-        if any(
-            s.get("cas") in q_table and s["quantity_t"] >= q_table[s["cas"]]
-            for s in h["substances"]
-        )
+        h for h in hz if any(s.get("cas") in q_table and s["quantity_t"] >= q_table[s["cas"]] for s in h["substances"])
     ]
     assert len(major) >= 4
     assert all(s.get("cas") or s.get("hazard_class") for h in hz for s in h["substances"])
@@ -260,11 +240,7 @@ def test_road_network_is_routable(layers: dict[str, list[dict[str, Any]]]) -> No
     bad = []
     for i, j, g in zip(left.tolist(), right.tolist(), inter, strict=True):
         shared = ends[i] & ends[j]
-        points = (
-            []
-            if g.geom_type not in ("Point", "MultiPoint")
-            else [(p.x, p.y) for p in shapely.get_parts(g)]
-        )
+        points = [] if g.geom_type not in ("Point", "MultiPoint") else [(p.x, p.y) for p in shapely.get_parts(g)]
         if not points or any(p not in shared for p in points):
             bad.append((roads[i]["properties"]["name"], roads[j]["properties"]["name"], g.wkt[:60]))
     assert not bad, bad[:5]
@@ -291,9 +267,7 @@ def test_road_attributes(layers: dict[str, list[dict[str, Any]]]) -> None:
     assert any(r.get("max_height_m") == 3.6 for r in roads)
     assert any(r.get("max_weight_t") and "桥" in r["name"] for r in roads)
     assert 1 <= sum(r["status"] == "closed" for r in roads) < 20
-    lengths = [
-        _utm(f).length for f in layers["roads"] if f["properties"]["road_class"] == "village"
-    ]
+    lengths = [_utm(f).length for f in layers["roads"] if f["properties"]["road_class"] == "village"]
     assert max(lengths) <= 500.5 and np.median(lengths) > 250
 
 
@@ -312,8 +286,7 @@ def test_fire_lanes_join_the_road_network(layers: dict[str, list[dict[str, Any]]
     assert any(3.5 <= p["width_m"] <= 3.8 for p in props)
     assert any(p["dead_end"] and not p.get("turnaround_length_m") for p in props)
     assert any(
-        p["dead_end"] and p.get("turnaround_length_m") == 12 and p.get("turnaround_width_m") == 12
-        for p in props
+        p["dead_end"] and p.get("turnaround_length_m") == 12 and p.get("turnaround_width_m") == 12 for p in props
     )
     assert any(p["obstructed"] for p in props)
     lane_geoms = [shape(f["geometry"]) for f in lanes]
@@ -321,10 +294,7 @@ def test_fire_lanes_join_the_road_network(layers: dict[str, list[dict[str, Any]]
     for lane in lane_geoms:
         for hit in road_geoms.query(lane, predicate="intersects"):
             touch = lane.intersection(road_geoms.geometries[hit])
-            assert all(
-                tuple(c) in (lane.coords[0], lane.coords[-1])
-                for c in shapely.get_coordinates(touch)
-            )
+            assert all(tuple(c) in (lane.coords[0], lane.coords[-1]) for c in shapely.get_coordinates(touch))
 
 
 def test_planted_problems(layers: dict[str, list[dict[str, Any]]]) -> None:
@@ -368,9 +338,7 @@ def test_hydrant_spacing_with_gaps(layers: dict[str, list[dict[str, Any]]]) -> N
     assert sum(g > 150 for g in spacings) <= 10
 
 
-def test_builds_on_both_stores(
-    store: FeatureStore, demo: tuple[FeatureStore, dict[str, int]]
-) -> None:
+def test_builds_on_both_stores(store: FeatureStore, demo: tuple[FeatureStore, dict[str, int]]) -> None:
     reference, counts = demo
     assert build_demo(store, seed=2021) == counts
     assert store.counts() == counts

@@ -105,9 +105,7 @@ def test_geometry_helper_converts_every_vertex_and_drops_z() -> None:
     ref = np.column_stack(gcj02_to_wgs84(*shapely.get_coordinates(poly).T))
     np.testing.assert_allclose(coords, ref, atol=1e-12)
     back = geometries_wgs84_to_gcj02(out)
-    np.testing.assert_allclose(
-        shapely.get_coordinates(back[1]), shapely.get_coordinates(poly), atol=1e-8
-    )
+    np.testing.assert_allclose(shapely.get_coordinates(back[1]), shapely.get_coordinates(poly), atol=1e-8)
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared Yumin data not present")

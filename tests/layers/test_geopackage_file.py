@@ -15,14 +15,22 @@ ADMIN = Actor("admin", "admin")
 
 def _fill(store: FeatureStore) -> None:
     for i in range(20):
-        store.create("enterprises", {
-            "geometry": {"type": "Point", "coordinates": [83.0 + i * 0.01, 46.2]},
-            "properties": {"name": f"企业{i}", "industry": "other", "risk_level": "blue"},
-        }, ADMIN)
-    store.create("roads", {
-        "geometry": {"type": "LineString", "coordinates": [[83.0, 46.1], [83.1, 46.1]]},
-        "properties": {"name": "G219", "road_class": "national", "status": "open", "ref": "G219"},
-    }, ADMIN)
+        store.create(
+            "enterprises",
+            {
+                "geometry": {"type": "Point", "coordinates": [83.0 + i * 0.01, 46.2]},
+                "properties": {"name": f"企业{i}", "industry": "other", "risk_level": "blue"},
+            },
+            ADMIN,
+        )
+    store.create(
+        "roads",
+        {
+            "geometry": {"type": "LineString", "coordinates": [[83.0, 46.1], [83.1, 46.1]]},
+            "properties": {"name": "G219", "road_class": "national", "status": "open", "ref": "G219"},
+        },
+        ADMIN,
+    )
 
 
 def test_blob_round_trip() -> None:
@@ -68,11 +76,17 @@ def test_application_id_and_titles(gpkg_store: FeatureStore) -> None:
 
 
 def test_rtree_follows_updates_and_deletes(gpkg_store: FeatureStore) -> None:
-    f = gpkg_store.create("enterprises", {
-        "geometry": {"type": "Point", "coordinates": [83.0, 46.2]},
-        "properties": {"name": "移动企业", "industry": "other", "risk_level": "blue"},
-    }, ADMIN)
-    gpkg_store.update("enterprises", f["id"], {"geometry": {"type": "Point", "coordinates": [83.3, 46.3]}}, ADMIN, expected_version=1)
+    f = gpkg_store.create(
+        "enterprises",
+        {
+            "geometry": {"type": "Point", "coordinates": [83.0, 46.2]},
+            "properties": {"name": "移动企业", "industry": "other", "risk_level": "blue"},
+        },
+        ADMIN,
+    )
+    gpkg_store.update(
+        "enterprises", f["id"], {"geometry": {"type": "Point", "coordinates": [83.3, 46.3]}}, ADMIN, expected_version=1
+    )
     assert gpkg_store.query("enterprises", bbox=(82.9, 46.1, 83.1, 46.25)).number_matched == 0
     assert gpkg_store.query("enterprises", bbox=(83.25, 46.25, 83.35, 46.35)).number_matched == 1
     gpkg_store.delete("enterprises", f["id"], ADMIN, expected_version=2)

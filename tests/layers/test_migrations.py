@@ -27,7 +27,11 @@ def test_new_store_records_current_version(store: FeatureStore) -> None:
 
 
 def test_reopen_keeps_data(store: FeatureStore) -> None:
-    store.create("enterprises", {"geometry": POINT, "properties": {"name": "甲", "industry": "other", "risk_level": "blue"}}, ADMIN)
+    store.create(
+        "enterprises",
+        {"geometry": POINT, "properties": {"name": "甲", "industry": "other", "risk_level": "blue"}},
+        ADMIN,
+    )
     target = _target(store)
     store.close()
     again = open_store(target)
@@ -37,13 +41,19 @@ def test_reopen_keeps_data(store: FeatureStore) -> None:
 
 
 def test_upgrade_step_runs_in_place_and_keeps_rows(store: FeatureStore) -> None:
-    store.create("enterprises", {"geometry": POINT, "properties": {"name": "乙", "industry": "other", "risk_level": "blue"}}, ADMIN)
+    store.create(
+        "enterprises",
+        {"geometry": POINT, "properties": {"name": "乙", "industry": "other", "risk_level": "blue"}},
+        ADMIN,
+    )
 
     def add_remark(op, conn, schema) -> None:  # type: ignore[no-untyped-def]
         op.add_column("enterprises", sa.Column("remark", sa.Text()))
         conn.execute(sa.text("UPDATE enterprises SET remark = '已迁移'"))
 
-    before = ensure_schema(store.backend, store.schema, migrations={SCHEMA_VERSION + 1: add_remark}, target=SCHEMA_VERSION + 1)
+    before = ensure_schema(
+        store.backend, store.schema, migrations={SCHEMA_VERSION + 1: add_remark}, target=SCHEMA_VERSION + 1
+    )
     assert before == SCHEMA_VERSION
     with store.backend.read() as conn:
         assert current_version(conn, store.schema) == SCHEMA_VERSION + 1
@@ -73,10 +83,12 @@ def test_catalogue_field_without_migration_is_reported(store: FeatureStore) -> N
     target = _target(store)
     store.close()
     extended = tuple(
-        replace(layer, fields=(*layer.fields, Field("fire_code", "str", "消防编号"))) if layer.name == "enterprises" else layer
+        replace(layer, fields=(*layer.fields, Field("fire_code", "str", "消防编号")))
+        if layer.name == "enterprises"
+        else layer
         for layer in LAYERS
     )
-    with pytest.raises(SchemaError, match="enterprises.fire_code"):
+    with pytest.raises(SchemaError, match=r"enterprises\.fire_code"):
         open_store(target, layers=extended)
 
 

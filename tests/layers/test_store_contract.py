@@ -71,8 +71,11 @@ def test_update_bumps_version_and_keeps_other_fields(store: FeatureStore) -> Non
     assert updated["properties"]["employees"] == 12
     assert updated["properties"]["name"] == f["properties"]["name"]
     moved = store.update(
-        "enterprises", f["id"], {"geometry": {"type": "Point", "coordinates": [83.01, 46.21]}},
-        PLANNER, expected_version=2,
+        "enterprises",
+        f["id"],
+        {"geometry": {"type": "Point", "coordinates": [83.01, 46.21]}},
+        PLANNER,
+        expected_version=2,
     )
     assert moved["geometry"]["coordinates"] == (83.01, 46.21)
     assert moved["properties"]["version"] == 3
@@ -140,15 +143,23 @@ def test_child_rows_round_trip_and_replace(store: FeatureStore) -> None:
     e = store.create("enterprises", enterprise(), PLANNER)
     t = store.create(
         "hazard_sources",
-        tank(e["id"], [
-            {"name": "液氨", "cas": "7664-41-7", "hazard_class": "J3", "quantity_t": 12.5},
-            {"name": "甲醇", "cas": "67-56-1", "quantity_t": 80},
-        ]),
+        tank(
+            e["id"],
+            [
+                {"name": "液氨", "cas": "7664-41-7", "hazard_class": "J3", "quantity_t": 12.5},
+                {"name": "甲醇", "cas": "67-56-1", "quantity_t": 80},
+            ],
+        ),
         PLANNER,
     )
     subs = store.get("hazard_sources", t["id"])["properties"]["substances"]
     assert [(s["name"], s["quantity_t"]) for s in subs] == [("液氨", 12.5), ("甲醇", 80.0)]
-    store.update("hazard_sources", t["id"], {"properties": {"version": 1, "substances": [{"name": "液氯", "quantity_t": 4}]}}, PLANNER)
+    store.update(
+        "hazard_sources",
+        t["id"],
+        {"properties": {"version": 1, "substances": [{"name": "液氯", "quantity_t": 4}]}},
+        PLANNER,
+    )
     subs = store.get("hazard_sources", t["id"])["properties"]["substances"]
     assert subs == [{"name": "液氯", "cas": None, "hazard_class": None, "quantity_t": 4.0}]
     # a PATCH without the child list keeps it
@@ -159,7 +170,11 @@ def test_child_rows_round_trip_and_replace(store: FeatureStore) -> None:
 def test_bad_child_row_names_the_row(store: FeatureStore) -> None:
     e = store.create("enterprises", enterprise(), PLANNER)
     with pytest.raises(ValidationFailed) as exc:
-        store.create("hazard_sources", tank(e["id"], [{"name": "液氨", "quantity_t": 1}, {"name": "苯", "cas": "71-43-3", "quantity_t": -2}]), PLANNER)
+        store.create(
+            "hazard_sources",
+            tank(e["id"], [{"name": "液氨", "quantity_t": 1}, {"name": "苯", "cas": "71-43-3", "quantity_t": -2}]),
+            PLANNER,
+        )
     fields = {p.field for p in exc.value.problems}
     assert fields == {"properties.substances[1].cas", "properties.substances[1].quantity_t"}
     assert store.counts()["hazard_sources"] == 0
@@ -199,7 +214,9 @@ def test_attribute_filters_search_and_paging(store: FeatureStore) -> None:
     filters = store.parse_filters("enterprises", {"risk_level": "red,蓝"})
     page = store.query("enterprises", filters=filters)
     assert sorted(r["risk_level"] for r in page.rows) == ["blue", "blue", "red", "red"]
-    assert store.query("enterprises", filters=store.parse_filters("enterprises", {"employees": "3"})).number_matched == 1
+    assert (
+        store.query("enterprises", filters=store.parse_filters("enterprises", {"employees": "3"})).number_matched == 1
+    )
     assert store.query("enterprises", q="4号").rows[0]["name"] == "企业4号"
     first = store.query("enterprises", limit=4, offset=0)
     second = store.query("enterprises", limit=4, offset=4)
@@ -225,10 +242,19 @@ def test_search_text_is_literal(store: FeatureStore) -> None:
 def test_time_range_on_temporal_field(store: FeatureStore) -> None:
     base = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [83.0, 46.2]}}
     for day in (1, 10, 20):
-        store.create("incidents", {**base, "properties": {
-            "name": f"事件{day}", "kind": "fire", "status": "closed",
-            "reported_at": f"2026-03-{day:02d}T08:00:00",  # local (Asia/Shanghai) time
-        }}, Actor("值班员", "dispatcher"))
+        store.create(
+            "incidents",
+            {
+                **base,
+                "properties": {
+                    "name": f"事件{day}",
+                    "kind": "fire",
+                    "status": "closed",
+                    "reported_at": f"2026-03-{day:02d}T08:00:00",  # local (Asia/Shanghai) time
+                },
+            },
+            Actor("值班员", "dispatcher"),
+        )
     start = dt.datetime(2026, 3, 5, tzinfo=dt.UTC)
     end = dt.datetime(2026, 3, 15, tzinfo=dt.UTC)
     page = store.query("incidents", time_range=(start, end))
@@ -238,11 +264,15 @@ def test_time_range_on_temporal_field(store: FeatureStore) -> None:
 
 
 def test_polygon_stored_as_multipolygon_in_township_layer(store: FeatureStore) -> None:
-    f = store.create("townships", {
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [[[83.0, 46.2], [83.1, 46.2], [83.1, 46.3], [83.0, 46.2]]]},
-        "properties": {"name": "新地乡", "code": "654225201", "kind": "township", "population": 6000},
-    }, Actor("admin", "admin"))
+    f = store.create(
+        "townships",
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [[[83.0, 46.2], [83.1, 46.2], [83.1, 46.3], [83.0, 46.2]]]},
+            "properties": {"name": "新地乡", "code": "654225201", "kind": "township", "population": 6000},
+        },
+        Actor("admin", "admin"),
+    )
     assert f["geometry"]["type"] == "MultiPolygon"
 
 
@@ -257,7 +287,12 @@ def test_failed_write_leaves_store_untouched(store: FeatureStore) -> None:
     with pytest.raises(ValidationFailed):
         store.update("enterprises", e["id"], {"properties": {"version": 1, "risk_level": "purple"}}, PLANNER)
     with pytest.raises(ValidationFailed):
-        store.update("enterprises", e["id"], {"geometry": {"type": "Point", "coordinates": [116.4, 39.9]}, "properties": {"version": 1}}, PLANNER)
+        store.update(
+            "enterprises",
+            e["id"],
+            {"geometry": {"type": "Point", "coordinates": [116.4, 39.9]}, "properties": {"version": 1}},
+            PLANNER,
+        )
     assert store.get("enterprises", e["id"]) == before
     assert len(store.audit_log(layer="enterprises")) == 1
 

@@ -27,18 +27,37 @@ def tile_of(lon: float, lat: float, z: int = Z) -> tuple[int, int]:
 
 def fill(store: FeatureStore) -> None:
     for i in range(6):
-        store.create("roads", {
-            "geometry": {"type": "LineString", "coordinates": [[82.97 + i * 0.002, 46.19], [82.97 + i * 0.002, 46.215]]},
-            "properties": {"name": f"南北{i}路", "road_class": "urban_branch", "status": "closed" if i == 2 else "open"},
-        }, ADMIN)
-    store.create("enterprises", {
-        "geometry": {"type": "Point", "coordinates": [82.975, 46.2]},
-        "properties": {"name": "县城加油站", "industry": "fuel_station", "risk_level": "orange"},
-    }, ADMIN)
-    store.create("roads", {  # far away: must not be in the tile
-        "geometry": {"type": "LineString", "coordinates": [[83.3, 46.0], [83.31, 46.0]]},
-        "properties": {"name": "远处道路", "road_class": "village", "status": "open"},
-    }, ADMIN)
+        store.create(
+            "roads",
+            {
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[82.97 + i * 0.002, 46.19], [82.97 + i * 0.002, 46.215]],
+                },
+                "properties": {
+                    "name": f"南北{i}路",
+                    "road_class": "urban_branch",
+                    "status": "closed" if i == 2 else "open",
+                },
+            },
+            ADMIN,
+        )
+    store.create(
+        "enterprises",
+        {
+            "geometry": {"type": "Point", "coordinates": [82.975, 46.2]},
+            "properties": {"name": "县城加油站", "industry": "fuel_station", "risk_level": "orange"},
+        },
+        ADMIN,
+    )
+    store.create(
+        "roads",
+        {  # far away: must not be in the tile
+            "geometry": {"type": "LineString", "coordinates": [[83.3, 46.0], [83.31, 46.0]]},
+            "properties": {"name": "远处道路", "road_class": "village", "status": "open"},
+        },
+        ADMIN,
+    )
 
 
 def test_tile_bounds_round_trip() -> None:
@@ -67,7 +86,10 @@ def test_tile_content_matches_store(store: FeatureStore, tmp_path: Path) -> None
     path.parent.mkdir(parents=True)
     path.write_bytes(data)
     gdf = pyogrio.read_dataframe(path, layer="roads", X=str(x), Y=str(y), Z=str(Z)).to_crs(4326)
-    by_name = {r["name"]: g for r, g in zip(store.query("roads", limit=None).rows, store.query("roads", limit=None).geometries, strict=True)}
+    by_name = {
+        r["name"]: g
+        for r, g in zip(store.query("roads", limit=None).rows, store.query("roads", limit=None).geometries, strict=True)
+    }
     tile_px_deg = (e - w) / 4096
     for name, geom in zip(gdf["name"], gdf.geometry, strict=True):
         clipped = shapely.clip_by_rect(by_name[name], w, s, e, n)  # GDAL clips at the tile edge

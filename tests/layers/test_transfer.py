@@ -266,9 +266,7 @@ def test_round_trip_geopackage(gpkg_store: FeatureStore, tmp_path: Path) -> None
         assert_round_trip(gpkg_store, layer, tmp_path / f"{layer}.gpkg")
     listed = {str(n) for n, _ in pyogrio.list_layers(tmp_path / "hazard_sources.gpkg")}
     assert listed == {"hazard_sources", "hazard_sources__substances"}
-    subs = pyogrio.read_dataframe(
-        tmp_path / "hazard_sources.gpkg", layer="hazard_sources__substances"
-    )
+    subs = pyogrio.read_dataframe(tmp_path / "hazard_sources.gpkg", layer="hazard_sources__substances")
     assert set(subs["name"]) == {"汽油", "液化石油气", "柴油"}
     assert {"parent_id", "seq", "quantity_t"} <= set(subs.columns)
 
@@ -303,22 +301,16 @@ def test_round_trip_shapefile(gpkg_store: FeatureStore, tmp_path: Path) -> None:
         assert "hazard_sources__substances.dbf" in names
         fields = zf.read("fields.txt").decode("utf-8-sig")
     assert "enterprise\tenterprise_id\t所属企业编号" in fields
-    frame = pyogrio.read_dataframe(
-        f"/vsizip/{tmp_path / 'hazard_sources.zip'}/hazard_sources_polygon.shp"
-    )
+    frame = pyogrio.read_dataframe(f"/vsizip/{tmp_path / 'hazard_sources.zip'}/hazard_sources_polygon.shp")
     assert max(len(c) for c in frame.columns) <= 10
     assert frame.loc[0, "name"] == "1号罐区"
     assert frame.loc[0, "substances"] == "汽油 20.5 t; 液化石油气 5 t"
     with zipfile.ZipFile(tmp_path / "fire_lanes.zip") as zf:
         fields = zf.read("fields.txt").decode("utf-8-sig")
-    assert (
-        "turnaround\tturnaround_length_m" in fields and "turnarou_2\tturnaround_width_m" in fields
-    )
+    assert "turnaround\tturnaround_length_m" in fields and "turnarou_2\tturnaround_width_m" in fields
 
 
-def test_shapefile_text_over_254_bytes_is_cut_with_a_warning(
-    gpkg_store: FeatureStore, tmp_path: Path
-) -> None:
+def test_shapefile_text_over_254_bytes_is_cut_with_a_warning(gpkg_store: FeatureStore, tmp_path: Path) -> None:
     gpkg_store.create(
         "incidents",
         feature(
@@ -339,13 +331,9 @@ def test_shapefile_text_over_254_bytes_is_cut_with_a_warning(
 
 def test_export_query_and_empty_layer(gpkg_store: FeatureStore, tmp_path: Path) -> None:
     seed(gpkg_store)
-    n = export_layer(
-        gpkg_store, "enterprises", tmp_path / "red.geojson", filters={"risk_level": ["red"]}
-    )
+    n = export_layer(gpkg_store, "enterprises", tmp_path / "red.geojson", filters={"risk_level": ["red"]})
     assert n == 1
-    n = export_layer(
-        gpkg_store, "enterprises", tmp_path / "box.csv", bbox=(83.04, 46.2, 83.06, 46.22)
-    )
+    n = export_layer(gpkg_store, "enterprises", tmp_path / "box.csv", bbox=(83.04, 46.2, 83.06, 46.22))
     assert n == 1
     for suffix in ("geojson", "gpkg", "zip", "csv"):
         assert export_layer(gpkg_store, "hydrants", tmp_path / f"empty.{suffix}") == 0
@@ -421,9 +409,7 @@ def test_reprojected_from_utm_44n(gpkg_store: FeatureStore, tmp_path: Path) -> N
         geometry=[square, shapely.Point(x + 500, y - 300)],
         crs="EPSG:32644",
     )
-    e = gpkg_store.create(
-        "enterprises", feature(point(), name="企业", industry="other", risk_level="blue"), ACTOR
-    )
+    e = gpkg_store.create("enterprises", feature(point(), name="企业", industry="other", risk_level="blue"), ACTOR)
     frame["enterprise_id"] = e["id"]
     path = tmp_path / "utm.gpkg"
     pyogrio.write_dataframe(frame, path, layer="仓库", geometry_type="Unknown")
@@ -449,13 +435,8 @@ def test_reprojected_from_utm_44n(gpkg_store: FeatureStore, tmp_path: Path) -> N
         ],
     }
     (tmp_path / "legacy.json").write_text(json.dumps(legacy, ensure_ascii=False), encoding="utf-8")
-    assert (
-        import_file(gpkg_store, "enterprises", tmp_path / "legacy.json", ACTOR).source_crs
-        == "EPSG:32644"
-    )
-    (tmp_path / "utm.csv").write_text(
-        f"名称,行业类别,风险等级,x,y\n坐标系测试2,其他,蓝,{x!r},{y!r}\n", "utf-8"
-    )
+    assert import_file(gpkg_store, "enterprises", tmp_path / "legacy.json", ACTOR).source_crs == "EPSG:32644"
+    (tmp_path / "utm.csv").write_text(f"名称,行业类别,风险等级,x,y\n坐标系测试2,其他,蓝,{x!r},{y!r}\n", "utf-8")
     import_file(gpkg_store, "enterprises", tmp_path / "utm.csv", ACTOR, crs="EPSG:32644")
     for name in ("坐标系测试", "坐标系测试2"):
         lon, lat = by_name(gpkg_store, "enterprises")[name]["geometry"]["coordinates"]
@@ -482,9 +463,7 @@ def test_gcj02_needs_the_option_and_is_converted(store: FeatureStore, tmp_path: 
     assert abs(lon - 82.979536) < 1e-5
 
 
-def test_zipped_gbk_shapefile_with_truncated_names_and_no_cpg(
-    gpkg_store: FeatureStore, tmp_path: Path
-) -> None:
+def test_zipped_gbk_shapefile_with_truncated_names_and_no_cpg(gpkg_store: FeatureStore, tmp_path: Path) -> None:
     folder = tmp_path / "shp"
     folder.mkdir()
     frame = gpd.GeoDataFrame(
@@ -495,11 +474,7 @@ def test_zipped_gbk_shapefile_with_truncated_names_and_no_cpg(
             "inspected_at": ["2024/5/1"],
             "obstructed": [1],
         },
-        geometry=[
-            shapely.MultiLineString(
-                [[(83.0, 46.2), (83.001, 46.2)], [(83.002, 46.2), (83.003, 46.201)]]
-            )
-        ],
+        geometry=[shapely.MultiLineString([[(83.0, 46.2), (83.001, 46.2)], [(83.002, 46.2), (83.003, 46.201)]])],
         crs="EPSG:4326",
     )
     with warnings.catch_warnings():
@@ -562,15 +537,11 @@ def test_shapefile_without_prj_needs_crs(gpkg_store: FeatureStore, tmp_path: Pat
     assert gpkg_store.query("hydrants").rows[0]["status"] == "ok"
 
 
-def test_row_problems_are_all_reported_and_nothing_is_written(
-    store: FeatureStore, tmp_path: Path
-) -> None:
+def test_row_problems_are_all_reported_and_nothing_is_written(store: FeatureStore, tmp_path: Path) -> None:
     seed(store)
     bowtie = {
         "type": "Polygon",
-        "coordinates": [
-            [[83.0, 46.2], [83.001, 46.201], [83.001, 46.2], [83.0, 46.201], [83.0, 46.2]]
-        ],
+        "coordinates": [[[83.0, 46.2], [83.001, 46.201], [83.001, 46.2], [83.0, 46.201], [83.0, 46.2]]],
     }
     features = [
         feature(point(), name="正常", enterprise_id=1, kind="warehouse"),
@@ -581,9 +552,7 @@ def test_row_problems_are_all_reported_and_nothing_is_written(
         feature(point(46.2, 83.0), name="颠倒", enterprise_id=1, kind="warehouse"),
     ]
     path = tmp_path / "hs.geojson"
-    path.write_text(
-        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    )
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
     err = expect_failure(store, "hazard_sources", path)
     found = {(p.row, p.field) for p in err.problems}
     assert (2, "geometry") in found
