@@ -38,8 +38,7 @@ def require_actor(request: Request) -> Actor:
         raise ApiError(
             401,
             "unauthorized",
-            "此操作需要令牌：请在请求头加 'Authorization: Bearer <令牌>'"
-            "（令牌由管理员用 safemap token create 生成）",
+            "此操作需要令牌：请在请求头加 'Authorization: Bearer <令牌>'（令牌由管理员用 safemap token create 生成）",
             headers=_CHALLENGE,
         )
     return actor

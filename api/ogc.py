@@ -46,7 +46,9 @@ _GEOMETRY_FORMATS = {
     "LINESTRING": "geometry-linestring",
     "MULTIPOLYGON": "geometry-multipolygon",
 }
-_LAYERS = {layer.name: layer for layer in LAYERS}
+# Attribute tables (rules, vehicle profiles) are configuration, not feature collections.
+SPATIAL = tuple(layer for layer in LAYERS if layer.is_spatial)
+_LAYERS = {layer.name: layer for layer in SPATIAL}
 
 
 def _base(request: Request) -> str:
@@ -205,7 +207,7 @@ def install(app: FastAPI) -> None:
         _check_params(request, frozenset({"f"}))
         base = _base(request)
         store: FeatureStore = request.app.state.store
-        infos = await run_in_threadpool(lambda: [collection_info(layer, store, base) for layer in LAYERS])
+        infos = await run_in_threadpool(lambda: [collection_info(layer, store, base) for layer in SPATIAL])
         body = {
             "links": [
                 {"rel": "self", "type": JSON, "href": base + "/collections?f=json"},

@@ -61,7 +61,10 @@ def describe_layer(layer: Layer, count: int | None = None) -> dict[str, Any]:
         "children": [
             {"name": c.name, "label": c.label, "fields": [field_info(f) for f in c.fields]} for c in layer.children
         ],
-        "style": {
+        "spatial": layer.is_spatial,
+        "style": None
+        if style is None
+        else {
             "kind": style.kind,
             "color": style.color,
             "by": style.by,

@@ -8,7 +8,7 @@ the map legend are all derived from them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 FieldType = Literal["str", "int", "float", "bool", "date", "datetime", "enum"]
@@ -162,23 +162,36 @@ class Style:
 
 @dataclass(frozen=True, eq=False)
 class Layer:
-    """A layer of the platform: what it holds, how it is stored, edited and drawn."""
+    """A layer of the platform: what it holds, how it is stored, edited and drawn.
+
+    A layer with no ``geometry_types`` is an attribute table (e.g. separation rules):
+    same storage, validation, versions, audit and API, rows have ``geometry: null``,
+    and it is not drawn. ``seed`` names a CSV under ``data/`` loaded into the table
+    when the table is created, so reference data is data, never code.
+    """
 
     name: str
     label: str
     group: str
     geometry_types: tuple[GeometryType, ...]
     fields: tuple[Field, ...]
-    style: Style
+    style: Style | None
     editors: frozenset[str]
     children: tuple[ChildTable, ...] = ()
     temporal: str = "updated_at"
     description: str = ""
-    popup: tuple[str, ...] = field(default=())
+    seed: str | None = None
+
+    @property
+    def is_spatial(self) -> bool:
+        """False for attribute tables (rules, vehicle profiles): rows without geometry."""
+        return bool(self.geometry_types)
 
     @property
     def storage_geometry(self) -> str:
         """Geometry type name of the storage column (``GEOMETRY`` when mixed)."""
+        if not self.geometry_types:
+            raise ValueError(f"{self.name} is an attribute table without geometry")
         if len(self.geometry_types) == 1:
             return self.geometry_types[0].upper()
         if set(self.geometry_types) <= {"Polygon", "MultiPolygon"}:

@@ -43,7 +43,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         raise fail("无法识别文件编码：请另存为 UTF-8（或 GBK）编码的 CSV") from None
 
 
-def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None) -> RawTable:
+def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None, spatial: bool = True) -> RawTable:
     """Read a CSV with coordinate columns or a WKT column.
 
     The delimiter (comma, tab or semicolon) is taken from the header line.
@@ -87,7 +87,10 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None) -> Raw
     dupes = sorted({h for h in header if h and header.count(h) > 1})
     if dupes:
         raise fail(f"表头有重复的列名：{'、'.join(dupes)}")
-    lon_col, lat_col, wkt_col = _geometry_columns(header, lon_field, lat_field, raw)
+    if spatial:
+        lon_col, lat_col, wkt_col = _geometry_columns(header, lon_field, lat_field, raw)
+    else:
+        lon_col = lat_col = wkt_col = None
     raw.consumed = {c for c in (lon_col, lat_col, wkt_col) if c}
     raw.columns = [h for h in header if h and h not in raw.consumed]
     last_line = reader.line_num
@@ -110,13 +113,15 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None) -> Raw
             raw.records.append({c: record[c] for c in raw.columns})
             if wkt_col is not None:
                 wkts.append(record[wkt_col])
-            else:
+            elif spatial:
                 assert lon_col is not None and lat_col is not None
                 xs.append(_number(record[lon_col], lon_col, line, raw))
                 ys.append(_number(record[lat_col], lat_col, line, raw))
     except csv.Error as exc:
         raise fail(f"第 {reader.line_num} 行 CSV 格式错误：{exc}") from None
-    if wkt_col is not None:
+    if not spatial:
+        raw.geometries = [None] * len(raw.rows)
+    elif wkt_col is not None:
         raw.geometries = _parse_wkt(wkts, wkt_col, raw)
     else:
         points = shapely.points(np.array(xs, dtype=float), np.array(ys, dtype=float))

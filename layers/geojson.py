@@ -22,7 +22,7 @@ def geometry_fragments(geoms: np.ndarray) -> list[Any]:
     if len(geoms) == 0:
         return []
     oriented = shapely.orient_polygons(geoms, exterior_cw=False)
-    return [orjson.Fragment(s) for s in shapely.to_geojson(oriented)]
+    return [None if s is None else orjson.Fragment(s) for s in shapely.to_geojson(oriented)]
 
 
 def feature_collection_bytes(page: Page, **members: Any) -> bytes:
@@ -36,6 +36,7 @@ def feature_collection_bytes(page: Page, **members: Any) -> bytes:
 
 def feature_bytes(feature: dict[str, Any], **members: Any) -> bytes:
     """One feature (as returned by ``FeatureStore.get``) with extra top-level members."""
-    geom = shapely.geometry.shape(feature["geometry"])
+    geometry = feature["geometry"]
+    geom = None if geometry is None else shapely.geometry.shape(geometry)
     fragment = geometry_fragments(np.array([geom], dtype=object))[0]
     return orjson.dumps({**feature, "geometry": fragment, **members})

@@ -304,7 +304,7 @@ class GeoPackageBackend:
             f"('WGS 84 geodetic', 4326, 'EPSG', 4326, '{WGS84_WKT}', 'longitude/latitude in degrees')"
         )
 
-    def after_create(self, conn: Connection, schema: Schema, layers: tuple[Layer, ...] = LAYERS) -> None:
+    def after_create(self, conn: Connection, schema: Schema, layers: tuple[Layer, ...]) -> None:
         """Register feature and attribute tables, R-trees and column titles."""
         for layer in layers:
             self.register_layer(conn, layer)
@@ -325,6 +325,16 @@ class GeoPackageBackend:
     def register_layer(self, conn: Connection, layer: Layer) -> None:
         """Make ``layer``'s table a GeoPackage feature table with an R-tree index."""
         t = layer.name
+        if not layer.is_spatial:
+            conn.execute(
+                text(
+                    "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description) "
+                    "VALUES (:t, 'attributes', :i, :d)"
+                ),
+                {"t": t, "i": layer.label, "d": layer.description or layer.label},
+            )
+            self._titles(conn, t, layer.fields)
+            return
         conn.execute(
             text(
                 "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, "

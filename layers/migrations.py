@@ -46,12 +46,16 @@ def ensure_schema(
     *,
     migrations: Mapping[int, Step] = MIGRATIONS,
     target: int = SCHEMA_VERSION,
+    created: list[str] | None = None,
 ) -> int:
     """Create or upgrade the store's schema to ``target``; return the version found before.
 
-    Returns 0 for a new store. Raises :class:`SchemaError` when the store is newer
-    than this program or does not match the catalogue after upgrading.
+    Returns 0 for a new store. Names of the tables created now are appended to
+    ``created`` (so reference tables can be seeded once). Raises :class:`SchemaError`
+    when the store is newer than this program or does not match the catalogue after
+    upgrading.
     """
+    created = created if created is not None else []
     with backend.write() as conn:
         backend.prepare(conn)
         existing = backend.table_names(conn)
@@ -60,8 +64,9 @@ def ensure_schema(
             if clash:
                 raise SchemaError(f"数据库中已有同名表 {', '.join(clash)}，但不是 SafeMap 数据库（无版本信息）")
             schema.metadata.create_all(conn)
-            backend.after_create(conn, schema)
+            backend.after_create(conn, schema, tuple(schema.catalogue))
             _set_version(conn, schema, target)
+            created.extend(t.name for t in schema.metadata.sorted_tables)
             return 0
         found = current_version(conn, schema) or 0
         if found > target:
@@ -71,21 +76,20 @@ def ensure_schema(
                 raise SchemaError(f"缺少从版本 {version - 1} 升级到 {version} 的迁移步骤")
             migrations[version](Operations(MigrationContext.configure(conn)), conn, schema)
             _set_version(conn, schema, version)
-        _create_new_tables(conn, backend, schema, existing)
+        created.extend(_create_new_tables(conn, backend, schema, existing))
         _verify(conn, backend, schema)
         return found
 
 
-def _create_new_tables(conn: Connection, backend: Any, schema: Schema, existing: set[str]) -> None:
+def _create_new_tables(conn: Connection, backend: Any, schema: Schema, existing: set[str]) -> list[str]:
     missing = [t for t in schema.metadata.sorted_tables if t.name not in existing]
     if not missing:
-        return
+        return []
     schema.metadata.create_all(conn, tables=missing)
-    from layers.definitions import LAYERS
-
-    for layer in LAYERS:
+    for layer in schema.catalogue:
         if layer.name not in existing:
             backend.register_layer(conn, layer)
+    return [t.name for t in missing]
 
 
 def _verify(conn: Connection, backend: Any, schema: Schema) -> None:

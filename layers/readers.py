@@ -210,7 +210,9 @@ def _parse_geojson_geometry(geometry: Any, row: int, raw: RawTable) -> Any:
 
 
 # ---------------------------------------------------------------------- GeoPackage
-def read_gpkg(path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None) -> RawTable:
+def read_gpkg(
+    path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None, *, spatial: bool = True
+) -> RawTable:
     """Read one feature table of a GeoPackage, and its SafeMap child tables if present.
 
     Parameters
@@ -235,12 +237,17 @@ def read_gpkg(path: Path, layer_name: str, child_names: Sequence[str], source_la
     except Exception as exc:  # GDAL raises DataSourceError subclasses
         raise fail(f"无法打开 GeoPackage：{exc}") from None
     names = [str(n) for n, _ in listed]
-    spatial = [str(n) for n, g in listed if g is not None]
-    table = choose(source_layer, layer_name, spatial, names, "GeoPackage 图层")
+    # An attribute table (no geometry) is read from the non-spatial tables instead.
+    candidates = [str(n) for n, g in listed if (g is not None) == spatial and "__" not in str(n)]
+    table = choose(source_layer, layer_name, candidates, names, "GeoPackage 图层")
     try:
-        frame = pyogrio.read_dataframe(path, layer=table, fid_as_index=True)
+        frame = pyogrio.read_dataframe(path, layer=table, fid_as_index=True, read_geometry=spatial)
     except Exception as exc:
         raise fail(f"无法读取 GeoPackage 图层 {table}：{exc}") from None
+    if not spatial:
+        import geopandas as gpd
+
+        frame = gpd.GeoDataFrame(frame, geometry=[None] * len(frame))
     raw = from_frame("gpkg", frame)
     if raw.keys is None:
         raw.keys = frame.index.tolist()

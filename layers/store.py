@@ -76,7 +76,12 @@ class Page:
     def features(self) -> list[dict[str, Any]]:
         """GeoJSON-like features (geometry as a ``__geo_interface__`` mapping)."""
         return [
-            {"type": "Feature", "id": r["id"], "geometry": g.__geo_interface__, "properties": r}
+            {
+                "type": "Feature",
+                "id": r["id"],
+                "geometry": None if g is None else g.__geo_interface__,
+                "properties": r,
+            }
             for r, g in zip(self.rows, self.geometries, strict=True)
         ]
 
@@ -111,10 +116,21 @@ class FeatureStore:
         self.tz = ZoneInfo(local_tz)
         self.layers = {layer.name: layer for layer in layers}
         self.schema: Schema = build_schema(backend.types, layers)
-        self.previous_version = ensure_schema(backend, self.schema)
+        created: list[str] = []
+        self.previous_version = ensure_schema(backend, self.schema, created=created)
+        self._seed([layer for layer in layers if layer.seed and layer.name in created])
         self._referrers = {
             name: [(other, f) for other in layers for f in other.fields if f.references == name] for name in self.layers
         }
+
+    def _seed(self, layers: list[Layer]) -> None:
+        """Load reference tables (e.g. separation rules) from ``data/`` when first created."""
+        from layers.paths import DATA_DIR
+        from layers.transfer import import_file
+
+        for layer in layers:
+            assert layer.seed is not None
+            import_file(self, layer.name, DATA_DIR / layer.seed, SYSTEM)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -198,7 +214,7 @@ class FeatureStore:
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
         with self.backend.read() as conn:
-            bbox = self.backend.extent(conn, t)
+            bbox = self.backend.extent(conn, t) if layer.is_spatial else None
             col = t.c[layer.temporal]
             tmin, tmax = conn.execute(select(func.min(col), func.max(col))).one()
         return bbox, (None if tmin is None else (tmin, tmax))
@@ -240,6 +256,10 @@ class FeatureStore:
         page = self.query(layer_name, limit=None, children=False, count=False, **query)
         layer = page.layer
         columns = ["id", *[f.name for f in layer.fields if f.name != "id"]]
+        if not layer.is_spatial:
+            import pandas as pd
+
+            return pd.DataFrame(page.rows, columns=columns).set_index("id", drop=False).rename_axis(None)
         frame = gpd.GeoDataFrame(page.rows, columns=columns, geometry=list(page.geometries), crs="EPSG:4326")
         return frame.set_index("id", drop=False).rename_axis(None)
 
@@ -271,7 +291,9 @@ class FeatureStore:
             props.setdefault("source", None)
             if props["source"] is None:
                 props["source"] = f"人工录入（{actor.name}）"
-            props.update(geom=self.backend.geom_value(feat.geometry), updated_at=now, version=1)
+            if layer.is_spatial:
+                props["geom"] = self.backend.geom_value(feat.geometry)
+            props.update(updated_at=now, version=1)
             rows.append(props)
         if not rows:
             return []
@@ -393,6 +415,8 @@ class FeatureStore:
     def _select_features(self, layer: Layer) -> Select:
         t = self.schema.layers[layer.name]
         cols = [t.c[f.name] for f in layer.fields]
+        if not layer.is_spatial:
+            return select(*cols)
         return select(*cols, self.backend.geom_select(t.c.geom))
 
     def _where(
@@ -407,6 +431,8 @@ class FeatureStore:
         t = self.schema.layers[layer.name]
         where: list[Any] = []
         if bbox is not None:
+            if not layer.is_spatial:
+                raise BadQuery(f"bbox: {layer.label}没有几何图形，不能按范围查询")
             where.append(self.backend.bbox_clause(t, bbox))
         for name, values in (filters or {}).items():
             layer.field(name)
@@ -434,7 +460,10 @@ class FeatureStore:
         names = [f.name for f in layer.fields]
         n = len(names)
         rows = [dict(zip(names, r[:n], strict=True)) for r in result]
-        geoms = self.backend.decode([r[n] for r in result]) if result else np.array([], dtype=object)
+        if result and layer.is_spatial:
+            geoms = self.backend.decode([r[n] for r in result])
+        else:
+            geoms = np.full(len(rows), None, dtype=object)
         if children and layer.children and rows:
             ids_subq = stmt.with_only_columns(self.schema.layers[layer.name].c.id).scalar_subquery()
             self._attach_children(conn, layer, rows, ids_subq)

@@ -51,6 +51,7 @@ class Schema:
     """All tables of a store: one per layer, one per child table, and the system tables."""
 
     metadata: MetaData
+    catalogue: tuple[Layer, ...]
     layers: dict[str, Table]
     children: dict[tuple[str, str], Table]
     meta: Table
@@ -93,11 +94,12 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
     layer_tables: dict[str, Table] = {}
     child_tables: dict[tuple[str, str], Table] = {}
     for layer in layers:
+        geometry = [Column("geom", types.geometry(layer), nullable=False)] if layer.is_spatial else []
         layer_tables[layer.name] = Table(
             layer.name,
             md,
             Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("geom", types.geometry(layer), nullable=False),
+            *geometry,
             *_columns(layer.name, layer.fields, types),
             Column("updated_at", types.datetime, nullable=False),
             Column("version", Integer, nullable=False, server_default="1"),
@@ -151,7 +153,7 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
         Column("expires_at", types.datetime),
         Column("revoked_at", types.datetime),
     )
-    return Schema(md, layer_tables, child_tables, meta, audit, tokens)
+    return Schema(md, layers, layer_tables, child_tables, meta, audit, tokens)
 
 
 JSON_DEFAULT = JSON()

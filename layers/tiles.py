@@ -30,6 +30,8 @@ def tile_properties(layer: Layer) -> list[str]:
     """Attributes carried in the tiles: what the map needs to style and label a feature."""
     names = ["name"]
     style = layer.style
+    if style is None:
+        return names
     for extra in (style.by, style.dash_when[0] if style.dash_when else None):
         if extra and extra not in names:
             names.append(extra)
@@ -58,6 +60,8 @@ def check_tile(z: int, x: int, y: int) -> None:
 def render_tile(store: FeatureStore, layer_name: str, z: int, x: int, y: int) -> bytes:
     """The MVT tile of ``layer_name`` at ``z/x/y`` (empty bytes when no feature falls in it)."""
     layer = store.layer(layer_name)
+    if not layer.is_spatial:
+        raise BadQuery(f"layer: {layer.label}没有几何图形，没有瓦片")
     check_tile(z, x, y)
     if store.kind == "postgis":
         return _postgis_tile(store, layer, z, x, y)

@@ -140,8 +140,12 @@ def import_file(
     path = Path(path)
     raw = _read(path, layer, source_layer, lon_field, lat_field)
     warnings = list(raw.warnings)
-    src, gcj02 = _resolve_crs(raw, path, crs, gcj02, warnings)
-    geoms = _convert(raw.geometries, src, gcj02)
+    if layer.is_spatial:
+        src, gcj02 = _resolve_crs(raw, path, crs, gcj02, warnings)
+        geoms = _convert(raw.geometries, src, gcj02)
+    else:  # an attribute table: coordinates play no part
+        src, gcj02 = WGS84, False
+        geoms = np.full(len(raw.geometries), None, dtype=object)
     problems = list(raw.problems)
     features = build_features(layer, raw, geoms, file_name=path.name, warnings=warnings, problems=problems)
     cleans, rows = _validate(store, layer, features, raw.bad_geometry, problems)
@@ -214,7 +218,7 @@ def export_layer(
     """
     layer = store.layer(layer_name)
     path = Path(path)
-    kind = writers.format_for(path, fmt)
+    kind = writers.format_for(path, fmt, layer_is_spatial=layer.is_spatial)
     page = store.query(layer.name, bbox=bbox, filters=filters, limit=None, count=False, children=True)
     return writers.write(page, path, kind, tz=store.tz, csv_headers=csv_headers)
 
@@ -236,10 +240,10 @@ def _read(
     if fmt == "geojson":
         return read_geojson(path)
     if fmt == "gpkg":
-        return read_gpkg(path, layer.name, children, source_layer)
+        return read_gpkg(path, layer.name, children, source_layer, spatial=layer.is_spatial)
     if fmt == "shapefile":
         return read_shapefile_zip(path, layer.name, children, source_layer)
-    return read_csv(path, lon_field=lon_field, lat_field=lat_field)
+    return read_csv(path, lon_field=lon_field, lat_field=lat_field, spatial=layer.is_spatial)
 
 
 # ---------------------------------------------------------------------- CRS

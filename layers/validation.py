@@ -281,7 +281,10 @@ def validate_feature(
         props, children, version = validate_properties(layer, feature.get("properties"), partial=partial, row=row)
     except ValidationFailed as exc:
         problems.extend(exc.problems)
-    if not partial or feature.get("geometry") is not None:
+    if not layer.is_spatial:
+        if feature.get("geometry") is not None:
+            problems.append(Problem("geometry", f"{layer.label}是属性表，没有几何图形（geometry 应为 null）", row))
+    elif not partial or feature.get("geometry") is not None:
         try:
             geom = validate_geometry(layer, feature.get("geometry"), extent=extent, row=row)
         except ValidationFailed as exc:

@@ -65,11 +65,14 @@ class ExportWarning(UserWarning):
     """Something was lost in an export (e.g. text cut to fit a dBASE field)."""
 
 
-def format_for(path: Path, fmt: str | None) -> str:
+def format_for(path: Path, fmt: str | None, *, layer_is_spatial: bool = True) -> str:
     """Return the export format of ``path`` (from ``fmt`` or its suffix)."""
     key = (fmt or path.suffix.lstrip(".")).lower()
     if key not in FORMATS:
         message = f"不支持的导出格式 {key or '(无扩展名)'}：可用 geojson、gpkg、zip（Shapefile）、csv"
+        raise ValidationFailed(message, [Problem("format", message)])
+    if FORMATS[key] == "shapefile" and not layer_is_spatial:
+        message = "属性表没有几何图形，不能导出为 Shapefile；请用 CSV、GeoJSON 或 GeoPackage"
         raise ValidationFailed(message, [Problem("format", message)])
     if FORMATS[key] == "shapefile" and path.suffix.lower() != ".zip":
         message = "Shapefile 导出为一个 .zip 文件（含 .shp/.shx/.dbf/.prj/.cpg），请用 .zip 作为文件名后缀"
@@ -183,16 +186,19 @@ def _child_frame(child: ChildTable, page: Page, tz: ZoneInfo, *, text_dates: boo
 def write_gpkg(page: Page, path: Path, *, tz: ZoneInfo) -> None:
     """Write the layer as a feature table and each child table as an attribute table."""
     layer = page.layer
-    frame = gpd.GeoDataFrame(
-        _frame(layer.fields, page.rows, tz, text_dates=False),
-        geometry=gpd.GeoSeries(list(page.geometries), crs="EPSG:4326"),
-    )
+    if layer.is_spatial:
+        frame = gpd.GeoDataFrame(
+            _frame(layer.fields, page.rows, tz, text_dates=False),
+            geometry=gpd.GeoSeries(list(page.geometries), crs="EPSG:4326"),
+        )
+    else:
+        frame = pd.DataFrame(_frame(layer.fields, page.rows, tz, text_dates=False))
     pyogrio.write_dataframe(
         frame,
         path,
         layer=layer.name,
         driver="GPKG",
-        geometry_type=_OGR_TYPE.get(layer.storage_geometry, "Unknown"),
+        geometry_type=_OGR_TYPE.get(layer.storage_geometry, "Unknown") if layer.is_spatial else None,
         layer_options={"IDENTIFIER": layer.label, "DESCRIPTION": layer.description or layer.label},
     )
     for child in layer.children:
@@ -329,7 +335,8 @@ def write_csv(page: Page, path: Path, *, tz: ZoneInfo, headers: str = "label") -
     summaries = _summaries(layer, page.rows, "；")
     header = [f.display_label if labels else f.name for f in layer.fields]
     header += [c.label if labels else c.name for c in layer.children]
-    header += (["经度", "纬度"] if labels else ["lon", "lat"]) if points else ["wkt"]
+    if layer.is_spatial:
+        header += (["经度", "纬度"] if labels else ["lon", "lat"]) if points else ["wkt"]
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(header)
@@ -338,6 +345,6 @@ def write_csv(page: Page, path: Path, *, tz: ZoneInfo, headers: str = "label") -
             cells += [summaries[c.name][i] or "" for c in layer.children]
             if points:
                 cells += [repr(geom.x), repr(geom.y)]
-            else:
+            elif layer.is_spatial:
                 cells.append(shapely.to_wkt(geom, rounding_precision=-1))
             out.writerow(cells)

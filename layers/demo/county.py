@@ -24,9 +24,10 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
+from layers import paths
 from layers.demo.shapes import XY, lonlat_to_xy, to_utm
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "yumin"
+DATA_DIR = paths.DATA_DIR / "yumin"
 
 BOUNDARY_SOURCE = (
     "DataV.GeoAtlas/高德(AutoNavi) 县界，经 tnnevol/gmap@b248aaa 654225.json（2019-11-06）；"
