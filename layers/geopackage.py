@@ -40,7 +40,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import LargeBinary, UserDefinedType
 
 from layers.catalogue import Layer
-from layers.definitions import LAYERS
 from layers.tables import ColumnTypes, Schema
 
 SRS_ID = 4326
