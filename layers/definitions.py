@@ -11,6 +11,8 @@ from typing import Any
 from layers import enums
 from layers.catalogue import ChildTable, Field, Layer, Style, common_fields
 from layers.checks import cas_error, credit_code_error
+from layers.network_tables import NETWORK_TABLES
+from layers.standards_tables import STANDARDS_TABLES
 
 RISK = "风险源"
 TARGETS = "防护目标"
@@ -313,6 +315,8 @@ LAYERS: tuple[Layer, ...] = (
         temporal="reported_at",
     ),
 )
+
+LAYERS = (*LAYERS, *STANDARDS_TABLES, *NETWORK_TABLES)
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
 

@@ -326,3 +326,23 @@ def test_geodataframe_view(store: FeatureStore) -> None:
     assert len(gdf) == 3 and gdf.crs.to_epsg() == 4326
     assert list(gdf["name"]) == ["企业0", "企业1", "企业2"]
     assert shapely.equals(gdf.geometry.iloc[1], shapely.Point(83.01, 46.2))
+
+
+def test_set_computed_fields(store: FeatureStore) -> None:
+    e = store.create("enterprises", enterprise(), PLANNER)
+    t = store.create("hazard_sources", tank(e["id"], [{"name": "液氨", "quantity_t": 30}]), PLANNER)
+    g0 = store.generation()
+    assert store.set_computed("hazard_sources", {t["id"]: {"s_value": 3.0, "r_value": 6.0, "grade": 4}}) == 1
+    got = store.get("hazard_sources", t["id"])["properties"]
+    assert (got["s_value"], got["grade"], got["version"]) == (3.0, 4, 1)
+    assert store.generation() > g0
+    with pytest.raises(ValidationFailed):
+        store.set_computed("hazard_sources", {t["id"]: {"name": "改名"}})
+
+
+def test_ids_are_never_reused(store: FeatureStore) -> None:
+    a = store.create("enterprises", enterprise("甲"), PLANNER)
+    b = store.create("enterprises", enterprise("乙"), PLANNER)
+    store.delete("enterprises", b["id"], PLANNER, expected_version=1)
+    c = store.create("enterprises", enterprise("丙"), PLANNER)
+    assert c["id"] > b["id"] > a["id"]
