@@ -7,7 +7,8 @@ Usage::
 Fills a GeoPackage with the demo county (``layers.demo.build_demo`` when it exists
 and works) or, failing that or with ``--synthetic``, with a synthetic county of the
 same size (~3,000 road segments, ~650 points and polygons inside Yumin's extent).
-Then serves the page from a loopback server, loads it in fresh browser contexts
+Then serves the product app (``api.app.create_app``) from a separate process on
+127.0.0.1, loads ``/`` in fresh browser contexts
 (empty cache, every other host blocked) and prints:
 
 * server render: ``render_map`` time in Python (first request after a write);
@@ -75,11 +76,25 @@ def free_port() -> int:
 
 
 def _run_server(store_path: str, options: Any, port: int) -> None:
-    """Child process: open the store and serve the page (caching it like the product app)."""
+    """Child process: serve the product app (``api.app.create_app``) on the store.
+
+    Falls back to :func:`map_app` (the page alone) when the API package cannot be
+    imported, so the page can be timed while the API is being rebuilt.
+    """
     import uvicorn
 
-    store = open_store(store_path, extent=EXTENT)
-    uvicorn.run(map_app(store, options), host="127.0.0.1", port=port, log_level="warning")
+    try:
+        from api.app import create_app
+        from api.settings import Settings
+    except ImportError as exc:
+        print(f"(api.app not importable: {exc}; serving the page alone)")
+        app = map_app(open_store(store_path, extent=EXTENT), options)
+    else:
+        settings = Settings(
+            database_url=None, gpkg_path=Path(store_path), basemap=options.basemap, extent=EXTENT
+        )
+        app = create_app(settings)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def serve(store_path: Path, options: Any) -> tuple[str, Any]:
@@ -106,10 +121,10 @@ def serve(store_path: Path, options: Any) -> tuple[str, Any]:
 
 
 def map_app(store: FeatureStore, options: Any) -> Any:
-    """The page and its static files, as the product app serves them.
+    """The page and its static files alone, cached like ``api.app`` does it.
 
-    Like ``api.app`` the HTML is rendered again only after the store changed
-    (``store.generation()``), so the first request pays for ``render_map``.
+    The HTML is rendered again only after the store changed (``store.generation()``),
+    so the first request pays for ``render_map``.
     """
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse

@@ -606,6 +606,12 @@ class FeatureStore:
         entries: list[tuple[int | None, dict[str, Any] | None, dict[str, Any] | None]],
         note: str | None,
     ) -> None:
+        """Write audit rows inside the caller's write transaction.
+
+        ``entries`` are (feature id, before, after) with features as GeoJSON-like dicts
+        (``None`` for "did not exist"); other modules of ``layers`` that change several
+        tables in one transaction (e.g. dispatch) record their writes with it.
+        """
         now = _now()
         rows = [
             {
@@ -624,6 +630,7 @@ class FeatureStore:
         conn.execute(insert(self.schema.audit), rows)
 
     def bump_generation(self, conn: Connection) -> None:
+        """Mark the data as changed (map caches, live updates) inside a write transaction."""
         meta = self.schema.meta
         updated = conn.execute(
             update(meta).where(meta.c.key == "generation").values(value=cast(cast(meta.c.value, Integer) + 1, Text))
