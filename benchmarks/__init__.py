@@ -1,0 +1,1 @@
+"""Timed comparisons with peers (not part of the test run)."""

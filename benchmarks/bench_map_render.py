@@ -90,9 +90,7 @@ def _run_server(store_path: str, options: Any, port: int) -> None:
         print(f"(api.app not importable: {exc}; serving the page alone)")
         app = map_app(open_store(store_path, extent=EXTENT), options)
     else:
-        settings = Settings(
-            database_url=None, gpkg_path=Path(store_path), basemap=options.basemap, extent=EXTENT
-        )
+        settings = Settings(database_url=None, gpkg_path=Path(store_path), basemap=options.basemap, extent=EXTENT)
         app = create_app(settings)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
