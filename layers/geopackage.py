@@ -11,6 +11,7 @@ connection, as GDAL does.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
@@ -183,13 +184,15 @@ class GpkgDateTime(UserDefinedType):
 
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         """ISO 8601 text to aware UTC datetimes."""
+        return _parse_datetime
 
-        def process(value: str | None) -> dt.datetime | None:
-            if value is None:
-                return None
-            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
 
-        return process
+@functools.lru_cache(maxsize=8192)
+def _parse_datetime(value: str | None) -> dt.datetime | None:
+    # Cached: rows written together share their timestamp, and datetimes are immutable.
+    if value is None:
+        return None
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
 
 
 class GeoPackageBackend:
