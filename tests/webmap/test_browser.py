@@ -1,0 +1,325 @@
+"""The map page in headless Chromium, served by the real app, with every other host blocked.
+
+The app is ``api.app.create_app`` (the product's own ``/`` and ``/static``) on a free
+127.0.0.1 port in a background thread. Any request to another host is aborted and
+recorded; with ``basemap="none"`` there must be none. Screenshots go to
+``/tmp/safemap-*.png`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from layers.definitions import GROUPS
+from layers.store import FeatureStore, open_store
+from tests.webmap.sample import EXTENT, MAP_LAYERS, fill
+from webmap.assets import missing_assets
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL = "http://127.0.0.1:"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn serving ``app`` from a daemon thread until :meth:`stop`."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = _free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        self.url = f"{LOCAL}{self.port}/"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _app(store: FeatureStore, basemap: str) -> Any:
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(basemap=basemap, extent=EXTENT, gpkg_path=Path("unused.gpkg"))
+    return create_app(settings, store=store)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    if missing_assets():
+        pytest.fail("vendored assets missing: run `python -m webmap.vendor` (make does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
+    store = open_store(tmp_path_factory.mktemp("map") / "map.gpkg", extent=EXTENT)
+    fill(store)
+    yield store
+    store.close()
+
+
+def _server(store: FeatureStore, basemap: str) -> Iterator[LiveServer]:
+    server = LiveServer(_app(store, basemap))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def offline(demo: FeatureStore) -> Iterator[LiveServer]:
+    yield from _server(demo, "none")
+
+
+class Visit:
+    """One page load: blocked requests, page errors and console errors recorded."""
+
+    def __init__(self, browser: Any, url: str, size: tuple[int, int] = (1600, 900)) -> None:
+        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+        self.page = self.context.new_page()
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.console: list[str] = []
+        self.page.route("**/*", self._route)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
+        self.page.goto(url)
+        self.page.wait_for_function("window.safemap && window.safemap.ready === true", timeout=20_000)
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith(LOCAL):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def js(self, script: str, arg: Any = None) -> Any:
+        return self.page.evaluate(script, arg)
+
+    def screen_point(self, layer: str, feature_id: int) -> tuple[float, float]:
+        """Where feature ``feature_id`` of ``layer`` is drawn, in page pixels."""
+        return tuple(
+            self.js(
+                """([name, id]) => {
+                  const m = safemap.map, lyr = SafeMap.find(name, id);
+                  const ll = lyr.getLatLng ? lyr.getLatLng() : lyr.getCenter();
+                  const p = m.latLngToContainerPoint(ll), r = m.getContainer().getBoundingClientRect();
+                  return [r.left + p.x, r.top + p.y];
+                }""",
+                [layer, feature_id],
+            )
+        )
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser: Any, offline: LiveServer) -> Iterator[Visit]:
+    v = Visit(browser, offline.url)
+    yield v
+    v.close()
+
+
+def _feature_id(v: Visit, layer: str, name: str) -> int:
+    return v.js(
+        "([l, n]) => safemap.features[l].find(x => x.smFeature[1] === n).smFeature[0]",
+        [layer, name],
+    )
+
+
+def test_page_works_offline(visit: Visit) -> None:
+    visit.page.screenshot(path="/tmp/safemap-overview.png")
+    assert visit.blocked == [], "the page tried to reach the internet"
+    assert visit.errors == []
+    assert visit.console == []
+    assert visit.page.title() == "裕民县安全生产风险与应急资源一张图"
+    control = visit.page.inner_text(".leaflet-control-layers")
+    for layer in MAP_LAYERS:
+        assert layer.label in control, layer.label
+    for group in GROUPS:
+        assert group in control
+    handles = visit.js("Object.keys(safemap.layers)")
+    assert sorted(handles) == sorted(layer.name for layer in MAP_LAYERS)
+    assert visit.js("safemap.map.hasLayer(safemap.layers.roads)")
+    legend = visit.page.inner_text(".sm-legend")
+    assert "图例" in legend and "红（重大风险）" in legend
+    # Measuring (Chinese build) and full screen are there, with Chinese titles.
+    assert visit.page.locator(".leaflet-control-measure").count() == 1
+    assert visit.page.get_attribute(".leaflet-control-zoom-fullscreen", "title") == "全屏显示"
+    assert visit.page.get_attribute(".leaflet-control-zoom-in", "title") == "放大"
+    attribution = visit.page.inner_text(".leaflet-control-attribution")
+    assert "DataV.GeoAtlas" in attribution
+
+
+def test_clicking_a_marker_opens_its_popup(visit: Visit) -> None:
+    fid = _feature_id(visit, "enterprises", "裕民县示例化工有限公司")
+    # Zoom in close (markers of other layers sit near it) and wait for markercluster
+    # to draw the marker itself, then click it.
+    visit.js(
+        """(id) => { safemap.map.setView(SafeMap.find('enterprises', id).getLatLng(), 18,
+                                        {animate: false}); }""",
+        fid,
+    )
+    visit.page.wait_for_function("(id) => safemap.map.hasLayer(SafeMap.find('enterprises', id))", arg=fid)
+    x, y = visit.screen_point("enterprises", fid)
+    visit.page.mouse.click(x, y)
+    popup = visit.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert "裕民县示例化工有限公司" in text
+    assert "风险等级" in text and "红（重大风险）" in text
+    assert "危化品生产" in text
+    visit.page.wait_for_timeout(400)  # the popup fades in
+    visit.page.screenshot(path="/tmp/safemap-popup.png")
+
+
+def test_clicking_a_road_opens_its_popup(visit: Visit) -> None:
+    fid = _feature_id(visit, "roads", "文化路")
+    visit.js(
+        "(id) => { safemap.map.fitBounds(SafeMap.find('roads', id).getBounds(), {maxZoom: 15, animate: false}); }",
+        fid,
+    )
+    visit.page.wait_for_timeout(300)
+    # A quarter along the road: the midpoint may carry a marker of another layer.
+    x, y = visit.js(
+        """(id) => { const m = safemap.map, lyr = SafeMap.find('roads', id), ll = lyr.getLatLngs();
+           const a = m.latLngToContainerPoint(ll[0]), b = m.latLngToContainerPoint(ll[1]);
+           const r = m.getContainer().getBoundingClientRect();
+           return [r.left + a.x + (b.x - a.x) / 4, r.top + a.y + (b.y - a.y) / 4]; }""",
+        fid,
+    )
+    visit.page.mouse.click(x, y)
+    popup = visit.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert "文化路" in text and "道路等级" in text and "城市主干路" in text and "封闭" in text
+
+
+def test_search_finds_a_feature_by_chinese_name(visit: Visit) -> None:
+    box = visit.page.locator(".sm-search-input")
+    box.click()
+    box.type("消防救援")
+    hits = visit.page.locator(".sm-search-results li[data-i]")
+    hits.first.wait_for(timeout=5_000)
+    assert "裕民县消防救援大队" in hits.first.inner_text()
+    assert "救援队伍" in hits.first.inner_text()
+    box.press("Enter")
+    popup = visit.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    assert "裕民县消防救援大队" in popup.inner_text()
+    assert "水罐消防车×3" in popup.inner_text()
+    visit.page.wait_for_timeout(400)
+    visit.page.screenshot(path="/tmp/safemap-search.png")
+    box.fill("没有这个名字")
+    assert "未找到" in visit.page.inner_text(".sm-search-results")
+
+
+def test_layer_control_switches_layers_and_legend(visit: Visit) -> None:
+    label = visit.page.locator(".leaflet-control-layers label", has_text="道路").first
+    label.locator("input").uncheck()
+    assert not visit.js("safemap.map.hasLayer(safemap.layers.roads)")
+    assert "sm-off" in (visit.page.get_attribute('.sm-lg-layer[data-layer="roads"]', "class") or "")
+    label.locator("input").check()
+    assert visit.js("safemap.map.hasLayer(safemap.layers.roads)")
+
+
+def test_measure_control_speaks_chinese(visit: Visit) -> None:
+    visit.page.hover(".leaflet-control-measure")
+    visit.page.wait_for_timeout(300)
+    text = visit.page.inner_text(".leaflet-control-measure")
+    assert "测量" in text
+    visit.page.click(".leaflet-control-measure .js-start")
+    assert "点击地图加点" in visit.page.inner_text(".leaflet-control-measure")
+    assert visit.errors == []
+
+
+def test_small_screen_keeps_controls_apart(browser: Any, offline: LiveServer) -> None:
+    """On a 1366×768 screen the legend starts folded and does not cover the layer control."""
+    v = Visit(browser, offline.url, size=(1366, 768))
+    try:
+        v.page.screenshot(path="/tmp/safemap-small.png")
+        tree = v.page.locator(".leaflet-control-layers").bounding_box()
+        legend = v.page.locator(".sm-legend").bounding_box()
+        assert tree and legend
+        assert tree["y"] + tree["height"] <= legend["y"]
+        assert v.errors == [] and v.blocked == []
+    finally:
+        v.close()
+
+
+def test_osm_basemap_only_asks_for_tiles(browser: Any, demo: FeatureStore) -> None:
+    for server in _server(demo, "osm"):
+        v = Visit(browser, server.url)
+        try:
+            assert v.blocked, "no tile was requested"
+            assert all(u.startswith("https://tile.openstreetmap.org/") for u in v.blocked)
+            assert v.errors == []
+            # Blocked tiles are logged as failed loads; nothing else may be.
+            assert [c for c in v.console if "Failed to load resource" not in c] == []
+            assert v.js("safemap.features.roads.length") == 1
+        finally:
+            v.close()
+
+
+def test_full_screen_button_toggles(visit: Visit) -> None:
+    button = visit.page.locator(".leaflet-control-zoom-fullscreen")
+    button.click()
+    visit.page.wait_for_function("safemap.map._isFullscreen === true", timeout=5_000)
+    assert button.get_attribute("title") == "退出全屏"
+    visit.page.wait_for_timeout(300)
+    visit.page.screenshot(path="/tmp/safemap-fullscreen.png")
+    button.click()
+    visit.page.wait_for_function("safemap.map._isFullscreen === false", timeout=5_000)
+    assert visit.errors == []
+
+
+def test_missing_vendor_files_are_explained(browser: Any, offline: LiveServer) -> None:
+    """When /static/vendor is not there (vendor step skipped) the page says what to do."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.route("**/static/vendor/**", lambda route: route.fulfill(status=404, body="not found"))
+        page.goto(offline.url, wait_until="load")
+        banner = page.locator("#sm-fail")
+        banner.wait_for(state="visible", timeout=5_000)
+        assert "python -m webmap.vendor" in banner.inner_text()
+        assert "地图组件未能加载" in banner.inner_text()
+    finally:
+        context.close()

@@ -1,0 +1,128 @@
+"""Where the map page's browser assets live, and which vendored files it needs.
+
+Everything the page loads is served by the app from :data:`STATIC_DIR` (mounted at
+``/static``): our own ``safemap.css``/``safemap.js`` (committed) and the npm
+libraries copied into ``static/vendor/`` by ``python -m webmap.vendor`` (not
+committed). Government intranets are offline, so no asset may come from a CDN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+#: Directory mounted at ``/static`` by the app.
+STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
+#: Where ``python -m webmap.vendor`` copies the npm files.
+VENDOR_DIR: Path = STATIC_DIR / "vendor"
+#: The npm project whose ``node_modules`` the vendored files come from.
+NPM_DIR: Path = Path(__file__).resolve().parent
+
+_MEASURE_ICONS = ("cancel", "check", "focus", "rulers", "start", "trash")
+
+#: Vendored file (relative to ``static/vendor``) -> its source (relative to ``node_modules``).
+#: Sub-directories keep each package's own layout so the relative ``url(...)``s in
+#: its CSS keep working.
+VENDOR_FILES: dict[str, str] = {
+    "leaflet/leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet/leaflet.css": "leaflet/dist/leaflet.css",
+    **{
+        f"leaflet/images/{name}": f"leaflet/dist/images/{name}"
+        for name in (
+            "layers.png",
+            "layers-2x.png",
+            "marker-icon.png",
+            "marker-icon-2x.png",
+            "marker-shadow.png",
+        )
+    },
+    "leaflet/LICENSE": "leaflet/LICENSE",
+    "markercluster/leaflet.markercluster.js": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "markercluster/MarkerCluster.css": "leaflet.markercluster/dist/MarkerCluster.css",
+    "markercluster/LICENSE.txt": "leaflet.markercluster/MIT-LICENCE.txt",
+    # The 'cn' build carries the Chinese strings (测量, 路径长度, 面积 …).
+    "measure/leaflet-measure.cn.js": "leaflet-measure/dist/leaflet-measure.cn.js",
+    "measure/leaflet-measure.css": "leaflet-measure/dist/leaflet-measure.css",
+    **{
+        f"measure/assets/{icon}{suffix}.png": f"leaflet-measure/dist/assets/{icon}{suffix}.png"
+        for icon in _MEASURE_ICONS
+        for suffix in ("", "_@2X")
+    },
+    "measure/LICENSE": "leaflet-measure/LICENSE",
+    # The UMD build works from a plain <script> tag (the default build is an ES module).
+    "fullscreen/Control.FullScreen.js": "leaflet.fullscreen/dist/Control.FullScreen.umd.js",
+    "fullscreen/Control.FullScreen.css": "leaflet.fullscreen/dist/Control.FullScreen.css",
+    "fullscreen/LICENSE.md": "leaflet.fullscreen/LICENSE.md",
+    **{
+        f"layers-tree/{name}": f"leaflet.control.layers.tree/{name}"
+        for name in ("L.Control.Layers.Tree.js", "L.Control.Layers.Tree.css", "LICENSE")
+    },
+}
+
+#: Our own assets, committed in ``static/``.
+OWN_FILES: tuple[str, ...] = ("safemap.css", "safemap.js")
+
+
+def missing_assets() -> list[Path]:
+    """Return every asset the page needs that is not on disk (empty when all are there).
+
+    Returns
+    -------
+    list of Path
+        Absolute paths of missing files, own assets first.
+    """
+    wanted = [STATIC_DIR / name for name in OWN_FILES]
+    wanted += [VENDOR_DIR / rel for rel in VENDOR_FILES]
+    return [path for path in wanted if not path.is_file()]
+
+
+def vendored() -> bool:
+    """Whether every vendored and own asset exists (``python -m webmap.vendor`` was run).
+
+    Returns
+    -------
+    bool
+        ``True`` when the page can be served fully offline.
+    """
+    return not missing_assets()
+
+
+@lru_cache(maxsize=64)
+def _version(path: Path, mtime_ns: int) -> str:
+    """Short content hash: a new release gets new URLs, so browsers do not keep stale files."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+
+
+def _versioned(url: str, path: Path) -> str:
+    try:
+        return f"{url}?v={_version(path, path.stat().st_mtime_ns)}"
+    except OSError:  # not vendored yet: the page says so (LoadCheck) instead of failing here
+        return url
+
+
+def vendor_url(static_prefix: str, rel: str) -> str:
+    """URL of a vendored file under the app's static mount.
+
+    Parameters
+    ----------
+    static_prefix
+        Where :data:`STATIC_DIR` is mounted, e.g. ``/static``.
+    rel
+        Path relative to ``static/vendor`` (a key of :data:`VENDOR_FILES`).
+
+    Returns
+    -------
+    str
+        e.g. ``/static/vendor/leaflet/leaflet.js?v=1a2b3c4d5e``.
+    """
+    if rel not in VENDOR_FILES:
+        raise KeyError(f"{rel} is not a vendored file; add it to VENDOR_FILES")
+    return _versioned(f"{static_prefix.rstrip('/')}/vendor/{rel}", VENDOR_DIR / rel)
+
+
+def own_url(static_prefix: str, name: str) -> str:
+    """URL of one of our own assets (``safemap.css``/``safemap.js``) under the static mount."""
+    if name not in OWN_FILES:
+        raise KeyError(name)
+    return _versioned(f"{static_prefix.rstrip('/')}/{name}", STATIC_DIR / name)

@@ -1,0 +1,403 @@
+"""The interactive map page: every catalogue layer of the store on one offline Leaflet map.
+
+:func:`render_map` builds the page with folium and returns complete HTML. Every
+script, style sheet and image it references is served by the app under
+``static_prefix`` (see :mod:`webmap.assets`); the only other URLs are the configured
+basemap's tiles, so with ``basemap="none"`` the page makes no request off the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Literal
+
+import folium
+from folium.plugins import Fullscreen, MarkerCluster, TreeLayerControl
+
+from layers.catalogue import Layer
+from layers.definitions import GROUPS
+from layers.demo import ATTRIBUTION
+from layers.store import FeatureStore
+from webmap.assets import own_url, vendor_url
+from webmap.elements import (
+    LoadCheck,
+    Measure,
+    PageChrome,
+    PageFigure,
+    SafeMapData,
+    SafeMapSetup,
+    use_assets,
+)
+from webmap.features import LayerData, drawn, load_layers
+from webmap.styles import layer_swatch, legend_entry, style_of
+
+log = logging.getLogger(__name__)
+
+BasemapName = Literal["osm", "tianditu", "custom", "none"]
+BBox = tuple[float, float, float, float]
+
+#: Default data credit: the demo county's (real boundary and names, synthetic rest).
+DEMO_DATA_ATTRIBUTION = ATTRIBUTION
+
+#: Deep enough to read fire lanes inside a compound; tiles are enlarged past their own maximum.
+MAX_ZOOM = 20
+
+#: Layers whose feature names are drawn on the map (not only on hover): with no
+#: basemap, township names are the only orientation an official has.
+NAMED_LAYERS = ("townships",)
+
+_TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """What a deployment chooses about the map page.
+
+    Parameters
+    ----------
+    title
+        Shown in the title bar and the browser tab.
+    basemap
+        ``osm``, ``tianditu`` (needs ``tianditu_key``), ``custom`` (``basemap_url``, e.g.
+        an intranet tile server) or ``none`` (vector layers on a plain background).
+    tianditu_key
+        天地图 key (``tk``).
+    basemap_url
+        XYZ template for ``custom``, e.g. ``http://10.1.2.3/tiles/{z}/{x}/{y}.png``.
+    basemap_attribution
+        Credit of the ``custom`` basemap.
+    data_attribution
+        Credit of the data, shown beside the basemap credit.
+    extent
+        Service area (min lon, min lat, max lon, max lat): the map opens on the data
+        inside it, or on the whole extent while there is no data.
+    static_prefix
+        Where the app serves :data:`webmap.assets.STATIC_DIR`.
+    """
+
+    title: str = "安全生产风险与应急资源一张图"
+    basemap: BasemapName = "osm"
+    tianditu_key: str | None = None
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    data_attribution: str = DEMO_DATA_ATTRIBUTION
+    extent: BBox | None = None
+    static_prefix: str = "/static"
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> MapOptions:
+        """Read options from an object with the attribute names of ``api.settings.Settings``.
+
+        Duck-typed so :mod:`webmap` does not import :mod:`api` (imports flow api -> webmap).
+        """
+        values: dict[str, Any] = {}
+        for name in cls.__dataclass_fields__:
+            if hasattr(settings, name):
+                values[name] = getattr(settings, name)
+        if values.get("extent") is not None:
+            values["extent"] = tuple(values["extent"])
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """A basemap choice: label in the layer control, tile URLs (drawn together), credit."""
+
+    label: str
+    tiles: tuple[str, ...]
+    attribution: str
+    max_zoom: int = 18
+    subdomains: str = "abc"
+
+
+def resolve_basemap(options: MapOptions) -> tuple[Basemap | None, str]:
+    """Choose the basemap to draw, with a (Chinese) warning when the configured one is unusable.
+
+    A misconfigured basemap falls back to none rather than failing the page: the
+    vector layers are what officials need, and the warning tells them whom to ask.
+    """
+    kind = options.basemap
+    if kind == "osm":
+        return Basemap(
+            "OpenStreetMap",
+            ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",),
+            "底图 © OpenStreetMap 贡献者",
+            max_zoom=19,
+        ), ""
+    if kind == "tianditu":
+        if not options.tianditu_key:
+            return None, "未配置天地图密钥（SAFEMAP_TIANDITU_KEY），已改用空白底图。"
+        key = options.tianditu_key
+        return Basemap(
+            "天地图矢量",
+            tuple(_TIANDITU.format(layer=layer, key=key, s="{s}") for layer in ("vec", "cva")),
+            "底图 © 天地图（国家地理信息公共服务平台）",
+            subdomains="01234567",
+        ), ""
+    if kind == "custom":
+        if not options.basemap_url:
+            return None, "未配置自定义底图地址（SAFEMAP_BASEMAP_URL），已改用空白底图。"
+        return Basemap("自定义底图", (options.basemap_url,), options.basemap_attribution), ""
+    if kind == "none":
+        return None, ""
+    return None, f"未知底图类型 {kind!r}，已改用空白底图。"
+
+
+def _bounds(options: MapOptions, data: Sequence[LayerData]) -> BBox | None:
+    """Where the map opens: the data's bounds within the extent (the extent when empty).
+
+    The configured extent is the service area with a margin for border roads (Yumin:
+    ~10 km); opening on it shows the county a zoom level too small on a 768-pixel
+    screen, while the data's own bounds fill the window.
+    """
+    boxes = [d.bounds for d in data if d.bounds is not None]
+    if not boxes:
+        return options.extent
+    box = (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+    if options.extent is None:
+        return box
+    e = options.extent
+    clipped = (max(box[0], e[0]), max(box[1], e[1]), min(box[2], e[2]), min(box[3], e[3]))
+    return clipped if clipped[0] < clipped[2] and clipped[1] < clipped[3] else e
+
+
+def _add_basemaps(m: folium.Map, basemap: Basemap | None) -> list[tuple[str, Any]]:
+    """Add the basemap (if any) and a blank alternative; return (label, layer) for the control."""
+    entries: list[tuple[str, Any]] = []
+    if basemap is not None:
+        group = folium.FeatureGroup(name=basemap.label, overlay=False, show=True)
+        for url in basemap.tiles:
+            folium.TileLayer(
+                tiles=url,
+                # The same text on every tile layer: Leaflet shows a repeated credit once.
+                attr=basemap.attribution or basemap.label,
+                name=basemap.label,
+                max_zoom=MAX_ZOOM,
+                max_native_zoom=basemap.max_zoom,
+                subdomains=basemap.subdomains,
+                overlay=False,
+                control=False,
+            ).add_to(group)
+        group.add_to(m)
+        entries.append((basemap.label, group))
+    blank = folium.FeatureGroup(name="空白底图", overlay=False, show=basemap is None)
+    blank.add_to(m)
+    entries.append(("空白底图", blank))
+    return entries
+
+
+def _cluster(static: str, layer: Layer) -> MarkerCluster:
+    # Small markers (hydrants, r=3) need less room than large ones (enterprises, r=7):
+    # they gather from a shorter distance and stop clustering at a lower zoom, so a
+    # town's hydrants show as dots at street level rather than as dozens of rings.
+    radius = style_of(layer).radius
+    group = MarkerCluster(
+        name=layer.label,
+        icon_create_function="SafeMap.clusterIcon",
+        # Coverage polygons on hover read as hazard zones to officials; leave them out.
+        show_coverage_on_hover=False,
+        max_cluster_radius=int(20 + 4 * radius),
+        disable_clustering_at_zoom=int(15 - max(0.0, 7 - radius) // 2),
+        spiderfy_on_max_zoom=True,
+    )
+    use_assets(
+        group,
+        [("markerclusterjs", vendor_url(static, "markercluster/leaflet.markercluster.js"))],
+        [("markerclustercss", vendor_url(static, "markercluster/MarkerCluster.css"))],
+    )
+    return group
+
+
+def _tree_label(layer: Layer, d: LayerData) -> str:
+    return (
+        f'{layer_swatch(layer, d.codes)}<span class="sm-tree-name">{escape(layer.label)}</span>'
+        f'<span class="sm-tree-n">{len(d.features)}</span>'
+    )
+
+
+def _layer_meta(d: LayerData, named: bool) -> dict[str, Any]:
+    layer, style = d.layer, style_of(d.layer)
+    meta = {
+        "label": layer.label,
+        "group": layer.group,
+        "kind": style.kind,
+        "radius": style.radius,
+        "weight": style.weight,
+        "fillOpacity": style.fill_opacity,
+        "cluster": style.cluster,
+        "swatch": layer_swatch(layer, d.codes),
+    }
+    if named:
+        meta["named"] = 1
+    return {**meta, **d.as_json()}
+
+
+def _status(data: Sequence[LayerData], store: FeatureStore) -> str:
+    total = sum(len(d.features) for d in data)
+    stamps = [d.latest for d in data if d.latest is not None]
+    if not stamps:
+        return f"要素 {total} 个"
+    latest: dt.datetime = max(stamps)
+    return f"要素 {total} 个 · 数据更新 {latest.astimezone(store.tz):%Y-%m-%d %H:%M}"
+
+
+def _by_group(data: Sequence[LayerData]) -> list[tuple[str, list[LayerData]]]:
+    """Layers under their group, groups in catalogue order (unknown groups last)."""
+    names = [*GROUPS, *sorted({d.layer.group for d in data} - set(GROUPS))]
+    grouped = [(g, [d for d in data if d.layer.group == g]) for g in names]
+    return [(g, members) for g, members in grouped if members]
+
+
+def _add_tools(m: folium.Map, static: str) -> None:
+    """Full screen and measuring (metres/km², the plugin's Chinese build), below the zoom."""
+    fullscreen = Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏", force_separate_button=True)
+    use_assets(
+        fullscreen,
+        [("Control.Fullscreen.js", vendor_url(static, "fullscreen/Control.FullScreen.js"))],
+        [("Control.FullScreen.css", vendor_url(static, "fullscreen/Control.FullScreen.css"))],
+    )
+    fullscreen.add_to(m)
+    measure = Measure(
+        position="topleft",
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="sqmeters",
+        secondary_area_unit="sqkilometers",
+        # leaflet-measure has no km²; its custom units take a factor from m².
+        units={"sqkilometers": {"factor": 1e-6, "display": "平方公里", "decimals": 3}},
+        active_color="#d32f2f",
+        completed_color="#1565c0",
+    )
+    use_assets(
+        measure,
+        [("leaflet_measure_js", vendor_url(static, "measure/leaflet-measure.cn.js"))],
+        [("leaflet_measure_css", vendor_url(static, "measure/leaflet-measure.css"))],
+    )
+    measure.add_to(m)
+
+
+def _add_groups(m: folium.Map, data: Sequence[LayerData], static: str) -> dict[str, Any]:
+    """One folium group per layer (a marker cluster where the style asks); name -> group."""
+    groups: dict[str, Any] = {}
+    for d in data:
+        layer = d.layer
+        group: Any = _cluster(static, layer) if style_of(layer).cluster else folium.FeatureGroup(name=layer.label)
+        group.add_to(m)
+        groups[layer.name] = group
+    return groups
+
+
+def _add_layer_control(
+    m: folium.Map,
+    static: str,
+    bases: Sequence[tuple[str, Any]],
+    data: Sequence[LayerData],
+    groups: dict[str, Any],
+) -> None:
+    """Basemaps as radio buttons, overlays grouped (风险源, 防护目标 …) with a switch per group."""
+    overlay_tree = [
+        {
+            "label": f'<span class="sm-tree-group">{escape(name)}</span>',
+            "select_all_checkbox": "全部显示/隐藏",
+            "children": [{"label": _tree_label(d.layer, d), "layer": groups[d.layer.name]} for d in members],
+        }
+        for name, members in _by_group(data)
+    ]
+    tree = TreeLayerControl(
+        base_tree={
+            "label": '<span class="sm-tree-group">底图</span>',
+            "children": [{"label": escape(label), "layer": layer} for label, layer in bases],
+        },
+        overlay_tree=overlay_tree,
+        closed_symbol="▸",
+        opened_symbol="▾",
+        collapsed=False,
+        position="topright",
+    )
+    js = vendor_url(static, "layers-tree/L.Control.Layers.Tree.js")
+    css = vendor_url(static, "layers-tree/L.Control.Layers.Tree.css")
+    use_assets(tree, [("L.Control.Layers.Tree.min.js", js)], [("L.Control.Layers.Tree.min.css", css)])
+    tree.add_to(m)
+
+
+def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
+    """Build the whole map page for the store's current features.
+
+    Parameters
+    ----------
+    store
+        Where the features come from (every layer of its catalogue with geometry is drawn).
+    options
+        Title, basemap, attribution, extent and static prefix; defaults when ``None``.
+
+    Returns
+    -------
+    str
+        A complete ``<!DOCTYPE html>`` document, UTF-8, with the data embedded.
+    """
+    options = options or MapOptions()
+    static = options.static_prefix.rstrip("/")
+    data = load_layers(store, drawn(tuple(store.layers.values())))
+    basemap, warning = resolve_basemap(options)
+    if warning:
+        log.warning("map page: %s", warning)
+    bounds = _bounds(options, data)
+
+    center = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2] if bounds else [35.0, 105.0]
+    m = folium.Map(
+        location=center,
+        zoom_start=9 if bounds else 4,
+        tiles=None,
+        zoom_control=False,  # added by safemap.js with Chinese tooltips, below the search box
+        control_scale=False,  # likewise, metric only
+        # Leaflet map options; folium's own max_zoom/min_zoom only reach its default tiles.
+        maxZoom=MAX_ZOOM,
+        minZoom=3,
+    )
+    use_assets(
+        m,
+        [("leaflet", vendor_url(static, "leaflet/leaflet.js"))],
+        [("leaflet_css", vendor_url(static, "leaflet/leaflet.css"))],
+    )
+    figure = PageFigure(options.title)
+    figure.add_child(m)
+    PageChrome(options.title, status=_status(data, store), warning=warning, static_prefix=static).add_to(m)
+
+    bases = _add_basemaps(m, basemap)
+    setup = {
+        "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]] if bounds else None,
+        "attribution": options.data_attribution,
+        "basemap": options.basemap if basemap else "none",
+    }
+    # Order matters: Leaflet stacks controls in a corner in the order they are added.
+    SafeMapSetup(setup).add_to(m)
+    _add_tools(m, static)
+    groups = _add_groups(m, data, static)
+    _add_layer_control(m, static, bases, data, groups)
+
+    # The legend follows the layer control's order (by group), not the drawing order.
+    in_groups = [d for _, members in _by_group(data) for d in members]
+    payload = {
+        "layers": [_layer_meta(d, d.layer.name in NAMED_LAYERS) for d in data],
+        "legend": "".join(legend_entry(d.layer, d.codes, d.dashed, len(d.features)) for d in in_groups),
+    }
+    loader = SafeMapData(payload, groups)
+    loader.js = (("safemap_js", own_url(static, "safemap.js")),)
+    loader.css = (("safemap_css", own_url(static, "safemap.css")),)
+    loader.add_to(m)
+    LoadCheck().add_to(m)
+    return figure.render()
