@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     tianditu_key: str | None = None
     basemap_url: str | None = Field(default=None, description="XYZ template for basemap=custom.")
     basemap_attribution: str = ""
+    data_attribution: str = Field(
+        default="边界: DataV.GeoAtlas/高德; 乡镇与村名: Vonng/adcode (CC BY 4.0), modood/Administrative-divisions-of-China"
+        " (WTFPL); 其余为合成演示数据",
+        description="Credit of the data shown on the map (the demo's by default).",
+    )
     extent: tuple[float, float, float, float] = Field(
         default=YUMIN_EXTENT,
         description="Service area (min lon, min lat, max lon, max lat); writes outside it are refused.",

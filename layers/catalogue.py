@@ -145,8 +145,10 @@ class Style:
 
     ``kind`` is ``circle`` (points drawn as circle markers), ``line`` or ``fill``.
     When ``by`` names an enum field, each member's ``color`` overrides ``color``.
-    ``dash_when`` names a boolean field that draws a feature dashed when true
-    (e.g. closed roads, obstructed fire lanes).
+    ``dash_when`` is (field, value): features with that value are drawn dashed (closed
+    roads, obstructed fire lanes, a reference extent). ``labels`` writes each feature's
+    name on the map (township names). ``fill_opacity`` defaults high enough that risk
+    red stays red, not pink.
     """
 
     kind: Literal["circle", "line", "fill"]
@@ -154,10 +156,11 @@ class Style:
     by: str | None = None
     radius: float = 6
     weight: float = 2
-    fill_opacity: float = 0.6
+    fill_opacity: float = 0.85
     dash_when: tuple[str, Any] | None = None
     width_by: dict[str, float] | None = None
     cluster: bool = False
+    labels: bool = False
 
 
 @dataclass(frozen=True, eq=False)

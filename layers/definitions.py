@@ -87,7 +87,7 @@ LAYERS: tuple[Layer, ...] = (
             Field("level", "enum", "级别", required=True, enum=enums.BOUNDARY_LEVEL),
             Field("code", "str", "区划代码", max_length=12, pattern=r"\d{6}(\d{3})?"),
         ),
-        style=Style("line", "#5d4037", weight=3),
+        style=Style("line", "#5d4037", by="level", weight=3, dash_when=("level", "reserve_extent")),
         editors=frozenset({"admin"}),
         description="County outline (real, DataV/AutoNavi) and reference extents.",
     ),
@@ -102,7 +102,7 @@ LAYERS: tuple[Layer, ...] = (
             Field("kind", "enum", "类型", required=True, enum=enums.TOWNSHIP_KIND),
             Field("population", "int", "人口", unit="人", minimum=0),
         ),
-        style=Style("fill", "#8d6e63", weight=1, fill_opacity=0.04),
+        style=Style("fill", "#8d6e63", weight=1, fill_opacity=0.04, labels=True),
         editors=frozenset({"admin"}),
     ),
     Layer(

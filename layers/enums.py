@@ -217,7 +217,11 @@ SETTLEMENT_KIND = _enum(
     ("village", "村/社区/连队", "#8d6e63"),
 )
 
-BOUNDARY_LEVEL = _enum("boundary_level", ("county", "县级"), ("reserve_extent", "保护区范围（示意）"))
+BOUNDARY_LEVEL = _enum(
+    "boundary_level",
+    ("county", "县级", "#5d4037"),
+    ("reserve_extent", "保护区范围（示意，非法定边界）", "#2e7d32"),
+)
 
 INCIDENT_KIND = _enum(
     "incident_kind",

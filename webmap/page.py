@@ -46,9 +46,6 @@ DEMO_DATA_ATTRIBUTION = ATTRIBUTION
 #: Deep enough to read fire lanes inside a compound; tiles are enlarged past their own maximum.
 MAX_ZOOM = 20
 
-#: Layers whose feature names are drawn on the map (not only on hover): with no
-#: basemap, township names are the only orientation an official has.
-NAMED_LAYERS = ("townships",)
 
 _TIANDITU = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
@@ -392,7 +389,7 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     # The legend follows the layer control's order (by group), not the drawing order.
     in_groups = [d for _, members in _by_group(data) for d in members]
     payload = {
-        "layers": [_layer_meta(d, d.layer.name in NAMED_LAYERS) for d in data],
+        "layers": [_layer_meta(d, style_of(d.layer).labels) for d in data],
         "legend": "".join(legend_entry(d.layer, d.codes, d.dashed, len(d.features)) for d in in_groups),
     }
     loader = SafeMapData(payload, groups)
