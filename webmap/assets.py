@@ -122,7 +122,7 @@ def vendor_url(static_prefix: str, rel: str) -> str:
 
 
 def own_url(static_prefix: str, name: str) -> str:
-    """URL of one of our own assets (``safemap.css``/``safemap.js``) under the static mount."""
-    if name not in OWN_FILES:
+    """URL of one of our own assets (``safemap.css``/``safemap.js``, panel scripts) under the static mount."""
+    if name not in OWN_FILES and not (name.startswith("panels/") and (STATIC_DIR / name).is_file()):
         raise KeyError(name)
     return _versioned(f"{static_prefix.rstrip('/')}/{name}", STATIC_DIR / name)

@@ -33,6 +33,7 @@ from webmap.elements import (
     use_assets,
 )
 from webmap.features import LayerData, drawn, load_layers
+from webmap.panels import PANELS
 from webmap.styles import layer_swatch, legend_entry, style_of
 
 log = logging.getLogger(__name__)
@@ -391,10 +392,17 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     payload = {
         "layers": [_layer_meta(d, style_of(d.layer).labels) for d in data],
         "legend": "".join(legend_entry(d.layer, d.codes, d.dashed, len(d.features)) for d in in_groups),
+        "panels": [{"name": p.name, "title": p.title} for p in PANELS],
     }
     loader = SafeMapData(payload, groups)
-    loader.js = (("safemap_js", own_url(static, "safemap.js")),)
-    loader.css = (("safemap_css", own_url(static, "safemap.css")),)
+    loader.js = (
+        ("safemap_js", own_url(static, "safemap.js")),
+        *((f"panel_{p.name}_js", own_url(static, p.script)) for p in PANELS),
+    )
+    loader.css = (
+        ("safemap_css", own_url(static, "safemap.css")),
+        *((f"panel_{p.name}_css", own_url(static, p.stylesheet)) for p in PANELS if p.stylesheet),
+    )
     loader.add_to(m)
     LoadCheck().add_to(m)
     return figure.render()

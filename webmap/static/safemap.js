@@ -349,10 +349,137 @@
     }
   }
 
+  /* ------------------------------------------------------------------ tool panels, token, API */
+
+  var panelBuilders = {};
+  var TOKEN_KEY = "safemap.token";
+
+  function token() {
+    try { return window.localStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
+  }
+
+  function setToken(value) {
+    try {
+      if (value) window.localStorage.setItem(TOKEN_KEY, value);
+      else window.localStorage.removeItem(TOKEN_KEY);
+    } catch (e) { /* private mode: the token lasts for this page only */ }
+    state.token = value;
+  }
+
+  /** fetch() against the API with the user's token; resolves to parsed JSON (or the Response
+   *  for non-JSON bodies), rejects with an Error whose message is the API's Chinese message. */
+  function api(path, options) {
+    options = options || {};
+    var headers = { "Accept": "application/json" };
+    var body = options.body;
+    if (body !== undefined && !(body instanceof FormData) && typeof body !== "string") {
+      body = JSON.stringify(body);
+      headers["Content-Type"] = "application/json";
+    }
+    var secret = state.token || token();
+    if (secret) headers["Authorization"] = "Bearer " + secret;
+    var extra = options.headers || {};
+    Object.keys(extra).forEach(function (k) { headers[k] = extra[k]; });
+    return fetch(path, { method: options.method || "GET", headers: headers, body: body }).then(function (r) {
+      var type = r.headers.get("content-type") || "";
+      if (!r.ok) {
+        var parse = type.indexOf("json") >= 0 ? r.json() : r.text().then(function (t) { return { message: t }; });
+        return parse.then(function (err) {
+          var e = new Error((err && err.message) || ("请求失败（" + r.status + "）"));
+          e.status = r.status;
+          e.problems = err && err.problems;
+          throw e;
+        });
+      }
+      if (r.status === 204) return null;
+      return type.indexOf("json") >= 0 ? r.json() : r;
+    });
+  }
+
+  var Dock = L.Control.extend({
+    options: { position: "topleft" },
+
+    onAdd: function () {
+      var div = L.DomUtil.create("div", "sm-dock leaflet-bar");
+      div.innerHTML =
+        '<div class="sm-dock-tabs" role="tablist"></div>' +
+        '<div class="sm-dock-user"><button type="button" class="sm-token-btn" title="输入令牌后可编辑、调度">令牌</button>' +
+        '<span class="sm-user"></span></div>' +
+        '<div class="sm-dock-body" hidden></div>';
+      this._tabs = div.querySelector(".sm-dock-tabs");
+      this._body = div.querySelector(".sm-dock-body");
+      this._user = div.querySelector(".sm-user");
+      this._panels = {};
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      L.DomEvent.on(div.querySelector(".sm-token-btn"), "click", this._askToken, this);
+      this.showUser();
+      return div;
+    },
+
+    add: function (name, title, build) {
+      var tab = L.DomUtil.create("button", "sm-dock-tab", this._tabs);
+      tab.type = "button";
+      tab.textContent = title;
+      tab.setAttribute("data-panel", name);
+      var pane = L.DomUtil.create("div", "sm-panel sm-panel-" + name, this._body);
+      pane.hidden = true;
+      var heading = L.DomUtil.create("div", "sm-panel-title", pane);
+      heading.textContent = title;
+      var content = L.DomUtil.create("div", "sm-panel-body", pane);
+      this._panels[name] = { tab: tab, pane: pane, built: false, build: build, content: content };
+      L.DomEvent.on(tab, "click", function () { this.toggle(name); }, this);
+    },
+
+    toggle: function (name, open) {
+      var self = this;
+      Object.keys(this._panels).forEach(function (key) {
+        var p = self._panels[key];
+        var show = key === name ? (open === undefined ? p.pane.hidden : open) : false;
+        p.pane.hidden = !show;
+        p.tab.classList.toggle("sm-active", show);
+        if (show && !p.built) {
+          p.built = true;
+          try { p.build(p.content, state); } catch (err) { p.content.textContent = "面板加载失败：" + err.message; throw err; }
+        }
+      });
+      this._body.hidden = !Object.keys(this._panels).some(function (k) { return !self._panels[k].pane.hidden; });
+      return this._panels[name] ? this._panels[name].content : null;
+    },
+
+    showUser: function () {
+      var el = this._user;
+      if (!token()) { el.textContent = "只读"; return; }
+      api("/api/me").then(function (me) {
+        el.textContent = me.name + "（" + me.role + "）";
+      }, function () { el.textContent = "令牌无效"; });
+    },
+
+    _askToken: function () {
+      var value = window.prompt("请输入管理员发放的令牌（留空则退出登录）：", "");
+      if (value === null) return;
+      setToken(value.trim());
+      this.showUser();
+    }
+  });
+
   /* ------------------------------------------------------------------ entry points */
 
   window.SafeMap = {
     esc: esc,
+    api: api,
+    token: token,
+    setToken: setToken,
+
+    /** Called by each panel script: ``build(container, safemap)`` fills the panel when first opened. */
+    registerPanel: function (name, build) {
+      panelBuilders[name] = build;
+    },
+
+    /** Open (or close with ``open=false``) a tool panel; returns its content element. */
+    openPanel: function (name, open) {
+      return state && state.dock ? state.dock.toggle(name, open === undefined ? true : open) : null;
+    },
 
     setup: function (map, config) {
       state = window.safemap = {
@@ -403,6 +530,11 @@
         // Opening or closing a group in the layer control changes the room left for the legend.
         if (tree) L.DomEvent.on(tree, "click", function () { setTimeout(function () { state.legend.fit(); }, 0); });
         syncLegend(map, data.layers, state.legend.getContainer());
+        var panels = (data.panels || []).filter(function (p) { return panelBuilders[p.name]; });
+        if (panels.length) {
+          state.dock = new Dock().addTo(map);
+          panels.forEach(function (p) { state.dock.add(p.name, p.title, panelBuilders[p.name]); });
+        }
       } catch (err) {
         fail(err);
         throw err;

@@ -1,0 +1,26 @@
+"""Tool panels of the map page (site check, dispatch, coverage …), docked on the left.
+
+Each panel is one script under ``webmap/static/panels/`` that calls
+``SafeMap.registerPanel(name, build)``; ``build(container, safemap)`` fills the panel's
+body when the page is ready. The page loads the scripts of the panels listed here, in
+order, after ``safemap.js``; ``SafeMap.api(path, options)`` calls the API with the
+user's token (entered once via the 令牌 button and kept in the browser).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A tool panel: its name (``registerPanel`` key), Chinese title and static files."""
+
+    name: str
+    title: str
+    script: str
+    stylesheet: str | None = None
+
+
+#: The panels on the page, in tab order.
+PANELS: tuple[Panel, ...] = ()
