@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     basemap_url: str | None = Field(default=None, description="XYZ template for basemap=custom.")
     basemap_attribution: str = ""
     data_attribution: str = Field(
-        default="边界: DataV.GeoAtlas/高德; 乡镇与村名: Vonng/adcode (CC BY 4.0), modood/Administrative-divisions-of-China"
-        " (WTFPL); 其余为合成演示数据",
+        default="边界: DataV.GeoAtlas/高德; 乡镇与村名: Vonng/adcode (CC BY 4.0), "
+        "modood/Administrative-divisions-of-China (WTFPL); 其余为合成演示数据",
         description="Credit of the data shown on the map (the demo's by default).",
     )
     extent: tuple[float, float, float, float] = Field(
