@@ -105,10 +105,18 @@ def _install_service_routes(app: FastAPI) -> None:
 
 def _install_map(app: FastAPI, settings: Settings) -> None:
     from webmap.assets import STATIC_DIR
+    from webmap.features import popup_html
     from webmap.page import MapOptions, render_map
 
     app.mount("/static", _CachedStatic(directory=STATIC_DIR), name="static")
     cache: dict[str, Any] = {}
+
+    @app.get("/map/popup/{layer}/{feature_id}", include_in_schema=False)
+    async def popup(request: Request, layer: str, feature_id: int) -> HTMLResponse:
+        # Features drawn from vector tiles carry no popup text; the page asks for it here.
+        store: FeatureStore = request.app.state.store
+        feature = await run_in_threadpool(store.get, layer, feature_id)
+        return HTMLResponse(popup_html(store.layer(layer), feature, store.tz))
 
     @app.get("/", include_in_schema=False)
     async def map_page(request: Request) -> Response:

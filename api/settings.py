@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="Zone of times given without offset.")
     title: str = "裕民县安全生产风险与应急资源一张图"
+    map_tile_threshold: int = Field(
+        default=20_000, description="Layers with more features are drawn on the map from vector tiles."
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Largest JSON request body.")
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="Largest import upload.")
 

@@ -30,8 +30,8 @@ WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env,
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625), 4326) AS env4326
 )
-SELECT ST_AsMVT(q, 'roads', 4096, 'geom', 'id') FROM (
-    SELECT t.id, t.name, t.road_class, t.status,
+SELECT ST_AsMVT(q, 'roads', 4096, 'geom', 'fid') FROM (
+    SELECT t.id AS fid, t.id, t.name, t.road_class, t.status,
            ST_AsMVTGeom(ST_Transform(t.geom, 3857), bounds.env, 4096, 64, true) AS geom
     FROM roads t, bounds WHERE t.geom && bounds.env4326
 ) q WHERE q.geom IS NOT NULL

@@ -209,6 +209,14 @@ class FeatureStore:
                 page.number_matched = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
         return page
 
+    def value_counts(self, layer_name: str, field: str) -> dict[Any, int]:
+        """How many features hold each value of ``field`` (``None`` for empty), counted in SQL."""
+        layer = self.layer(layer_name)
+        layer.field(field)
+        col = self.schema.layers[layer.name].c[field]
+        with self.backend.read() as conn:
+            return {v: int(n) for v, n in conn.execute(select(col, func.count()).group_by(col))}
+
     def layer_extent(self, layer_name: str) -> tuple[BBox | None, tuple[dt.datetime | None, dt.datetime | None] | None]:
         """Spatial extent (lon/lat) and the range of the temporal field; ``None`` when empty."""
         layer = self.layer(layer_name)

@@ -27,7 +27,11 @@ MAX_ZOOM = 22
 
 
 def tile_properties(layer: Layer) -> list[str]:
-    """Attributes carried in the tiles: what the map needs to style and label a feature."""
+    """Attributes carried in the tiles besides ``id``: what the map needs to style and label a feature.
+
+    ``id`` is both the MVT feature id and a property, because Leaflet.VectorGrid hands
+    click handlers the properties only.
+    """
     names = ["name"]
     style = layer.style
     if style is None:
@@ -76,8 +80,8 @@ def _postgis_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> 
             SELECT ST_TileEnvelope(:z, :x, :y) AS env,
                    ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326) AS env4326
         )
-        SELECT ST_AsMVT(q, :layer, {EXTENT}, 'geom', 'id') FROM (
-            SELECT t.id, {cols},
+        SELECT ST_AsMVT(q, :layer, {EXTENT}, 'geom', 'fid') FROM (
+            SELECT t.id AS fid, t.id, {cols},
                    ST_AsMVTGeom(ST_Transform(t.geom, 3857), bounds.env, {EXTENT}, {BUFFER}, true) AS geom
             FROM "{layer.name}" t, bounds
             WHERE t.geom && bounds.env4326
@@ -121,7 +125,7 @@ def _python_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> b
             {
                 "id": row["id"],
                 "geometry": geom,
-                "properties": {k: row[k] for k in props if row.get(k) is not None},
+                "properties": {"id": row["id"], **{k: row[k] for k in props if row.get(k) is not None}},
             }
         )
     if not features:

@@ -54,6 +54,9 @@ VENDOR_FILES: dict[str, str] = {
     "fullscreen/Control.FullScreen.js": "leaflet.fullscreen/dist/Control.FullScreen.umd.js",
     "fullscreen/Control.FullScreen.css": "leaflet.fullscreen/dist/Control.FullScreen.css",
     "fullscreen/LICENSE.md": "leaflet.fullscreen/LICENSE.md",
+    # Vector tiles for layers too large to embed in the page (roads, targets, enterprises).
+    "vectorgrid/Leaflet.VectorGrid.bundled.min.js": "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    "vectorgrid/README.md": "leaflet.vectorgrid/README.md",  # licence (Beerware) and bundled deps
     **{
         f"layers-tree/{name}": f"leaflet.control.layers.tree/{name}"
         for name in ("L.Control.Layers.Tree.js", "L.Control.Layers.Tree.css", "LICENSE")

@@ -30,6 +30,10 @@ META_FIELDS = ("source", "updated_at")
 #: anyway, and the optimistic-locking counter means nothing to an official.
 HIDDEN_FIELDS = frozenset({"version", "name", "id"})
 PRECISION = 6
+#: A layer with more features than this is not embedded in the page but drawn from
+#: vector tiles (``/tiles/{layer}/{z}/{x}/{y}.mvt``): a county-wide roads or buildings
+#: layer of 100,000 features would make a 20 MB page.
+TILE_THRESHOLD = 20_000
 
 
 @dataclass
@@ -47,10 +51,19 @@ class LayerData:
     dashed: int = 0
     bounds: tuple[float, float, float, float] | None = None
     latest: dt.datetime | None = None
+    #: Set for a layer drawn from vector tiles: its feature count and how tile
+    #: properties pick a paint (``by`` field, ``dash`` field/value, key -> paint index).
+    tiled: int | None = None
+    tile_style: dict[str, Any] | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of features in the layer (embedded or tiled)."""
+        return self.tiled if self.tiled is not None else len(self.features)
 
     def as_json(self) -> dict[str, Any]:
         """Return the layer's entry in the page's data block."""
-        return {
+        out = {
             "name": self.layer.name,
             "cols": self.columns,
             "words": [list(w) for w in self.words],
@@ -58,6 +71,10 @@ class LayerData:
             "paints": self.paints,
             "f": self.features,
         }
+        if self.tiled is not None:
+            out["tiles"] = f"tiles/{self.layer.name}/{{z}}/{{x}}/{{y}}.mvt"
+            out["tileStyle"] = self.tile_style
+        return out
 
 
 def popup_fields(layer: Layer) -> list[Field | ChildTable]:
@@ -263,8 +280,84 @@ def _is_meta(item: Field | ChildTable) -> bool:
     return isinstance(item, Field) and item.name in META_FIELDS
 
 
-def load_layers(store: FeatureStore, layers: Sequence[Layer]) -> list[LayerData]:
-    """Query every layer in full and build its page data (catalogue order kept)."""
-    pages = {layer.name: store.query(layer.name, limit=None, count=False) for layer in layers}
+def build_tiled_layer(store: FeatureStore, layer: Layer, count: int) -> LayerData:
+    """Page data of a layer drawn from vector tiles: paints and legend counts, no features.
+
+    Tiles carry the ``by`` and ``dash_when`` fields (:func:`layers.tiles.tile_properties`),
+    from which the page picks the same paint an embedded feature would get.
+    """
+    style = style_of(layer)
+    colors = member_colors(layer)
+    codes: list[str | None] = list(colors) or [None]
+    dash_values = [False, True] if style.dash_when else [False]
+    paints: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for code in codes:
+        for dashed in dash_values:
+            props: dict[str, Any] = {style.by: code} if style.by and code is not None else {}
+            if dashed and style.dash_when:
+                props[style.dash_when[0]] = style.dash_when[1]
+            index[f"{code or ''}|{int(dashed)}"] = len(paints)
+            paints.append(paint(layer, props, colors).as_json())
+    fallback = len(paints)
+    paints.append(paint(layer, {}, colors).as_json())
+    data = LayerData(layer, [], paints, [], tiled=count)
+    data.tile_style = {
+        "by": style.by,
+        "dash": list(style.dash_when) if style.dash_when else None,
+        "index": index,
+        "fallback": fallback,
+    }
+    if style.by:
+        data.codes = Counter({str(k): v for k, v in store.value_counts(layer.name, style.by).items() if k is not None})
+    if style.dash_when:
+        data.dashed = store.value_counts(layer.name, style.dash_when[0]).get(style.dash_when[1], 0)
+    data.bounds, period = store.layer_extent(layer.name)
+    if period is not None and layer.temporal == "updated_at":
+        data.latest = period[1]
+    return data
+
+
+def load_layers(
+    store: FeatureStore, layers: Sequence[Layer], *, tile_threshold: int = TILE_THRESHOLD
+) -> list[LayerData]:
+    """Build every layer's page data (catalogue order kept): embedded, or tiled when large."""
+    counts = store.counts()
+    embedded = [layer for layer in layers if counts[layer.name] <= tile_threshold]
+    pages = {layer.name: store.query(layer.name, limit=None, count=False) for layer in embedded}
     names = {name: {r["id"]: r.get("name") or "" for r in page.rows} for name, page in pages.items()}
-    return [build_layer(pages[layer.name], store.tz, names) for layer in layers]
+    return [
+        build_layer(pages[layer.name], store.tz, names)
+        if layer.name in pages
+        else build_tiled_layer(store, layer, counts[layer.name])
+        for layer in layers
+    ]
+
+
+def popup_html(layer: Layer, feature: Mapping[str, Any], tz: ZoneInfo) -> str:
+    """The popup of one feature as HTML, as the page draws it (for features from tiles)."""
+    from html import escape
+
+    row = feature["properties"]
+    colors = member_colors(layer)
+    color = paint(layer, row, colors).color
+    rows, meta = [], [f"{escape(layer.field('id').label)} {row['id']}"]
+    for item in popup_fields(layer):
+        if isinstance(item, ChildTable):
+            text, label, is_meta = summarise(item, row.get(item.name)), item.label, False
+        else:
+            text, label, is_meta = format_value(item, row.get(item.name), tz), item.display_label, _is_meta(item)
+        if not text:
+            continue
+        if is_meta:
+            meta.append(f"{escape(label)} {escape(text)}")
+        else:
+            rows.append(f"<tr><th>{escape(label)}</th><td>{escape(text)}</td></tr>")
+    table = f'<table class="sm-popup-table">{"".join(rows)}</table>' if rows else ""
+    return (
+        '<div class="sm-popup">'
+        f'<div class="sm-popup-layer"><i class="sm-sw sm-sw-pt" style="background:{escape(color)}"></i>'
+        f"{escape(layer.label)}</div>"
+        f'<div class="sm-popup-name">{escape(str(row.get("name") or ""))}</div>'
+        f'{table}<div class="sm-popup-meta">{" · ".join(meta)}</div></div>'
+    )

@@ -32,7 +32,7 @@ from webmap.elements import (
     SafeMapSetup,
     use_assets,
 )
-from webmap.features import LayerData, drawn, load_layers
+from webmap.features import TILE_THRESHOLD, LayerData, drawn, load_layers
 from webmap.panels import PANELS
 from webmap.styles import layer_swatch, legend_entry, style_of
 
@@ -79,6 +79,8 @@ class MapOptions:
         inside it, or on the whole extent while there is no data.
     static_prefix
         Where the app serves :data:`webmap.assets.STATIC_DIR`.
+    map_tile_threshold
+        Layers with more features are drawn from vector tiles instead of being embedded.
     """
 
     title: str = "安全生产风险与应急资源一张图"
@@ -89,6 +91,7 @@ class MapOptions:
     data_attribution: str = DEMO_DATA_ATTRIBUTION
     extent: BBox | None = None
     static_prefix: str = "/static"
+    map_tile_threshold: int = TILE_THRESHOLD
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> MapOptions:
@@ -223,7 +226,7 @@ def _cluster(static: str, layer: Layer) -> MarkerCluster:
 def _tree_label(layer: Layer, d: LayerData) -> str:
     return (
         f'{layer_swatch(layer, d.codes)}<span class="sm-tree-name">{escape(layer.label)}</span>'
-        f'<span class="sm-tree-n">{len(d.features)}</span>'
+        f'<span class="sm-tree-n">{d.size}</span>'
     )
 
 
@@ -245,7 +248,7 @@ def _layer_meta(d: LayerData, named: bool) -> dict[str, Any]:
 
 
 def _status(data: Sequence[LayerData], store: FeatureStore) -> str:
-    total = sum(len(d.features) for d in data)
+    total = sum(d.size for d in data)
     stamps = [d.latest for d in data if d.latest is not None]
     if not stamps:
         return f"要素 {total} 个"
@@ -349,7 +352,7 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     """
     options = options or MapOptions()
     static = options.static_prefix.rstrip("/")
-    data = load_layers(store, drawn(tuple(store.layers.values())))
+    data = load_layers(store, drawn(tuple(store.layers.values())), tile_threshold=options.map_tile_threshold)
     basemap, warning = resolve_basemap(options)
     if warning:
         log.warning("map page: %s", warning)
@@ -391,11 +394,13 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     in_groups = [d for _, members in _by_group(data) for d in members]
     payload = {
         "layers": [_layer_meta(d, style_of(d.layer).labels) for d in data],
-        "legend": "".join(legend_entry(d.layer, d.codes, d.dashed, len(d.features)) for d in in_groups),
+        "legend": "".join(legend_entry(d.layer, d.codes, d.dashed, d.size) for d in in_groups),
         "panels": [{"name": p.name, "title": p.title} for p in PANELS],
     }
     loader = SafeMapData(payload, groups)
+    tiled = any(d.tiled is not None for d in data)
     loader.js = (
+        *((("vectorgrid_js", vendor_url(static, "vectorgrid/Leaflet.VectorGrid.bundled.min.js")),) if tiled else ()),
         ("safemap_js", own_url(static, "safemap.js")),
         *((f"panel_{p.name}_js", own_url(static, p.script)) for p in PANELS),
     )

@@ -79,7 +79,7 @@ def test_tile_content_matches_store(store: FeatureStore, tmp_path: Path) -> None
     assert names == expected and "远处道路" not in names and len(names) >= 3
     closed = [f for f in decoded["features"] if f["properties"]["status"] == "closed"]
     assert [f["properties"]["road_class"] for f in closed] == ["urban_branch"]
-    assert all(isinstance(f["id"], int) for f in decoded["features"])
+    assert all(isinstance(f["id"], int) and f["properties"]["id"] == f["id"] for f in decoded["features"])
 
     # GDAL's MVT driver, an independent reader, georeferences the tile back to lon/lat.
     path = tmp_path / f"{Z}" / f"{x}" / f"{y}.mvt"

@@ -323,3 +323,47 @@ def test_missing_vendor_files_are_explained(browser: Any, offline: LiveServer) -
         assert "地图组件未能加载" in banner.inner_text()
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def tiled(demo: FeatureStore) -> Iterator[LiveServer]:
+    from api.app import create_app
+    from api.settings import Settings
+
+    # Threshold 0: every layer with features comes as vector tiles, as a 100,000-road county would.
+    settings = Settings(basemap="none", extent=EXTENT, gpkg_path=Path("unused.gpkg"), map_tile_threshold=0)
+    server = LiveServer(create_app(settings, store=demo))
+    yield server
+    server.stop()
+
+
+def test_large_layers_come_as_vector_tiles(browser: Any, tiled: LiveServer) -> None:
+    v = Visit(browser, tiled.url)
+    try:
+        tiles: list[tuple[str, int]] = []
+        v.page.on("response", lambda r: tiles.append((r.url, r.status)) if ".mvt" in r.url else None)
+        assert v.js("() => safemap.features.roads.length") == 0
+        assert v.js("() => !!(safemap.tiles && safemap.tiles.roads)")
+        v.js("() => safemap.map.fitBounds([[46.195, 82.97], [46.205, 82.99]], {animate: false})")
+        v.page.wait_for_timeout(800)
+        assert tiles and all(status == 200 for _, status in tiles), tiles
+        # A quarter along 文化路 (82.97→82.99 at 46.20): the midpoint may carry other markers.
+        x, y = v.js(
+            """() => { const m = safemap.map, p = m.latLngToContainerPoint([46.20, 82.975]);
+               const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }"""
+        )
+        v.page.mouse.click(x, y)
+        popup = v.page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=5_000)
+        v.page.wait_for_function(
+            "() => document.querySelector('.leaflet-popup-content').innerText.includes('道路等级')", timeout=5_000
+        )
+        text = popup.inner_text()
+        assert "文化路" in text and "城市主干路" in text and "封闭" in text
+        v.page.fill(".sm-search-input", "文化路")
+        v.page.wait_for_selector(".sm-search-results li[data-i]", timeout=5_000)
+        assert "文化路" in v.page.inner_text(".sm-search-results")
+        v.page.screenshot(path="/tmp/safemap-tiles.png")
+        assert not v.errors and not v.console and not v.blocked
+    finally:
+        v.close()

@@ -23,6 +23,12 @@
     clusterShow: function () { return this; }
   });
 
+  // Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed
+  // (Leaflet.VectorGrid PR #288); its old meaning: the map must not see this click.
+  if (!L.DomEvent.fakeStop) {
+    L.DomEvent.fakeStop = function (e) { e._stopped = true; };
+  }
+
   // leaflet.fullscreen 5 only exports the class; folium's template calls the factory.
   if (!L.control.fullscreen) {
     L.control.fullscreen = function (options) { return new L.Control.FullScreen(options); };
@@ -69,9 +75,36 @@
       return hits.map(function (h) { return h.entry; });
     },
 
+    /** Tiled layers are not in the page: ask the API for their names (debounced). */
+    _remote: function (text) {
+      var self = this, names = Object.keys(state.tiles || {});
+      clearTimeout(this._timer);
+      if (!names.length || !text.trim()) return;
+      this._timer = setTimeout(function () {
+        Promise.all(names.map(function (name) {
+          return fetch("api/layers/" + name + "?limit=5&q=" + encodeURIComponent(text.trim()))
+            .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+            .then(function (fc) {
+              return fc.features.map(function (f) {
+                return { remote: true, name: f.properties.name, id: f.id, geometry: f.geometry, ld: state.tiles[name].smLayer };
+              });
+            });
+        })).then(function (lists) {
+          if (self._input.value !== text) return;
+          var extra = [].concat.apply([], lists);
+          if (extra.length) self._render(text, self._local.concat(extra));
+        });
+      }, 250);
+    },
+
     _onInput: function () {
       var text = this._input.value;
-      var all = this.search(text);
+      this._local = this.search(text);
+      this._render(text, this._local);
+      this._remote(text);
+    },
+
+    _render: function (text, all) {
       this._hits = all.slice(0, this.options.limit);
       this._active = this._hits.length ? 0 : -1;
       if (!text.trim()) {
@@ -79,8 +112,10 @@
         return;
       }
       var html = this._hits.map(function (e, i) {
+        var sw = e.remote ? '<i class="sm-sw sm-sw-pt" style="background:' + esc(e.ld.paints[e.ld.tileStyle.fallback].c) + '"></i>'
+          : dot(e.ld, e.lyr.smFeature);
         return '<li role="option" data-i="' + i + '"' + (i === 0 ? ' class="sm-active"' : "") + ">" +
-          dot(e.ld, e.lyr.smFeature) + '<span class="sm-hit-name">' + esc(e.name) + "</span>" +
+          sw + '<span class="sm-hit-name">' + esc(e.name) + "</span>" +
           '<span class="sm-hit-layer">' + esc(e.ld.label) + "</span></li>";
       }).join("");
       if (!all.length) {
@@ -119,6 +154,16 @@
     go: function (entry) {
       this._list.hidden = true;
       this._input.value = entry.name;
+      if (entry.remote) {
+        var shape = L.geoJSON(entry.geometry), map = state.map, group = state.layers[entry.ld.name];
+        if (!map.hasLayer(group)) map.addLayer(group);
+        map.fitBounds(shape.getBounds(), { maxZoom: 17, animate: false });
+        var at = shape.getBounds().getCenter();
+        fetch("map/popup/" + entry.ld.name + "/" + entry.id).then(function (r) { return r.text(); }).then(function (html) {
+          state.popup.setLatLng(at).setContent(html).openOn(map);
+        });
+        return;
+      }
       showFeature(entry.ld.name, entry.lyr);
     }
   });
@@ -245,6 +290,56 @@
       }
       return lyr;
     });
+  }
+
+  /*
+   * Layers too large to embed come as vector tiles (Leaflet.VectorGrid), drawn only:
+   * each tile layer is its own canvas stack under the overlay pane, so it cannot take
+   * clicks reliably. A click on the map that hits no embedded feature asks the API
+   * which tiled feature lies under the pointer and opens its popup.
+   */
+  function buildTiles(ld) {
+    var st = ld.tileStyle, styles = ld.paints.map(function (p) { return pathOptions(ld, p); });
+    function pick(props) {
+      var dashed = st.dash && props[st.dash[0]] === st.dash[1] ? 1 : 0;
+      var i = st.index[(props[st.by] || "") + "|" + dashed];
+      return styles[i === undefined ? st.fallback : i];
+    }
+    var byLayer = {};
+    byLayer[ld.name] = function (props, zoom, dim) {
+      var s = pick(props);
+      if (dim === 1) {
+        return { radius: ld.radius, fill: true, fillColor: s.point.fillColor, fillOpacity: s.point.fillOpacity,
+                 color: "#ffffff", weight: 1.5, opacity: 1 };
+      }
+      return dim === 2 ? L.extend({}, s.line, { renderer: undefined }) : L.extend({}, s.area, { renderer: undefined, fill: true });
+    };
+    var grid = L.vectorGrid.protobuf(ld.tiles, {
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: byLayer, interactive: false, maxNativeZoom: 18
+    });
+    grid.smLayer = ld;
+    return grid;
+  }
+
+  /** The tiled feature under a map click (topmost visible tiled layer first), as a popup. */
+  function pickTiled(e) {
+    var map = state.map, names = Object.keys(state.tiles || {}).filter(function (n) {
+      return map.hasLayer(state.layers[n]);
+    }).reverse();
+    if (!names.length) return;
+    var p = map.latLngToContainerPoint(e.latlng), r = 5;
+    var sw = map.containerPointToLatLng([p.x - r, p.y + r]), ne = map.containerPointToLatLng([p.x + r, p.y - r]);
+    var box = [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(7); }).join(",");
+    (function next(i) {
+      if (i >= names.length) return;
+      fetch("api/layers/" + names[i] + "?limit=1&bbox=" + box)
+        .then(function (resp) { return resp.ok ? resp.json() : { features: [] }; })
+        .then(function (fc) {
+          if (!fc.features.length) return next(i + 1);
+          return fetch("map/popup/" + names[i] + "/" + fc.features[0].id).then(function (resp) { return resp.text(); })
+            .then(function (html) { state.popup.setLatLng(e.latlng).setContent(html).openOn(map); });
+        });
+    })(0);
   }
 
   /*
@@ -510,6 +605,14 @@
       try {
         data.layers.forEach(function (ld, order) {
           var group = groups[ld.name];
+          if (ld.tiles) {
+            state.layers[ld.name] = group;
+            state.features[ld.name] = [];
+            state.tiles = state.tiles || {};
+            state.tiles[ld.name] = buildTiles(ld);
+            group.addLayer(state.tiles[ld.name]);
+            return;
+          }
           var built = buildLayer(ld);
           listen(group);
           state.layers[ld.name] = group;
@@ -524,6 +627,7 @@
           });
         });
         keepDrawingOrder(map, data.layers);
+        if (state.tiles) map.on("click", pickTiled);
         state.legend = new LegendControl(data.legend).addTo(map);
         state.legend.initialState();
         var tree = map.getContainer().querySelector(".leaflet-control-layers");
