@@ -231,7 +231,7 @@ class FeatureStore:
         """One feature as a GeoJSON-like dict; :class:`FeatureNotFound` (404) if absent."""
         layer = self.layer(layer_name)
         with self.backend.read() as conn:
-            feature = self._fetch(conn, layer, feature_id)
+            feature = self.fetch(conn, layer, feature_id)
         if feature is None:
             raise FeatureNotFound(f"{layer.label}图层中没有编号为 {feature_id} 的要素")
         return feature
@@ -292,10 +292,10 @@ class FeatureStore:
         """Insert validated features in one transaction (all or nothing); return their ids."""
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
-        now = _now()
+        now = utc_now()
         rows = []
         for feat in features:
-            props = self._for_storage(layer, feat.properties)
+            props = self.storage_values(layer, feat.properties)
             props.setdefault("source", None)
             if props["source"] is None:
                 props["source"] = f"人工录入（{actor.name}）"
@@ -311,14 +311,14 @@ class FeatureStore:
             for child in layer.children:
                 table = self.schema.children[(layer.name, child.name)]
                 child_rows = [
-                    {"parent_id": fid, "seq": i, **self._for_storage(child, r)}
+                    {"parent_id": fid, "seq": i, **self.storage_values(child, r)}
                     for fid, feat in zip(ids, features, strict=True)
                     for i, r in enumerate(feat.children.get(child.name, []))
                 ]
                 if child_rows:
                     conn.execute(insert(table), child_rows)
             if audit_each:
-                afters = self._fetch_many(conn, layer, ids)
+                afters = self.fetch_many(conn, layer, ids)
                 self.record_audit(conn, actor, action, layer, [(fid, None, afters[fid]) for fid in ids], note)
             else:
                 self.record_audit(conn, actor, action, layer, [(None, None, None)], note)
@@ -355,10 +355,10 @@ class FeatureStore:
                 problems = [Problem(f"properties.{n}", "必填项，不能为空") for n in missing]
                 raise ValidationFailed(f"{problems[0].field}: {problems[0].message}", problems)
             self._check_references(conn, layer, [clean.properties])
-            values = self._for_storage(layer, clean.properties)
+            values = self.storage_values(layer, clean.properties)
             if clean.geometry is not None:
                 values["geom"] = self.backend.geom_value(clean.geometry)
-            values.update(updated_at=_now(), version=t.c.version + 1)
+            values.update(updated_at=utc_now(), version=t.c.version + 1)
             result = conn.execute(update(t).where(t.c.id == feature_id, t.c.version == version).values(**values))
             if result.rowcount != 1:
                 raise VersionConflict(f"{layer.label} {feature_id} 已被他人修改，请刷新后重试")
@@ -367,12 +367,12 @@ class FeatureStore:
                     table = self.schema.children[(layer.name, child.name)]
                     conn.execute(delete(table).where(table.c.parent_id == feature_id))
                     rows = [
-                        {"parent_id": feature_id, "seq": i, **self._for_storage(child, r)}
+                        {"parent_id": feature_id, "seq": i, **self.storage_values(child, r)}
                         for i, r in enumerate(clean.children[child.name])
                     ]
                     if rows:
                         conn.execute(insert(table), rows)
-            after = self._fetch(conn, layer, feature_id)
+            after = self.fetch(conn, layer, feature_id)
             self.record_audit(conn, actor, "update", layer, [(feature_id, before, after)], None)
             self.bump_generation(conn)
         assert after is not None
@@ -524,10 +524,12 @@ class FeatureStore:
             for rec in conn.execute(stmt):
                 by_id[rec[0]][child.name].append(dict(zip(names, rec[1:], strict=True)))
 
-    def _fetch(self, conn: Connection, layer: Layer, feature_id: int) -> dict[str, Any] | None:
-        return self._fetch_many(conn, layer, [feature_id]).get(feature_id)
+    def fetch(self, conn: Connection, layer: Layer, feature_id: int) -> dict[str, Any] | None:
+        """One feature read inside the caller's transaction (``None`` if absent)."""
+        return self.fetch_many(conn, layer, [feature_id]).get(feature_id)
 
-    def _fetch_many(self, conn: Connection, layer: Layer, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def fetch_many(self, conn: Connection, layer: Layer, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Features by id, read inside the caller's transaction."""
         t = self.schema.layers[layer.name]
         out: dict[int, dict[str, Any]] = {}
         for start in range(0, len(ids), 5000):
@@ -549,7 +551,7 @@ class FeatureStore:
                 f"{layer.label} {feature_id} 已被修改：您编辑的是版本 {version}，当前为版本 "
                 f"{current[0]}{last}；请重新读取后再提交"
             )
-        before = self._fetch(conn, layer, feature_id)
+        before = self.fetch(conn, layer, feature_id)
         assert before is not None
         return before
 
@@ -594,7 +596,8 @@ class FeatureStore:
             message = f"{label}中没有编号为 {', '.join(map(str, missing[:10]))} 的要素"
             raise ValidationFailed(f"{where}: {message}", [Problem(where, message)])
 
-    def _for_storage(self, owner: Any, props: Mapping[str, Any]) -> dict[str, Any]:
+    def storage_values(self, owner: Any, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Validated properties as column values (times made aware, to the millisecond)."""
         out = {}
         for f in owner.fields:
             if f.name in MANAGED_FIELDS or f.name not in props:
@@ -620,7 +623,7 @@ class FeatureStore:
         (``None`` for "did not exist"); other modules of ``layers`` that change several
         tables in one transaction (e.g. dispatch) record their writes with it.
         """
-        now = _now()
+        now = utc_now()
         rows = [
             {
                 "at": now,
@@ -652,7 +655,8 @@ def _millis(value: dt.datetime) -> dt.datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
+    """Now, in UTC, to the millisecond (what both stores keep)."""
     return _millis(dt.datetime.now(dt.UTC))
 
 

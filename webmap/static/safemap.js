@@ -392,7 +392,8 @@
       // lack, and can wait forever. Clustering stops at disableClusteringAtZoom, so
       // zoom there and open the popup once markercluster has put the marker back.
       var zoom = Math.max(map.getZoom(), group.options.disableClusteringAtZoom || map.getMaxZoom());
-      map.setView(lyr.getLatLng(), zoom);
+      // Clustered layers may hold areas too (protected targets: compounds and schools).
+      map.setView(lyr.getLatLng ? lyr.getLatLng() : lyr.getBounds().getCenter(), zoom);
       var tries = 0;
       var open = function () {
         if (map.hasLayer(lyr)) {
