@@ -1,0 +1,219 @@
+"""Route queries on a :class:`~gis.routing.Router`: point to point, one to many, many to one, and why not.
+
+Every function takes lon/lat points and returns :class:`Leg` results whose routes are
+built only when asked for (:meth:`Leg.route`), so ranking a hundred teams costs one
+search per vehicle profile and five path reconstructions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gis.network import ROADS
+from gis.routing import MAX_SNAP_M, NoRoute, Restrictions, Route, Router, Search, Snap, Vehicle
+
+LonLat = tuple[float, float]
+
+
+@dataclass
+class Leg:
+    """Travel between one source and one destination for one vehicle.
+
+    ``duration_s`` is ``inf`` when there is no route; :meth:`route` then raises
+    :class:`~gis.routing.NoRoute` with the reasons.
+    """
+
+    router: Router
+    vehicle: Vehicle | None
+    restrictions: Restrictions | None
+    origin: LonLat
+    destination: LonLat
+    search: Search | None
+    snap: Snap | None
+    duration_s: float
+
+    @property
+    def reachable(self) -> bool:
+        """Whether a route exists."""
+        return math.isfinite(self.duration_s)
+
+    def route(self) -> Route:
+        """The route with geometry and roads used (raises :class:`NoRoute` with reasons)."""
+        if not self.reachable or self.search is None or self.snap is None:
+            raise NoRoute(explain(self.router, self.origin, self.destination, self.vehicle, self.restrictions))
+        return self.router.route_to(self.search, self.snap)
+
+
+def snap_usable(
+    router: Router, points: Sequence[LonLat], vehicle: Vehicle | None, restrictions: Restrictions | None, max_m: float
+) -> tuple[list[Snap | None], np.ndarray]:
+    """Snap points to segments usable by the vehicle; also return the segment costs."""
+    cost = router.segment_cost(vehicle, restrictions)
+    snaps = router.snap(np.array(points, float).reshape(-1, 2), np.isfinite(cost), max_m)
+    return snaps, cost
+
+
+def one_to_many(
+    router: Router,
+    origin: LonLat,
+    destinations: Sequence[LonLat],
+    vehicle: Vehicle | None,
+    restrictions: Restrictions | None = None,
+    *,
+    max_snap_m: float = MAX_SNAP_M,
+) -> list[Leg]:
+    """Travel from ``origin`` to each destination (one search)."""
+    snaps, cost = snap_usable(router, [origin, *destinations], vehicle, restrictions, max_snap_m)
+    anchor, targets = snaps[0], snaps[1:]
+    if anchor is None:
+        return [Leg(router, vehicle, restrictions, origin, d, None, None, np.inf) for d in destinations]
+    search = router.search(anchor, cost, "out", targets=targets)
+    return [
+        Leg(router, vehicle, restrictions, origin, d, search, t, router.cost_to(search, t)[0])
+        for d, t in zip(destinations, targets, strict=True)
+    ]
+
+
+def many_to_one(
+    router: Router,
+    origins: Sequence[LonLat],
+    destination: LonLat,
+    vehicle: Vehicle | None,
+    restrictions: Restrictions | None = None,
+    *,
+    max_snap_m: float = MAX_SNAP_M,
+) -> list[Leg]:
+    """Travel from each origin to ``destination`` (one search on the reversed graph)."""
+    snaps, cost = snap_usable(router, [destination, *origins], vehicle, restrictions, max_snap_m)
+    anchor, sources = snaps[0], snaps[1:]
+    if anchor is None:
+        return [Leg(router, vehicle, restrictions, o, destination, None, None, np.inf) for o in origins]
+    search = router.search(anchor, cost, "in", targets=sources)
+    return [
+        Leg(router, vehicle, restrictions, o, destination, search, s, router.cost_to(search, s)[0])
+        for o, s in zip(origins, sources, strict=True)
+    ]
+
+
+def route(
+    router: Router,
+    origin: LonLat,
+    destination: LonLat,
+    vehicle: Vehicle | None,
+    restrictions: Restrictions | None = None,
+    *,
+    max_snap_m: float = MAX_SNAP_M,
+) -> Route:
+    """The fastest route for the vehicle; :class:`NoRoute` (with reasons) when there is none."""
+    return one_to_many(router, origin, [destination], vehicle, restrictions, max_snap_m=max_snap_m)[0].route()
+
+
+# ---------------------------------------------------------------------- reasons
+def segment_reasons(router: Router, s: int, vehicle: Vehicle | None, restrictions: Restrictions | None) -> list[str]:
+    """Why segment ``s`` is unusable for the vehicle (Chinese, e.g. ``净高 3.6 m < 车辆 3.9 m（某某路）``)."""
+    net = router.net
+    r = restrictions or Restrictions()
+    label = net.segment_label(s)
+    out: list[str] = []
+    if vehicle is not None:
+        if net.seg_height[s] < vehicle.height_m:
+            out.append(f"净高 {net.seg_height[s]:g} m < 车辆 {vehicle.height_m:g} m（{label}）")
+        if net.seg_width[s] < vehicle.width_m:
+            out.append(f"宽度 {net.seg_width[s]:g} m < 车辆 {vehicle.width_m:g} m（{label}）")
+        if net.seg_weight[s] < vehicle.weight_t:
+            out.append(f"限重 {net.seg_weight[s]:g} t < 车辆 {vehicle.weight_t:g} t（{label}）")
+    if net.seg_closed[s] and not r.ignore_closures:
+        out.append(f"道路封闭（{label}）" if net.seg_layer[s] == ROADS else f"消防车道被占用（{label}）")
+    if (int(net.seg_layer[s]), int(net.seg_fid[s])) in r.closed:
+        out.append(f"本次查询指定封闭（{label}）")
+    if r.avoid and router._in_areas(r.avoid)[s]:
+        out.append(f"位于避让区域内（{label}）")
+    return out
+
+
+def explain(
+    router: Router,
+    origin: LonLat,
+    destination: LonLat,
+    vehicle: Vehicle | None,
+    restrictions: Restrictions | None = None,
+    *,
+    max_snap_m: float = MAX_SNAP_M,
+) -> list[str]:
+    """Reasons why no route exists for this vehicle, most specific first.
+
+    The query is relaxed step by step — vehicle limits dropped, then closures and avoid
+    areas — and the blocked segments on the first route that appears are named.
+    """
+    ends = {"起点": origin, "终点": destination}
+    reasons: list[str] = []
+    for what, point in ends.items():
+        snap, _ = snap_usable(router, [point], vehicle, restrictions, max_snap_m)
+        if snap[0] is None:
+            reasons.extend(_snap_reasons(router, what, point, vehicle, restrictions, max_snap_m))
+    if reasons:
+        return reasons
+    relaxed = [
+        (None, restrictions),
+        (None, Restrictions(ignore_closures=True)),
+    ]
+    for veh, restr in relaxed:
+        leg = one_to_many(router, origin, [destination], veh, restr, max_snap_m=max_snap_m)[0]
+        if not leg.reachable:
+            continue
+        found = leg.route()
+        seen: list[str] = []
+        for s, _, _ in found.pieces:
+            for why in segment_reasons(router, s, vehicle, restrictions):
+                if why not in seen:
+                    seen.append(why)
+        if seen:
+            return seen[:6]
+    oneway = one_to_many(router, destination, [origin], None, Restrictions(ignore_closures=True))[0]
+    if oneway.reachable:
+        return ["受单行道限制，起点无法驶往终点（反方向可达）"]
+    return ["起点与终点之间没有连通的道路（路网不连通）"]
+
+
+def _snap_reasons(
+    router: Router,
+    what: str,
+    point: LonLat,
+    vehicle: Vehicle | None,
+    restrictions: Restrictions | None,
+    max_snap_m: float,
+) -> list[str]:
+    any_snap = router.snap(np.array([point], float), None, max_snap_m)[0]
+    if any_snap is None:
+        return [f"{what}距最近道路超过 {max_snap_m:g} m，无法接入路网"]
+    why = segment_reasons(router, any_snap.seg, vehicle, restrictions)
+    near = f"{what}附近 {max_snap_m:g} m 内没有该车辆可通行的道路"
+    return [f"{near}：{why[0]}"] if why else [near]
+
+
+def route_summary(route: Route, lonlat: np.ndarray) -> dict[str, Any]:
+    """JSON-ready description of a route (GeoJSON LineString in lon/lat, roads in order)."""
+    coords = np.round(lonlat, 7).tolist()
+    if len(coords) == 1:
+        coords = coords * 2
+    return {
+        "duration_s": round(route.duration_s, 1),
+        "distance_m": round(route.distance_m, 1),
+        "geometry": {"type": "LineString", "coordinates": coords},
+        "roads": [
+            {
+                "layer": r["layer"],
+                "ids": r["ids"],
+                "name": r["name"],
+                "ref": r["ref"],
+                "distance_m": round(r["distance_m"], 1),
+                "duration_s": round(r["duration_s"], 1),
+            }
+            for r in route.roads
+        ],
+    }

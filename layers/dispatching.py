@@ -1,0 +1,288 @@
+"""Confirm, arrive and release dispatches atomically: one winner when two dispatchers send the same team.
+
+A confirmation changes several tables in **one transaction**: each team's status goes
+``available → dispatched`` by a conditional ``UPDATE … WHERE status = 'available'`` on a
+row locked with ``SELECT … FOR UPDATE`` (PostGIS; GeoPackage serialises writers with
+``BEGIN IMMEDIATE``), each depot's stock is reduced by ``UPDATE … WHERE quantity >= :q``,
+and the ``dispatches`` rows are inserted. If any team is no longer available or any stock
+is short, the whole transaction rolls back and :class:`~layers.errors.VersionConflict`
+(HTTP 409) says who holds the team since when. The check is the database's, not Python's:
+a second transaction waiting on the row lock re-reads the committed status and updates
+nothing. Every change is audited and bumps the store's generation (live map updates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from layers.errors import FeatureNotFound, Problem, VersionConflict
+from layers.store import Actor, FeatureStore, utc_now
+from layers.validation import validate_feature
+
+ACTIVE = ("confirmed", "arrived")
+
+
+@dataclass
+class DispatchItem:
+    """One resource to send: a team (``team_id``) or a depot's materials (``depot_id``)."""
+
+    route: BaseGeometry
+    team_id: int | None = None
+    depot_id: int | None = None
+    vehicle: str | None = None
+    eta_s: float | None = None
+    distance_m: float | None = None
+    materials: list[tuple[str, str | None, float]] = field(default_factory=list)
+
+
+def confirm(
+    store: FeatureStore,
+    actor: Actor,
+    incident: tuple[float, float],
+    items: Sequence[DispatchItem],
+    *,
+    incident_id: int | None = None,
+    note: str | None = None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """Commit a dispatch plan; return its batch id and the dispatch features written.
+
+    Raises :class:`VersionConflict` (nothing written) when a team is not available any
+    more or a depot no longer holds a requested quantity.
+    """
+    plan_id = uuid.uuid4().hex[:12]
+    now = utc_now()
+    layer = store.layer("dispatches")
+    cleans = []
+    for k, item in enumerate(items):
+        resource = "rescue_teams" if item.team_id is not None else "material_depots"
+        props = {
+            "name": f"{plan_id}-{k + 1}",
+            "plan_id": plan_id,
+            "incident_id": incident_id,
+            "incident_lon": float(incident[0]),
+            "incident_lat": float(incident[1]),
+            "resource_layer": resource,
+            "team_id": item.team_id,
+            "depot_id": item.depot_id,
+            "vehicle": item.vehicle,
+            "status": "confirmed",
+            "eta_s": None if item.eta_s is None else round(float(item.eta_s), 1),
+            "distance_m": None if item.distance_m is None else round(float(item.distance_m), 1),
+            "materials": _materials_text(item.materials) or None,
+            "dispatcher": actor.name,
+            "confirmed_at": now.isoformat(),
+            "note": note,
+            "source": f"调度确认（{actor.name}）",
+        }
+        feature = {"type": "Feature", "geometry": item.route.__geo_interface__, "properties": props}
+        cleans.append(validate_feature(layer, feature, partial=False, extent=store.extent))
+    teams = store.layer("rescue_teams")
+    depots = store.layer("material_depots")
+    t_team = store.schema.layers["rescue_teams"]
+    t_disp = store.schema.layers["dispatches"]
+    with store.backend.write() as conn:
+        team_audit = []
+        for item in items:
+            if item.team_id is None:
+                continue
+            before = _lock(conn, store, "rescue_teams", item.team_id)
+            done = conn.execute(
+                update(t_team)
+                .where(t_team.c.id == item.team_id, t_team.c.status == "available")
+                .values(status="dispatched", version=t_team.c.version + 1, updated_at=now)
+            )
+            if done.rowcount != 1:
+                raise VersionConflict(_busy_message(conn, store, item.team_id, before), _problem("team_id", item))
+            after = store.fetch(conn, teams, item.team_id)
+            team_audit.append((item.team_id, before, after))
+        depot_audit = []
+        for item in items:
+            if item.depot_id is None:
+                continue
+            before = _lock(conn, store, "material_depots", item.depot_id)
+            for name, _unit, qty in item.materials:
+                _take(conn, store, item.depot_id, before, name, float(qty))
+            t_dep = store.schema.layers["material_depots"]
+            conn.execute(
+                update(t_dep).where(t_dep.c.id == item.depot_id).values(version=t_dep.c.version + 1, updated_at=now)
+            )
+            depot_audit.append((item.depot_id, before, store.fetch(conn, depots, item.depot_id)))
+        rows = []
+        for clean in cleans:
+            values = store.storage_values(layer, clean.properties)
+            values.update(geom=store.backend.geom_value(clean.geometry), updated_at=now, version=1)
+            rows.append(values)
+        ids = store.backend.insert_rows(conn, t_disp, rows)
+        written = store.fetch_many(conn, layer, ids)
+        text = note or f"调度批次 {plan_id}"
+        store.record_audit(conn, actor, "create", layer, [(i, None, written[i]) for i in ids], text)
+        if team_audit:
+            store.record_audit(conn, actor, "dispatch", teams, team_audit, text)
+        if depot_audit:
+            store.record_audit(conn, actor, "dispatch", depots, depot_audit, text)
+        store.bump_generation(conn)
+    return plan_id, [written[i] for i in ids]
+
+
+def set_status(
+    store: FeatureStore, actor: Actor, dispatch_ids: Sequence[int], status: str, *, note: str | None = None
+) -> list[dict[str, Any]]:
+    """Mark dispatches ``arrived`` or ``released`` (a released team becomes available again).
+
+    All or nothing: a dispatch already released (or, for ``arrived``, already arrived)
+    is a 409 and nothing changes.
+    """
+    if status not in ("arrived", "released"):
+        raise ValueError(status)
+    layer = store.layer("dispatches")
+    teams = store.layer("rescue_teams")
+    t_disp = store.schema.layers["dispatches"]
+    t_team = store.schema.layers["rescue_teams"]
+    allowed = ("confirmed",) if status == "arrived" else ACTIVE
+    stamp = "arrived_at" if status == "arrived" else "released_at"
+    now = utc_now()
+    with store.backend.write() as conn:
+        audit, team_audit = [], []
+        for did in dispatch_ids:
+            before = _lock(conn, store, "dispatches", did)
+            current = before["properties"]["status"]
+            done = conn.execute(
+                update(t_disp)
+                .where(t_disp.c.id == did, t_disp.c.status.in_(allowed))
+                .values(status=status, version=t_disp.c.version + 1, updated_at=now, **{stamp: now})
+            )
+            if done.rowcount != 1:
+                label = layer.field("status").enum.label(current)  # type: ignore[union-attr]
+                message = f"调度记录 {did} 当前状态为“{label}”，不能改为“{layer.field('status').enum.label(status)}”"  # type: ignore[union-attr]
+                raise VersionConflict(message, [Problem("dispatch_ids", message)])
+            audit.append((did, before, store.fetch(conn, layer, did)))
+            team_id = before["properties"]["team_id"]
+            if status == "released" and team_id is not None:
+                team_before = _lock(conn, store, "rescue_teams", team_id)
+                others = conn.execute(
+                    select(func.count())
+                    .select_from(t_disp)
+                    .where(t_disp.c.team_id == team_id, t_disp.c.status.in_(ACTIVE))
+                ).scalar_one()
+                if others == 0:
+                    freed = conn.execute(
+                        update(t_team)
+                        .where(t_team.c.id == team_id, t_team.c.status == "dispatched")
+                        .values(status="available", version=t_team.c.version + 1, updated_at=now)
+                    )
+                    if freed.rowcount == 1:
+                        team_audit.append((team_id, team_before, store.fetch(conn, teams, team_id)))
+        action = "arrive" if status == "arrived" else "release"
+        store.record_audit(conn, actor, action, layer, audit, note)
+        if team_audit:
+            store.record_audit(conn, actor, action, teams, team_audit, note)
+        store.bump_generation(conn)
+    return [after for _, _, after in audit if after is not None]
+
+
+def active_dispatches(store: FeatureStore) -> list[dict[str, Any]]:
+    """Dispatches still under way (confirmed or arrived), newest first."""
+    page = store.query("dispatches", filters={"status": list(ACTIVE)}, limit=None, count=False)
+    feats = page.features()
+    feats.sort(key=lambda f: f["id"], reverse=True)
+    return feats
+
+
+def changes_since(store: FeatureStore, after_id: int, layers: Sequence[str], limit: int = 500) -> list[dict[str, Any]]:
+    """Audit entries newer than ``after_id`` on the given layers, oldest first (for live updates)."""
+    a = store.schema.audit
+    stmt = (
+        select(a.c.id, a.c.layer, a.c.feature_id, a.c.action, a.c.after, a.c.actor)
+        .where(a.c.id > after_id, a.c.layer.in_(list(layers)))
+        .order_by(a.c.id)
+        .limit(limit)
+    )
+    with store.backend.read() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def latest_audit_id(store: FeatureStore) -> int:
+    """Id of the newest audit entry (0 when there is none)."""
+    a = store.schema.audit
+    with store.backend.read() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(a.c.id), 0))).scalar_one())
+
+
+def fingerprint(store: FeatureStore, layers: Sequence[str]) -> tuple[Any, ...]:
+    """A value that changes whenever a feature of these layers is created, edited or deleted.
+
+    Per layer: count, max id, sum of versions, latest edit time.
+    """
+    out: list[Any] = []
+    with store.backend.read() as conn:
+        for name in layers:
+            t = store.schema.layers[name]
+            row = conn.execute(
+                select(func.count(), func.max(t.c.id), func.sum(t.c.version), func.max(t.c.updated_at))
+            ).one()
+            out.append(tuple(row))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------- internals
+def _lock(conn: Connection, store: FeatureStore, layer_name: str, fid: int) -> dict[str, Any]:
+    t = store.schema.layers[layer_name]
+    layer = store.layer(layer_name)
+    if conn.execute(store.backend.lock(select(t.c.id).where(t.c.id == fid))).first() is None:
+        raise FeatureNotFound(f"{layer.label}中没有编号为 {fid} 的要素")
+    found = store.fetch(conn, layer, fid)
+    assert found is not None
+    return found
+
+
+def _busy_message(conn: Connection, store: FeatureStore, team_id: int, before: dict[str, Any]) -> str:
+    name = before["properties"].get("name") or f"队伍 {team_id}"
+    status = before["properties"].get("status")
+    label = store.layer("rescue_teams").field("status").enum.label(status)  # type: ignore[union-attr]
+    t = store.schema.layers["dispatches"]
+    row = conn.execute(
+        select(t.c.dispatcher, t.c.confirmed_at, t.c.plan_id)
+        .where(t.c.team_id == team_id, t.c.status.in_(ACTIVE))
+        .order_by(t.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        when = row[1].astimezone(store.tz).strftime("%H:%M:%S") if isinstance(row[1], dt.datetime) else ""
+        return f"{name}已被 {row[0]} 于 {when} 派出（调度批次 {row[2]}），当前状态：{label}；请刷新方案后改派其他队伍"
+    return f"{name}当前状态为“{label}”，不能派出；请刷新方案后改派其他队伍"
+
+
+def _take(conn: Connection, store: FeatureStore, depot_id: int, before: dict[str, Any], item: str, qty: float) -> None:
+    inv = store.schema.children[("material_depots", "inventory")]
+    row = conn.execute(
+        select(inv.c.id, inv.c.quantity)
+        .where(inv.c.parent_id == depot_id, inv.c.item == item)
+        .order_by(inv.c.quantity.desc())
+        .limit(1)
+    ).first()
+    name = before["properties"].get("name") or f"储备库 {depot_id}"
+    if row is None:
+        message = f"{name}没有“{item}”库存"
+        raise VersionConflict(message, [Problem("materials", message)])
+    done = conn.execute(
+        update(inv).where(inv.c.id == row[0], inv.c.quantity >= qty).values(quantity=inv.c.quantity - qty)
+    )
+    if done.rowcount != 1:
+        message = f"{name}的“{item}”库存不足：现有 {row[1]:g}，需调拨 {qty:g}；请刷新方案"
+        raise VersionConflict(message, [Problem("materials", message)])
+
+
+def _problem(what: str, item: DispatchItem) -> list[Problem]:
+    return [Problem(what, f"编号 {item.team_id if what == 'team_id' else item.depot_id} 不可派出")]
+
+
+def _materials_text(materials: Sequence[tuple[str, str | None, float]]) -> str:
+    return "；".join(f"{name} {qty:g}{unit or ''}" for name, unit, qty in materials)

@@ -1,0 +1,70 @@
+"""The dispatch panel in headless Chromium: plan, routes drawn, confirm, live recolouring, 409 shown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from layers.demo import build_demo
+from layers.store import FeatureStore, open_store
+from layers.tokens import create_token
+from tests.conftest import YUMIN_EXTENT
+from tests.webmap.test_browser import LiveServer, Visit, browser  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
+    store = open_store(tmp_path_factory.mktemp("dispatch") / "demo.gpkg", extent=YUMIN_EXTENT)
+    build_demo(store)
+    yield store
+    store.close()
+
+
+def test_plan_confirm_and_live_status(browser, county: FeatureStore) -> None:  # noqa: F811
+    from api.app import create_app
+    from api.settings import Settings
+
+    app = create_app(Settings(basemap="none", gpkg_path=Path("unused.gpkg")), store=county)
+    app.state.events_poll_s = 0.2
+    server = LiveServer(app)
+    token = create_token(county, "调度员甲", "dispatcher")
+    incident = county.query("enterprises", limit=10).geometries[5]
+    a = Visit(browser, server.url)
+    b = Visit(browser, server.url)
+    try:
+        a.js("t => SafeMap.setToken(t)", token)
+        a.js("() => SafeMap.openPanel('dispatch')")
+        a.js("([x, y]) => safemap.dispatch.setIncident(L.latLng(y, x))", [incident.x, incident.y])
+        a.page.fill(".sm-dp-radius", "500")
+        a.page.select_option(".sm-dp-wind", "270")
+        a.page.click(".sm-dp-plan")
+        a.page.wait_for_selector(".sm-dp-confirm", timeout=20_000)
+        rows = a.js("() => document.querySelectorAll('.sm-dp-pickteam:checked').length")
+        assert rows == 2
+        assert a.js("() => safemap.dispatch.drawn.getLayers().length") >= 3  # zone + routes + labels
+        assert "上风向进入" in a.page.inner_text(".sm-dp-result")
+        team = int(a.js("() => Number(document.querySelector('.sm-dp-pickteam:checked').dataset.team)"))
+        a.page.screenshot(path="/tmp/safemap-dispatch-plan.png")
+        a.page.click(".sm-dp-confirm")
+        a.page.wait_for_selector(".sm-dp-ok", timeout=20_000)
+        # The other open map recolours the team without a reload.
+        b.page.wait_for_function(
+            "id => SafeMap.find('rescue_teams', id).options.color === '#d50000'", arg=team, timeout=15_000
+        )
+        # Confirming the same plan again: the 409 reason is shown, nothing crashes.
+        a.js("() => { document.querySelector('.sm-dp-confirm').disabled = false; }")
+        a.page.click(".sm-dp-confirm")
+        a.page.wait_for_selector(".sm-dp-error", timeout=20_000)
+        assert "已被 调度员甲" in a.page.inner_text(".sm-dp-error")
+        a.page.screenshot(path="/tmp/safemap-dispatch-409.png")
+        assert a.errors == [] and b.errors == [] and a.blocked == [] and b.blocked == []
+    finally:
+        a.close()
+        b.close()
+        time.sleep(0.5)  # let the event streams notice the closed pages
+        server.stop()

@@ -1,0 +1,362 @@
+/*
+ * 应急调度 panel: place the incident, state the needs, get teams and depots ranked by real
+ * travel time, see the routes with ETAs, confirm (a 409 says who took a team first), release.
+ * Also, on every open map: team markers are ringed by status (待命 green, 出动中 red,
+ * 休整 grey) and closed roads redrawn, live from the server-sent events at /api/events.
+ * ES2015, no optional chaining (older Chromium cores on government PCs).
+ */
+/* global L, SafeMap, EventSource */
+(function () {
+  "use strict";
+
+  var STATUS = { available: "#2e7d32", dispatched: "#d50000", off_duty: "#9e9e9e" };
+  var STATUS_LABEL = { available: "待命", dispatched: "出动中", off_duty: "休整/不可用" };
+  var COLORS = ["#d50000", "#2962ff", "#00a152", "#ff6d00", "#aa00ff", "#00b8d4", "#c51162", "#6d4c41"];
+  var KINDS = [
+    ["fire_station,professional_fire", "消防救援队伍"],
+    ["fire_station", "消防救援站"],
+    ["professional_fire", "专职消防队"],
+    ["hazmat", "危化品救援队"],
+    ["mine_rescue", "矿山救护队"],
+    ["medical", "医疗救护队"],
+    ["enterprise_brigade", "企业专职/志愿消防队"],
+    ["forest_fire", "森林草原消防队"],
+    ["volunteer", "社会志愿救援队"]
+  ];
+  var VEHICLES = [
+    ["", "按队伍首发车辆"], ["fire_engine", "水罐消防车"], ["foam_engine", "泡沫消防车"],
+    ["aerial_ladder", "登高平台消防车"], ["hazmat", "危化品处置车"], ["rescue", "抢险救援车"],
+    ["ambulance", "救护车"], ["mine_rescue", "矿山救护车"]
+  ];
+  var WINDS = [["", "不考虑"], ["0", "北风"], ["45", "东北风"], ["90", "东风"], ["135", "东南风"],
+    ["180", "南风"], ["225", "西南风"], ["270", "西风"], ["315", "西北风"]];
+  var esc = function (t) { return SafeMap.esc(t === null || t === undefined ? "" : t); };
+
+  function mmss(s) {
+    if (s === null || s === undefined) return "—";
+    var m = Math.floor(s / 60), r = Math.round(s - m * 60);
+    if (r === 60) { m += 1; r = 0; }
+    return m + " 分 " + (r < 10 ? "0" : "") + r + " 秒";
+  }
+  function kindLabel(code) {
+    for (var i = 0; i < KINDS.length; i++) if (KINDS[i][0] === code) return KINDS[i][1];
+    return code;
+  }
+  function km(m) { return m === null || m === undefined ? "—" : (m / 1000).toFixed(1) + " km"; }
+  function options(list, chosen) {
+    return list.map(function (o) {
+      return '<option value="' + esc(o[0]) + '"' + (o[0] === chosen ? " selected" : "") + ">" + esc(o[1]) + "</option>";
+    }).join("");
+  }
+  function latlngs(geometry) {
+    return geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
+  }
+
+  /* ------------------------------------------------------------ live status on every map */
+  var live = { source: null, listeners: [], teams: {} };
+
+  function ringTeam(id, status) {
+    live.teams[id] = status;
+    var lyr = SafeMap.find("rescue_teams", id);
+    if (!lyr) return;
+    lyr.setStyle({ color: STATUS[status] || "#ffffff", weight: status === "available" ? 2.5 : 4 });
+    if (lyr.getElement && lyr.getElement()) lyr.getElement().setAttribute("data-status", status);
+  }
+
+  function styleRoad(layer, id, closed) {
+    var lyr = SafeMap.find(layer, id);
+    if (!lyr || !lyr.setStyle) return;
+    if (lyr.smBase === undefined) lyr.smBase = { color: lyr.options.color, dashArray: lyr.options.dashArray };
+    lyr.setStyle(closed ? { color: "#d50000", dashArray: "8 6" } : lyr.smBase);
+  }
+
+  function startLive() {
+    if (live.source || typeof EventSource === "undefined") return;
+    var es = new EventSource("/api/events");
+    live.source = es;
+    es.addEventListener("snapshot", function (e) {
+      JSON.parse(e.data).teams.forEach(function (t) { ringTeam(t.id, t.status); });
+      live.listeners.forEach(function (fn) { fn("snapshot"); });
+    });
+    es.addEventListener("rescue_teams", function (e) {
+      var d = JSON.parse(e.data);
+      if (d.status) ringTeam(d.id, d.status);
+      live.listeners.forEach(function (fn) { fn("team", d); });
+    });
+    es.addEventListener("dispatches", function (e) {
+      live.listeners.forEach(function (fn) { fn("dispatch", JSON.parse(e.data)); });
+    });
+    es.addEventListener("roads", function (e) {
+      var d = JSON.parse(e.data);
+      if (d.status) styleRoad("roads", d.id, d.status === "closed");
+    });
+    es.addEventListener("fire_lanes", function (e) {
+      var d = JSON.parse(e.data);
+      if (d.obstructed !== null && d.obstructed !== undefined) styleRoad("fire_lanes", d.id, d.obstructed);
+    });
+    es.onopen = function () { live.listeners.forEach(function (fn) { fn("open"); }); };
+    es.onerror = function () { live.listeners.forEach(function (fn) { fn("error"); }); };
+  }
+
+  var waited = 0;
+  (function whenReady() {
+    if (window.safemap && window.safemap.ready) { startLive(); return; }
+    if (++waited < 600) setTimeout(whenReady, 100);
+  })();
+
+  /* ------------------------------------------------------------ the panel */
+  SafeMap.registerPanel("dispatch", function (container, safemap) {
+    var map = safemap.map;
+    var drawn = L.layerGroup().addTo(map);
+    var st = { incident: null, marker: null, plan: null, closing: false };
+
+    container.innerHTML =
+      '<fieldset><legend>事发地</legend>' +
+      '<div class="sm-dp-row"><button type="button" class="sm-dp-pick sm-dp-grow">在地图上点选事发地</button></div>' +
+      '<div class="sm-dp-hint sm-dp-where">尚未选择</div></fieldset>' +
+      '<fieldset><legend>队伍需求</legend><div class="sm-dp-needs"></div>' +
+      '<button type="button" class="sm-dp-small sm-dp-addneed">＋ 增加队伍需求</button></fieldset>' +
+      '<fieldset><legend>物资需求</legend><div class="sm-dp-mats"></div>' +
+      '<datalist id="sm-dp-items"></datalist>' +
+      '<button type="button" class="sm-dp-small sm-dp-addmat">＋ 增加物资</button></fieldset>' +
+      '<fieldset><legend>危险区与风向（危化品事故）</legend>' +
+      '<div class="sm-dp-row">半径 <input type="number" class="sm-dp-radius" min="0" max="50000" step="50" placeholder="米"> m ' +
+      '风向 <select class="sm-dp-wind sm-dp-grow">' + options(WINDS, "") + "</select></div>" +
+      '<div class="sm-dp-row">出动准备 <input type="number" class="sm-dp-turnout" min="0" max="3600" value="60"> 秒</div></fieldset>' +
+      '<button type="button" class="sm-dp-primary sm-dp-plan">生成调度方案</button>' +
+      '<div class="sm-dp-result"></div>' +
+      '<fieldset><legend>进行中的调度 <span class="sm-dp-live sm-dp-off">● 未连接</span></legend><div class="sm-dp-active">—</div></fieldset>' +
+      '<fieldset><legend>道路封闭</legend><div class="sm-dp-row">' +
+      '<button type="button" class="sm-dp-close sm-dp-grow">点击道路：封闭/解除封闭</button></div>' +
+      '<div class="sm-dp-hint sm-dp-closehint">需调度员令牌；封闭路段以红色虚线显示</div></fieldset>';
+
+    var $ = function (sel) { return container.querySelector(sel); };
+
+    function addNeed(kinds, count, vehicle) {
+      var row = document.createElement("div");
+      row.className = "sm-dp-row sm-dp-need";
+      row.innerHTML = '<select class="sm-dp-kind sm-dp-grow">' + options(KINDS, kinds) + "</select>" +
+        '<input type="number" class="sm-dp-count" min="1" max="50" value="' + count + '">' +
+        '<select class="sm-dp-veh" title="车辆">' + options(VEHICLES, vehicle || "") + "</select>" +
+        '<button type="button" class="sm-dp-small" title="删除">×</button>';
+      row.querySelector("button").onclick = function () { row.remove(); };
+      $(".sm-dp-needs").appendChild(row);
+    }
+    function addMat(item, qty) {
+      var row = document.createElement("div");
+      row.className = "sm-dp-row sm-dp-mat";
+      row.innerHTML = '<input class="sm-dp-item sm-dp-grow" list="sm-dp-items" placeholder="物资名称" value="' + esc(item || "") + '">' +
+        '<input type="number" class="sm-dp-qty" min="0" step="any" value="' + (qty || "") + '">' +
+        '<button type="button" class="sm-dp-small" title="删除">×</button>';
+      row.querySelector("button").onclick = function () { row.remove(); };
+      $(".sm-dp-mats").appendChild(row);
+    }
+    addNeed("fire_station,professional_fire", 2, "");
+    $(".sm-dp-addneed").onclick = function () { addNeed("hazmat", 1, ""); };
+    $(".sm-dp-addmat").onclick = function () { addMat("", ""); };
+    SafeMap.api("/api/layers/material_depots?limit=1000").then(function (fc) {
+      var items = {};
+      fc.features.forEach(function (f) { (f.properties.inventory || []).forEach(function (i) { items[i.item] = i.unit; }); });
+      $("#sm-dp-items").innerHTML = Object.keys(items).sort().map(function (k) {
+        return '<option value="' + esc(k) + '">' + esc(items[k]) + "</option>";
+      }).join("");
+    }, function () { /* the list is a convenience only */ });
+
+    /* incident */
+    function setIncident(latlng) {
+      st.incident = [latlng.lng, latlng.lat];
+      if (st.marker) st.marker.setLatLng(latlng);
+      else st.marker = L.marker(latlng, { title: "事发地" }).addTo(map);
+      $(".sm-dp-where").textContent = "经度 " + latlng.lng.toFixed(5) + "，纬度 " + latlng.lat.toFixed(5);
+    }
+    $(".sm-dp-pick").onclick = function () {
+      map.getContainer().classList.add("sm-dp-crosshair");
+      $(".sm-dp-where").textContent = "请在地图上点击事发地…";
+      map.once("click", function (e) {
+        map.getContainer().classList.remove("sm-dp-crosshair");
+        setIncident(e.latlng);
+      });
+    };
+
+    function body() {
+      var needs = [], mats = [];
+      container.querySelectorAll(".sm-dp-need").forEach(function (row) {
+        var n = { kinds: row.querySelector(".sm-dp-kind").value.split(","), count: Number(row.querySelector(".sm-dp-count").value) || 1 };
+        var v = row.querySelector(".sm-dp-veh").value;
+        if (v) n.vehicle = v;
+        needs.push(n);
+      });
+      container.querySelectorAll(".sm-dp-mat").forEach(function (row) {
+        var item = row.querySelector(".sm-dp-item").value.trim(), q = Number(row.querySelector(".sm-dp-qty").value);
+        if (item && q > 0) mats.push({ item: item, quantity: q });
+      });
+      var out = { incident: st.incident, needs: needs, materials: mats, turnout_s: Number($(".sm-dp-turnout").value) || 0 };
+      var radius = Number($(".sm-dp-radius").value);
+      if (radius > 0) {
+        out.hazard = { radius_m: radius };
+        if ($(".sm-dp-wind").value !== "") out.hazard.wind_from_deg = Number($(".sm-dp-wind").value);
+      }
+      return out;
+    }
+
+    /* plan */
+    $(".sm-dp-plan").onclick = function () {
+      var res = $(".sm-dp-result");
+      if (!st.incident) { res.innerHTML = '<div class="sm-dp-error">请先在地图上点选事发地</div>'; return; }
+      var btn = this;
+      btn.disabled = true;
+      res.innerHTML = '<div class="sm-dp-hint">正在计算行车时间…</div>';
+      SafeMap.api("/api/dispatch/plan", { method: "POST", body: body() }).then(function (plan) {
+        st.plan = plan;
+        showPlan(plan);
+      }, function (err) {
+        res.innerHTML = '<div class="sm-dp-error">' + esc(err.message) + "</div>";
+      }).then(function () { btn.disabled = false; });
+    };
+
+    function drawRoute(geometry, color, label, weight, dash) {
+      var line = L.polyline(latlngs(geometry), { color: color, weight: weight, opacity: 0.9, dashArray: dash || null });
+      line.addTo(drawn);
+      if (label) {
+        var pts = line.getLatLngs();
+        L.tooltip({ permanent: true, direction: "right", className: "sm-dp-eta" })
+          .setLatLng(pts[Math.floor(pts.length * 0.35)]).setContent(esc(label)).addTo(drawn);
+      }
+      return line;
+    }
+
+    function showPlan(plan) {
+      drawn.clearLayers();
+      if (plan.hazard) L.geoJSON(plan.hazard.zone, { style: { color: "#aa00ff", weight: 2, fillOpacity: 0.12 } }).addTo(drawn);
+      var html = "", k = 0, bounds = [];
+      plan.needs.forEach(function (need, ni) {
+        html += '<div class="sm-dp-need-res"><b>需求 ' + (ni + 1) + "：</b>" + esc(need.kinds.map(kindLabel).join("、")) + " × " + need.count +
+          (need.shortfall > 0 ? ' <span class="sm-dp-why">缺 ' + need.shortfall + " 支</span>" : "") +
+          '<table class="sm-dp-table"><tr><th></th><th>队伍</th><th>车辆</th><th>预计到达</th><th>路程</th></tr>';
+        need.candidates.forEach(function (c) {
+          var color = c.selected ? COLORS[k++ % COLORS.length] : "#757575";
+          if (c.geometry) {
+            drawRoute(c.geometry, color, c.selected ? c.name + " " + mmss(c.eta_s) : null, c.selected ? 5 : 2, c.selected ? null : "4 6");
+            bounds = bounds.concat(latlngs(c.geometry));
+          }
+          var why = (c.reasons || []).join("；");
+          var appr = c.approach && c.approach.sector ? "（" + c.approach.sector + "进入）" : "";
+          html += "<tr" + (c.eta_s === null ? ' class="sm-dp-unreach"' : "") + ">" +
+            '<td><input type="checkbox" class="sm-dp-pickteam" data-team="' + c.team_id + '" data-need="' + ni + '"' +
+            (c.selected ? " checked" : "") + (c.eta_s === null ? " disabled" : "") + "></td>" +
+            '<td><span class="sm-dp-swatch" style="background:' + color + '"></span>' + esc(c.name) +
+            (why ? '<div class="sm-dp-why">' + esc(why) + "</div>" : "") + "</td>" +
+            "<td>" + esc(c.vehicle_label || "—") + "</td>" +
+            '<td class="sm-dp-num">' + mmss(c.eta_s) + esc(appr) + '</td><td class="sm-dp-num">' + km(c.distance_m) + "</td></tr>";
+        });
+        html += "</table></div>";
+      });
+      if (plan.materials) {
+        var m = plan.materials;
+        html += '<div class="sm-dp-need-res"><b>物资调拨</b>' +
+          (m.complete_s !== null ? "：全部送达约 " + mmss(m.complete_s) : "") +
+          (Object.keys(m.shortfall).length ? ' <span class="sm-dp-why">不足：' + esc(Object.keys(m.shortfall).map(function (i) {
+            return i + " " + m.shortfall[i]; }).join("、")) + "</span>" : "") +
+          '<table class="sm-dp-table"><tr><th>储备库</th><th>物资</th><th>送达</th></tr>';
+        m.depots.forEach(function (d) {
+          if (d.geometry) { drawRoute(d.geometry, "#00695c", d.name + " " + mmss(d.delivery_s), 4, "10 6"); bounds = bounds.concat(latlngs(d.geometry)); }
+          html += "<tr><td>" + esc(d.name) + "</td><td>" + esc(d.items.map(function (i) { return i.item + " " + i.quantity + (i.unit || ""); }).join("；")) +
+            '</td><td class="sm-dp-num">' + mmss(d.delivery_s) + "</td></tr>";
+        });
+        html += "</table></div>";
+      }
+      html += '<button type="button" class="sm-dp-primary sm-dp-confirm">确认调度（出动所选队伍' + (plan.materials ? "并调拨物资" : "") + "）</button>" +
+        '<div class="sm-dp-msg"></div>';
+      $(".sm-dp-result").innerHTML = html;
+      $(".sm-dp-confirm").onclick = confirm;
+      if (bounds.length) map.fitBounds(L.latLngBounds(bounds).extend(st.marker.getLatLng()), { padding: [40, 40], maxZoom: 16 });
+    }
+
+    /* confirm */
+    function confirm() {
+      var plan = st.plan, btn = this, teams = [], seen = {};
+      container.querySelectorAll(".sm-dp-pickteam:checked").forEach(function (box) {
+        var id = Number(box.getAttribute("data-team"));
+        if (seen[id]) return;
+        seen[id] = true;
+        var need = plan.needs[Number(box.getAttribute("data-need"))];
+        need.candidates.forEach(function (c) {
+          if (c.team_id === id) teams.push({ team_id: id, vehicle: c.vehicle, eta_s: c.eta_s, distance_m: c.distance_m, route: c.geometry });
+        });
+      });
+      var depots = plan.materials ? plan.materials.depots.filter(function (d) { return d.items.length; }).map(function (d) {
+        return { depot_id: d.depot_id, eta_s: d.delivery_s, distance_m: d.distance_m, route: d.geometry,
+          materials: d.items.map(function (i) { return { item: i.item, quantity: i.quantity }; }) };
+      }) : [];
+      var msg = $(".sm-dp-msg");
+      if (!SafeMap.token()) { msg.innerHTML = '<div class="sm-dp-error">确认调度需要调度员令牌：请点击左上角“令牌”按钮输入</div>'; return; }
+      btn.disabled = true;
+      SafeMap.api("/api/dispatch/confirm", { method: "POST", body: { incident: plan.incident.lon !== undefined ? [plan.incident.lon, plan.incident.lat] : st.incident, teams: teams, depots: depots } })
+        .then(function (r) {
+          msg.innerHTML = '<div class="sm-dp-ok">已出动（调度批次 ' + esc(r.plan_id) + "）：" + r.dispatches.length + " 项</div>";
+          loadActive();
+        }, function (err) {
+          var text = err.status === 409 ? "未能出动，其他调度员已先行派出：" + err.message : err.message;
+          msg.innerHTML = '<div class="sm-dp-error">' + esc(text) + "</div>";
+          btn.disabled = false;
+        });
+    }
+
+    /* active dispatches and release */
+    function loadActive() {
+      SafeMap.api("/api/dispatch/active").then(function (fc) {
+        var el = $(".sm-dp-active");
+        if (!fc.features.length) { el.textContent = "无"; return; }
+        el.innerHTML = '<table class="sm-dp-table">' + fc.features.map(function (f) {
+          var p = f.properties, team = p.team_id ? SafeMap.find("rescue_teams", p.team_id) : null;
+          var depot = p.depot_id ? SafeMap.find("material_depots", p.depot_id) : null;
+          var name = team ? team.smFeature[1] : depot ? depot.smFeature[1] : p.name;
+          return "<tr><td>" + esc(name) + (p.materials ? '<div class="sm-dp-hint">' + esc(p.materials) + "</div>" : "") +
+            '</td><td class="sm-dp-num">' + mmss(p.eta_s) + '</td><td><button type="button" class="sm-dp-small sm-dp-release" data-id="' + f.id + '">解除</button></td></tr>';
+        }).join("") + "</table>";
+        el.querySelectorAll(".sm-dp-release").forEach(function (b) {
+          b.onclick = function () {
+            SafeMap.api("/api/dispatch/release", { method: "POST", body: { dispatch_ids: [Number(b.getAttribute("data-id"))] } })
+              .then(loadActive, function (err) { window.alert(err.message); });
+          };
+        });
+      }, function () { /* keep the old list */ });
+    }
+    loadActive();
+    live.listeners.push(function (what) {
+      var badge = $(".sm-dp-live");
+      if (what === "error") { badge.textContent = "● 连接中断，自动重连…"; badge.classList.add("sm-dp-off"); return; }
+      badge.textContent = "● 实时";
+      badge.classList.remove("sm-dp-off");
+      if (what === "dispatch" || what === "team") loadActive();
+    });
+    if (live.source && live.source.readyState === 1) { $(".sm-dp-live").textContent = "● 实时"; $(".sm-dp-live").classList.remove("sm-dp-off"); }
+
+    /* closures */
+    var roads = safemap.layers.roads;
+    function onRoadClick(e) {
+      if (!st.closing) return;
+      var lyr = e.propagatedFrom || e.layer;
+      if (!lyr || !lyr.smFeature) return;
+      map.closePopup();
+      var id = lyr.smFeature[0], hint = $(".sm-dp-closehint");
+      SafeMap.api("/api/layers/roads/" + id).then(function (f) {
+        var next = f.properties.status === "closed" ? "open" : "closed";
+        return SafeMap.api("/api/layers/roads/" + id, {
+          method: "PATCH", body: { properties: { status: next } }, headers: { "If-Match": '"' + f.properties.version + '"' }
+        }).then(function () {
+          styleRoad("roads", id, next === "closed");
+          hint.textContent = f.properties.name + (next === "closed" ? " 已封闭" : " 已解除封闭") + "（路网即时生效，无需重建）";
+        });
+      }).then(null, function (err) { hint.textContent = "未能修改：" + err.message; });
+    }
+    if (roads) roads.on("click", onRoadClick);
+    $(".sm-dp-close").onclick = function () {
+      st.closing = !st.closing;
+      this.textContent = st.closing ? "结束封闭编辑" : "点击道路：封闭/解除封闭";
+      $(".sm-dp-closehint").textContent = st.closing ? "请点击要封闭或解除封闭的道路" : "需调度员令牌；封闭路段以红色虚线显示";
+    };
+
+    safemap.dispatch = { drawn: drawn, state: st, setIncident: setIncident, loadActive: loadActive };
+  });
+})();
