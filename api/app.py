@@ -12,7 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
-from api import errors, ogc, routes_layers, routes_tiles
+from api import errors, ogc, routes_coverage, routes_dispatch, routes_layers, routes_safety, routes_tiles
 from api.auth import require_actor
 from api.settings import Settings
 from layers.migrations import SCHEMA_VERSION
@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     routes_layers.install(app)
     ogc.install(app)
     routes_tiles.install(app)
+    routes_safety.install(app)
+    routes_coverage.install(app)
+    routes_dispatch.install(app)
     _install_service_routes(app)
     _install_map(app, settings)
     return app

@@ -78,7 +78,8 @@ def demo(seed: int, if_missing: bool, force: bool) -> None:
             Path(str(settings.gpkg_path) + suffix).unlink(missing_ok=True)
     store = _open()
     try:
-        total = sum(store.counts().values())
+        # Reference tables seeded from data/ (standards, …) are not demo data.
+        total = sum(n for name, n in store.counts().items() if store.layer(name).seed is None)
         if total:
             if if_missing:
                 click.echo(f"数据库已有 {total} 个要素，保留现有数据（未重建演示数据）。")
@@ -89,6 +90,8 @@ def demo(seed: int, if_missing: bool, force: bool) -> None:
         click.echo(f"演示数据已生成（{time.perf_counter() - started:.1f} s）：")
         for layer, n in counts.items():
             click.echo(f"  {store.layer(layer).label:<10} {layer:<18} {n:>6}")
+        graded = grade_store(store)
+        click.echo(f"GB 18218 分级：{graded['graded']} 个危险源，其中重大危险源 {graded['major']} 个")
     except LayerError as exc:
         _fail(exc)
     finally:
@@ -265,6 +268,21 @@ def audit(layer: str | None, feature_id: int | None, limit: int) -> None:
 def _json_default(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
+
+from api.cli_safety import COMMANDS as _SAFETY_COMMANDS, grade_store  # noqa: E402, I001
+
+for _command in _SAFETY_COMMANDS:
+    main.add_command(_command)
+
+from api.cli_coverage import COMMANDS as _COVERAGE_COMMANDS  # noqa: E402
+
+for _command in _COVERAGE_COMMANDS:
+    main.add_command(_command)
+
+from api.cli_network import COMMANDS as _NETWORK_COMMANDS  # noqa: E402
+
+for _command in _NETWORK_COMMANDS:
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

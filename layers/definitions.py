@@ -11,6 +11,7 @@ from typing import Any
 from layers import enums
 from layers.catalogue import ChildTable, Field, Layer, Style, common_fields
 from layers.checks import cas_error, credit_code_error
+from layers.coverage_tables import COVERAGE_TABLES
 from layers.network_tables import NETWORK_TABLES
 from layers.standards_tables import STANDARDS_TABLES
 
@@ -316,7 +317,7 @@ LAYERS: tuple[Layer, ...] = (
     ),
 )
 
-LAYERS = (*LAYERS, *STANDARDS_TABLES, *NETWORK_TABLES)
+LAYERS = (*LAYERS, *STANDARDS_TABLES, *NETWORK_TABLES, *COVERAGE_TABLES)
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
 

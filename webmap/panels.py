@@ -23,4 +23,8 @@ class Panel:
 
 
 #: The panels on the page, in tab order.
-PANELS: tuple[Panel, ...] = ()
+PANELS: tuple[Panel, ...] = (
+    Panel("planner", "选址核查", "panels/planner.js", "panels/planner.css"),
+    Panel("dispatch", "应急调度", "panels/dispatch.js", "panels/dispatch.css"),
+    Panel("coverage", "覆盖与通道", "panels/coverage.js", "panels/coverage.css"),
+)

@@ -85,13 +85,15 @@ def test_seeded_once_when_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     monkeypatch.setattr(layers.paths, "DATA_DIR", tmp_path)
     seeded = replace(RULES, seed="standards/rules.csv")
-    store = open_store(tmp_path / "s.gpkg", layers=(*LAYERS, seeded))
+    # DATA_DIR now points at tmp_path: leave out the catalogue's own seeded tables.
+    unseeded = tuple(layer for layer in LAYERS if not layer.seed)
+    store = open_store(tmp_path / "s.gpkg", layers=(*unseeded, seeded))
     rows = store.query("test_rules").rows
     assert [(r["name"], r["min_distance_m"], r["source"]) for r in rows] == [
         ("LPG-居民区", 45.0, "GB 50028-2006 表8.3.7")
     ]
     store.delete("test_rules", rows[0]["id"], ADMIN, expected_version=1)
     store.close()
-    again = open_store(tmp_path / "s.gpkg", layers=(*LAYERS, seeded))
+    again = open_store(tmp_path / "s.gpkg", layers=(*unseeded, seeded))
     assert again.counts()["test_rules"] == 0  # an admin's deletion is not undone by reopening
     again.close()
