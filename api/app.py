@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     # The map page is ~1 MB of embedded GeoJSON: gzip brings it to ~0.2 MB on the intranet.
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    # Level 1: on 4 MB of GeoJSON level 9 costs ~250 ms for 20 % fewer bytes than level 1 (~25 ms).
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     routes_layers.install(app)
     ogc.install(app)
     routes_tiles.install(app)
