@@ -8,85 +8,17 @@ recorded; with ``basemap="none"`` there must be none. Screenshots go to
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from layers.definitions import GROUPS
 from layers.store import FeatureStore, open_store
+from tests.webmap.browsing import LiveServer, Visit, app_for
 from tests.webmap.sample import EXTENT, MAP_LAYERS, fill
-from webmap.assets import missing_assets
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL = "http://127.0.0.1:"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving ``app`` from a daemon thread until :meth:`stop`."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self.port = _free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        self.url = f"{LOCAL}{self.port}/"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def _app(store: FeatureStore, basemap: str) -> Any:
-    from api.app import create_app
-    from api.settings import Settings
-
-    settings = Settings(basemap=basemap, extent=EXTENT, gpkg_path=Path("unused.gpkg"))
-    return create_app(settings, store=store)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
-    if missing_assets():
-        pytest.fail("vendored assets missing: run `python -m webmap.vendor` (make does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
@@ -97,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
 
 
 def _server(store: FeatureStore, basemap: str) -> Iterator[LiveServer]:
-    server = LiveServer(_app(store, basemap))
+    server = LiveServer(app_for(store, basemap, extent=EXTENT))
     yield server
     server.stop()
 
@@ -105,49 +37,6 @@ def _server(store: FeatureStore, basemap: str) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def offline(demo: FeatureStore) -> Iterator[LiveServer]:
     yield from _server(demo, "none")
-
-
-class Visit:
-    """One page load: blocked requests, page errors and console errors recorded."""
-
-    def __init__(self, browser: Any, url: str, size: tuple[int, int] = (1600, 900)) -> None:
-        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
-        self.page = self.context.new_page()
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.page.route("**/*", self._route)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
-        self.page.goto(url)
-        self.page.wait_for_function("window.safemap && window.safemap.ready === true", timeout=20_000)
-
-    def _route(self, route: Any) -> None:
-        if route.request.url.startswith(LOCAL):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def js(self, script: str, arg: Any = None) -> Any:
-        return self.page.evaluate(script, arg)
-
-    def screen_point(self, layer: str, feature_id: int) -> tuple[float, float]:
-        """Where feature ``feature_id`` of ``layer`` is drawn, in page pixels."""
-        return tuple(
-            self.js(
-                """([name, id]) => {
-                  const m = safemap.map, lyr = SafeMap.find(name, id);
-                  const ll = lyr.getLatLng ? lyr.getLatLng() : lyr.getCenter();
-                  const p = m.latLngToContainerPoint(ll), r = m.getContainer().getBoundingClientRect();
-                  return [r.left + p.x, r.top + p.y];
-                }""",
-                [layer, feature_id],
-            )
-        )
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture
@@ -327,12 +216,8 @@ def test_missing_vendor_files_are_explained(browser: Any, offline: LiveServer) -
 
 @pytest.fixture(scope="module")
 def tiled(demo: FeatureStore) -> Iterator[LiveServer]:
-    from api.app import create_app
-    from api.settings import Settings
-
     # Threshold 0: every layer with features comes as vector tiles, as a 100,000-road county would.
-    settings = Settings(basemap="none", extent=EXTENT, gpkg_path=Path("unused.gpkg"), map_tile_threshold=0)
-    server = LiveServer(create_app(settings, store=demo))
+    server = LiveServer(app_for(demo, extent=EXTENT, map_tile_threshold=0))
     yield server
     server.stop()
 

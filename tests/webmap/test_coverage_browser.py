@@ -5,41 +5,17 @@ Screenshots go to ``/tmp/safemap-coverage-*.png``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from layers.demo import build_demo
-from layers.store import FeatureStore, open_store
-from tests.webmap.test_browser import LiveServer, Visit, _app, browser  # noqa: F401 - the browser fixture
+from tests.webmap.browsing import LiveServer, Visit
 
 pytestmark = pytest.mark.browser
-EXTENT = (82.1, 45.25, 83.65, 46.65)
 
 
-@pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
-    store = open_store(tmp_path_factory.mktemp("coverage_map") / "demo.gpkg", extent=EXTENT)
-    build_demo(store)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def server(county: FeatureStore) -> Iterator[LiveServer]:
-    from api.settings import Settings
-
-    app = _app(county, "none")
-    app.state.settings = Settings(basemap="none", extent=EXTENT, gpkg_path=Path("unused.gpkg"))
-    s = LiveServer(app)
-    yield s
-    s.stop()
-
-
-def test_coverage_panel_on_the_map(browser: Any, server: LiveServer) -> None:  # noqa: F811
-    v = Visit(browser, server.url)
+def test_coverage_panel_on_the_map(browser: Any, county_server: LiveServer) -> None:
+    v = Visit(browser, county_server.url)
     try:
         v.page.click(".sm-dock-tab[data-panel=coverage]")
         # Service areas: four bands drawn, with their areas in the legend.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +12,7 @@ from layers.demo import build_demo
 from layers.store import FeatureStore, open_store
 from layers.tokens import create_token
 from tests.conftest import YUMIN_EXTENT
-from tests.webmap.test_browser import LiveServer, Visit, browser  # noqa: F401
+from tests.webmap.browsing import LiveServer, Visit, app_for
 
 pytestmark = pytest.mark.browser
 
@@ -25,11 +25,8 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
     store.close()
 
 
-def test_plan_confirm_and_live_status(browser, county: FeatureStore) -> None:  # noqa: F811
-    from api.app import create_app
-    from api.settings import Settings
-
-    app = create_app(Settings(basemap="none", gpkg_path=Path("unused.gpkg")), store=county)
+def test_plan_confirm_and_live_status(browser: Any, county: FeatureStore) -> None:
+    app = app_for(county)
     app.state.events_poll_s = 0.2
     server = LiveServer(app)
     token = create_token(county, "调度员甲", "dispatcher")

@@ -5,46 +5,21 @@ Screenshots go to ``/tmp/safemap-planner-*.png``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from shapely.geometry import shape
 
-from api.cli_safety import grade_store
-from layers.demo import build_demo
-from layers.store import FeatureStore, open_store
-from tests.webmap.test_browser import LiveServer, Visit, _app, browser  # noqa: F401 - the browser fixture
+from layers.store import FeatureStore
+from tests.webmap.browsing import LiveServer, Visit
 
 pytestmark = pytest.mark.browser
-EXTENT = (82.1, 45.25, 83.65, 46.65)
 
 
-@pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
-    store = open_store(tmp_path_factory.mktemp("planner") / "demo.gpkg", extent=EXTENT)
-    build_demo(store)
-    grade_store(store)
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def server(county: FeatureStore) -> Iterator[LiveServer]:
-    from api.settings import Settings
-
-    app = _app(county, "none")
-    app.state.settings = Settings(basemap="none", extent=EXTENT, gpkg_path=Path("unused.gpkg"))
-    s = LiveServer(app)
-    yield s
-    s.stop()
-
-
-def test_site_check_on_the_map(browser: Any, server: LiveServer, county: FeatureStore) -> None:  # noqa: F811
-    tank = county.query("hazard_sources", q="城东加油站", limit=1).features()[0]
+def test_site_check_on_the_map(browser: Any, county_server: LiveServer, graded_county: FeatureStore) -> None:
+    tank = graded_county.query("hazard_sources", q="城东加油站", limit=1).features()[0]
     c = shape(tank["geometry"]).centroid
-    v = Visit(browser, server.url)
+    v = Visit(browser, county_server.url)
     try:
         v.page.click(".sm-dock-tab[data-panel=planner]")
         v.page.select_option(".sm-pl-kind", "school")

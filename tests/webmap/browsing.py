@@ -1,0 +1,104 @@
+"""Headless Chromium against the real app, every other host blocked: shared by the browser tests.
+
+``LiveServer`` runs ``api.app.create_app`` on a free 127.0.0.1 port in a daemon thread;
+``Visit`` loads a page, aborts and records any request to another host, and collects page
+and console errors. The ``browser`` fixture (tests/webmap/conftest.py) launches Debian's
+Chromium once per session (never Playwright's own download).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from api.background_server import free_port
+from layers.store import FeatureStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL = "http://127.0.0.1:"
+
+
+class LiveServer:
+    """uvicorn serving ``app`` from a daemon thread until :meth:`stop`."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        self.url = f"{LOCAL}{self.port}/"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def app_for(store: FeatureStore, basemap: str = "none", **settings: Any) -> Any:
+    """The product's app serving ``store`` with the given settings (Yumin extent by default)."""
+    from api.app import create_app
+    from api.settings import YUMIN_EXTENT, Settings
+
+    settings.setdefault("extent", YUMIN_EXTENT)
+    return create_app(Settings(basemap=basemap, gpkg_path=Path("unused.gpkg"), **settings), store=store)
+
+
+class Visit:
+    """One page load: blocked requests, page errors and console errors recorded."""
+
+    def __init__(self, browser: Any, url: str, size: tuple[int, int] = (1600, 900)) -> None:
+        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
+        self.page = self.context.new_page()
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.console: list[str] = []
+        self.page.route("**/*", self._route)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
+        self.page.goto(url)
+        self.page.wait_for_function("window.safemap && window.safemap.ready === true", timeout=20_000)
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith(LOCAL):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def js(self, script: str, arg: Any = None) -> Any:
+        return self.page.evaluate(script, arg)
+
+    def screen_point(self, layer: str, feature_id: int) -> tuple[float, float]:
+        """Where feature ``feature_id`` of ``layer`` is drawn, in page pixels."""
+        return tuple(
+            self.js(
+                """([name, id]) => {
+                  const m = safemap.map, lyr = SafeMap.find(name, id);
+                  const ll = lyr.getLatLng ? lyr.getLatLng() : lyr.getCenter();
+                  const p = m.latLngToContainerPoint(ll), r = m.getContainer().getBoundingClientRect();
+                  return [r.left + p.x, r.top + p.y];
+                }""",
+                [layer, feature_id],
+            )
+        )
+
+    def close(self) -> None:
+        self.context.close()

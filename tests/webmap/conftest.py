@@ -1,0 +1,47 @@
+"""Browser fixtures: Debian's Chromium once per session, and the graded demo county served read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from layers.demo import build_demo
+from layers.store import FeatureStore, open_store
+from tests.conftest import YUMIN_EXTENT
+from tests.webmap.browsing import ARGS, CHROMIUM, LiveServer, app_for
+from webmap.assets import missing_assets
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is not installed (/usr/bin/chromium): `make test` installs it")
+    if missing_assets():
+        pytest.fail("vendored assets missing: run `python -m webmap.vendor` (make does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def graded_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
+    """The demo county with GB 18218 grades, for panels that only read (planner, coverage)."""
+    from api.cli_safety import grade_store
+
+    store = open_store(tmp_path_factory.mktemp("county") / "demo.gpkg", extent=YUMIN_EXTENT)
+    build_demo(store)
+    grade_store(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def county_server(graded_county: FeatureStore) -> Iterator[LiveServer]:
+    server = LiveServer(app_for(graded_county))
+    yield server
+    server.stop()
