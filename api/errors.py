@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from layers.errors import LayerError, Problem
+from layers.validation import describe_error
 
 
 def error_response(
@@ -75,7 +76,7 @@ def install(app: FastAPI) -> None:
             loc = [str(p) for p in err["loc"]]
             where = loc[0] if loc else "request"
             name = ".".join(loc[1:]) or where
-            problems.append(Problem(name, f"{err['msg']}（{where}）"))
+            problems.append(Problem(name, f"{describe_error(err)}（{where}）"))
         status = 400 if all(p.message.endswith("（query）") for p in problems) else 422
         return error_response(status, "invalid_request", f"{problems[0].field}: {problems[0].message}", problems)
 

@@ -30,6 +30,7 @@ from gis.individual_risk import Weather, fn_curve
 from gis.site_check import SITE_KINDS
 from layers.errors import Problem
 from layers.store import Actor, FeatureStore
+from layers.validation import describe_error
 
 log = logging.getLogger(__name__)
 GEOJSON = "application/geo+json"
@@ -67,7 +68,7 @@ def _model(cls: type[BaseModel], body: Any) -> Any:
         return cls.model_validate(body)
     except ValidationError as exc:
         problems = [
-            Problem(".".join(str(p) for p in e["loc"]) or "body", safety_consequence._message(e)) for e in exc.errors()
+            Problem(".".join(str(p) for p in e["loc"]) or "body", describe_error(e)) for e in exc.errors()
         ]
         raise ApiError(422, "invalid", f"{problems[0].field}: {problems[0].message}", problems) from None
 

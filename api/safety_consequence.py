@@ -21,6 +21,7 @@ from gis import plume as plume_mod
 from gis.consequence_fire import PROBIT_LABELS, PoolFire, bleve, fireball_fuel_kg
 from gis.consequence_vce import vce
 from layers.errors import Problem
+from layers.validation import describe_error
 
 Lon = Annotated[float, Field(ge=-180, le=180)]
 Lat = Annotated[float, Field(ge=-90, le=90)]
@@ -126,28 +127,10 @@ def parse(body: Any) -> _Base:
     try:
         return MODELS[model].model_validate(body)
     except ValidationError as exc:
-        problems = [Problem(".".join(str(p) for p in e["loc"]) or "body", _message(e)) for e in exc.errors()]
+        problems = [Problem(".".join(str(p) for p in e["loc"]) or "body", describe_error(e)) for e in exc.errors()]
         raise ApiError(422, "invalid", f"{problems[0].field}: {problems[0].message}", problems) from None
 
 
-def _message(err: Any) -> str:
-    ctx = err.get("ctx") or {}
-    kind = err.get("type", "")
-    if kind == "greater_than":
-        return f"应大于 {ctx.get('gt')}"
-    if kind == "greater_than_equal":
-        return f"应不小于 {ctx.get('ge')}"
-    if kind == "less_than_equal":
-        return f"应不大于 {ctx.get('le')}"
-    if kind == "less_than":
-        return f"应小于 {ctx.get('lt')}"
-    if kind == "literal_error":
-        return f"取值无效，可选：{ctx.get('expected')}"
-    if kind == "missing":
-        return "必填"
-    if kind == "extra_forbidden":
-        return "不认识的参数"
-    return str(err.get("msg"))
 
 
 def _substance(data: SafetyData, name: str | None) -> dict[str, Any]:

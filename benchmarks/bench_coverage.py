@@ -27,7 +27,7 @@ import time
 import numpy as np
 import psycopg
 
-from benchmarks.bench_routing import grid_network
+from benchmarks.bench_routing import grid_network, load_edges
 from gis.coverage import multi_source, service_areas, time_matrix
 from gis.location import mclp
 from gis.routing import Router, Snap, Vehicle
@@ -91,19 +91,8 @@ def main() -> None:
     cluster = pg_cluster.start()
     try:
         with psycopg.connect(cluster.dsn(), autocommit=True) as con:
-            con.execute("CREATE EXTENSION postgis; CREATE EXTENSION pgrouting")
-            con.execute(
-                "CREATE TABLE edges (id bigint PRIMARY KEY, source bigint, target bigint, cost float8, "
-                "reverse_cost float8, geom geometry(LineString, 32644))"
-            )
+            load_edges(con, net, cost)
             con.execute("CREATE TABLE nodes (id bigint PRIMARY KEY, geom geometry(Point, 32644))")
-            buf = io.StringIO()
-            c, xy, us, vs = cost.tolist(), net.coords.tolist(), net.seg_u.tolist(), net.seg_v.tolist()
-            for s in range(net.n_segments):
-                (x0, y0), (x1, y1) = xy[2 * s], xy[2 * s + 1]
-                buf.write(f"{s}\t{us[s]}\t{vs[s]}\t{c[s]!r}\t{c[s]!r}\tSRID=32644;LINESTRING({x0} {y0},{x1} {y1})\n")
-            with con.cursor().copy("COPY edges FROM STDIN") as copy:
-                copy.write(buf.getvalue())
             buf = io.StringIO()
             for n, (x, y) in enumerate(net.node_xy.tolist()):
                 buf.write(f"{n}\tSRID=32644;POINT({x} {y})\n")

@@ -77,6 +77,23 @@ def grid_network(seed: int = 3) -> Network:
     )
 
 
+def load_edges(con: psycopg.Connection, net: Network, cost: np.ndarray) -> None:
+    """The network's segments as a pgRouting ``edges`` table (same costs both ways) in PostGIS."""
+    con.execute("CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pgrouting")
+    con.execute(
+        "CREATE TABLE edges (id bigint PRIMARY KEY, source bigint, target bigint, cost float8, "
+        "reverse_cost float8, geom geometry(LineString, 32644))"
+    )
+    buf = io.StringIO()
+    c, xy, us, vs = cost.tolist(), net.coords.tolist(), net.seg_u.tolist(), net.seg_v.tolist()
+    for s in range(net.n_segments):
+        (x0, y0), (x1, y1) = xy[2 * s], xy[2 * s + 1]
+        buf.write(f"{s}\t{us[s]}\t{vs[s]}\t{c[s]!r}\t{c[s]!r}\tSRID=32644;LINESTRING({x0} {y0},{x1} {y1})\n")
+    with con.cursor().copy("COPY edges FROM STDIN") as copy:
+        copy.write(buf.getvalue())
+    con.execute("ANALYZE edges")
+
+
 def pick_queries(net: Network, rng: np.random.Generator, local: bool) -> list[tuple[int, np.ndarray]]:
     """(incident node, 100 team nodes) per query; ``local``: teams within ±25 blocks."""
     out = []
@@ -110,7 +127,9 @@ def main() -> None:
     cost = router.segment_cost(truck)
     lonlat = net.to_lonlat(net.node_xy)
     router.net.tree()  # the snapping index is built once with the network
-    print(f"  network: {net.n_nodes:,} junctions, {net.n_edges:,} directed edges (built in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"  network: {net.n_nodes:,} junctions, {net.n_edges:,} directed edges (built in {time.perf_counter() - t0:.1f} s)"
+    )
 
     # Every segment is two-way, so the reversed graph (teams -> incident) is the graph itself.
     graph = nx.DiGraph()
@@ -121,19 +140,7 @@ def main() -> None:
     cluster = pg_cluster.start()
     try:
         with psycopg.connect(cluster.dsn(), autocommit=True) as con:
-            con.execute("CREATE EXTENSION postgis; CREATE EXTENSION pgrouting")
-            con.execute(
-                "CREATE TABLE edges (id bigint PRIMARY KEY, source bigint, target bigint, cost float8, "
-                "reverse_cost float8, geom geometry(LineString, 32644))"
-            )
-            buf = io.StringIO()
-            c, xy, us, vs = cost.tolist(), net.coords.tolist(), net.seg_u.tolist(), net.seg_v.tolist()
-            for s in range(net.n_segments):
-                (x0, y0), (x1, y1) = xy[2 * s], xy[2 * s + 1]
-                buf.write(f"{s}\t{us[s]}\t{vs[s]}\t{c[s]!r}\t{c[s]!r}\tSRID=32644;LINESTRING({x0} {y0},{x1} {y1})\n")
-            with con.cursor().copy("COPY edges FROM STDIN") as copy:
-                copy.write(buf.getvalue())
-            con.execute("ANALYZE edges")
+            load_edges(con, net, cost)
             edges_sql = "SELECT id, source, target, cost, reverse_cost FROM edges"
 
             def pg_query(incident: int, teams: np.ndarray) -> np.ndarray:
@@ -180,7 +187,9 @@ def main() -> None:
                 p50 = statistics.median(ours)
                 p50_nx, p50_pg = statistics.median(peers_nx), statistics.median(peers_pg)
                 print(f"  {label}:")
-                print(f"    SafeMap  p50 {p50 * 1000:8.1f} ms  (p90 {np.percentile(ours, 90) * 1000:.1f} ms, {len(ours)} queries)")
+                print(
+                    f"    SafeMap  p50 {p50 * 1000:8.1f} ms  (p90 {np.percentile(ours, 90) * 1000:.1f} ms, {len(ours)} queries)"
+                )
                 print(f"    networkx p50 {p50_nx * 1000:8.1f} ms  -> SafeMap {p50_nx / p50:6.1f}x faster")
                 print(f"    pgRouting p50 {p50_pg * 1000:7.1f} ms  -> SafeMap {p50_pg / p50:6.1f}x faster")
                 print(f"    largest relative cost difference to the peers: {worst:.2e}")

@@ -219,8 +219,11 @@ class Router:
             return out
         tree = net.tree()
         if usable is None or usable.all():
-            p_idx, s_idx = tree.query_nearest(pts, max_distance=max_m, all_matches=False)
-            pairs = dict(zip(p_idx.tolist(), s_idx.tolist(), strict=True))
+            # Uncapped nearest, then the distance cut: GEOS's max_distance search is ~10× slower
+            # with a 5 km cap on a 500,000-segment tree.
+            (p_idx, s_idx), dist = tree.query_nearest(pts, all_matches=False, return_distance=True)
+            near = dist <= max_m
+            pairs = dict(zip(p_idx[near].tolist(), s_idx[near].tolist(), strict=True))
         else:
             pairs = {}
             for k, p in enumerate(pts):

@@ -70,17 +70,34 @@ _MESSAGES = {
 
 
 def _describe(err: Mapping[str, Any], layer: Layer) -> str:
+    allowed = None
+    if err["type"] == "literal_error":
+        field = _field_for(layer, err["loc"])
+        allowed = field.enum.describe() if field is not None and field.enum else None
+    return describe_error(err, allowed=allowed)
+
+
+def describe_error(err: Mapping[str, Any], *, allowed: str | None = None) -> str:
+    """One pydantic validation error in Chinese, with the value received.
+
+    Used for layer features and for every API request body, so an official reads the
+    same wording everywhere. ``allowed`` replaces pydantic's list of accepted literals
+    (e.g. enum codes with their Chinese labels).
+    """
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
     if kind == "literal_error":
-        field = _field_for(layer, err["loc"])
-        allowed = field.enum.describe() if field is not None and field.enum else ctx.get("expected")
-        return f"取值无效（收到 {got!r}），可选：{allowed}"
-    if kind == "greater_than_equal":
-        return f"不能小于 {ctx.get('ge')}（收到 {got!r}）"
-    if kind == "less_than_equal":
-        return f"不能大于 {ctx.get('le')}（收到 {got!r}）"
+        return f"取值无效（收到 {got!r}），可选：{allowed or ctx.get('expected')}"
+    bounds = {
+        "greater_than_equal": ("不能小于", "ge"),
+        "less_than_equal": ("不能大于", "le"),
+        "greater_than": ("应大于", "gt"),
+        "less_than": ("应小于", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"{words} {ctx.get(key)}（收到 {got!r}）"
     if kind == "string_too_long":
         return f"长度不能超过 {ctx.get('max_length')} 个字符"
     if kind == "too_long":
