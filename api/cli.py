@@ -269,19 +269,12 @@ def _json_default(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-from api.cli_safety import COMMANDS as _SAFETY_COMMANDS, grade_store  # noqa: E402, I001
-
-for _command in _SAFETY_COMMANDS:
-    main.add_command(_command)
-
-from api.cli_coverage import COMMANDS as _COVERAGE_COMMANDS  # noqa: E402
-
-for _command in _COVERAGE_COMMANDS:
-    main.add_command(_command)
-
+from api.cli_coverage import COMMANDS as _COVERAGE_COMMANDS  # noqa: E402 - they import this module's group
 from api.cli_network import COMMANDS as _NETWORK_COMMANDS  # noqa: E402
+from api.cli_safety import COMMANDS as _SAFETY_COMMANDS  # noqa: E402
+from api.cli_safety import grade_store  # noqa: E402
 
-for _command in _NETWORK_COMMANDS:
+for _command in (*_SAFETY_COMMANDS, *_COVERAGE_COMMANDS, *_NETWORK_COMMANDS):
     main.add_command(_command)
 
 if __name__ == "__main__":

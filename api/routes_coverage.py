@@ -45,10 +45,24 @@ def _vehicle(value: str) -> str:
     return value
 
 
-class ServiceAreaRequest(BaseModel):
-    """Body of ``POST /api/coverage/service-areas``."""
+class _ForceRequest(BaseModel):
+    """Which teams count: their kinds and the vehicle they send (checked against the catalogue)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("kinds", check_fields=False)
+    @classmethod
+    def _check_kinds(cls, v: list[str] | None) -> list[str] | None:
+        return _kinds(v)
+
+    @field_validator("vehicle", check_fields=False)
+    @classmethod
+    def _check_vehicle(cls, v: str) -> str:
+        return _vehicle(v)
+
+
+class ServiceAreaRequest(_ForceRequest):
+    """Body of ``POST /api/coverage/service-areas``."""
 
     layer: Literal["rescue_teams", "material_depots"] = "rescue_teams"
     kinds: list[str] | None = Field(default=list(svc.FIRE_KINDS), max_length=20, description="队伍类型（仅救援队伍）")
@@ -59,16 +73,6 @@ class ServiceAreaRequest(BaseModel):
     only_available: bool = False
     extra_points: list[LonLat] = Field(default=[], max_length=50, description="拟建点 [经度, 纬度]，与现有点一起计算")
     buffer_m: float = Field(default=100.0, ge=10, le=1000)
-
-    @field_validator("kinds")
-    @classmethod
-    def _check_kinds(cls, v: list[str] | None) -> list[str] | None:
-        return _kinds(v)
-
-    @field_validator("vehicle")
-    @classmethod
-    def _check_vehicle(cls, v: str) -> str:
-        return _vehicle(v)
 
     @field_validator("levels")
     @classmethod
@@ -89,10 +93,8 @@ class Candidates(BaseModel):
     points: list[LonLat] = Field(default=[], max_length=1000)
 
 
-class LocateRequest(BaseModel):
+class LocateRequest(_ForceRequest):
     """Body of ``POST /api/coverage/locate``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     problem: Literal["mclp", "pcenter"] = "mclp"
     k: int = Field(default=1, ge=1, le=10)
@@ -104,16 +106,6 @@ class LocateRequest(BaseModel):
     turnout_s: float | None = Field(default=None, ge=0, le=1800)
     candidates: Candidates = Candidates()
     time_limit_s: float = Field(default=30.0, gt=0, le=120)
-
-    @field_validator("kinds")
-    @classmethod
-    def _check_kinds(cls, v: list[str] | None) -> list[str] | None:
-        return _kinds(v)
-
-    @field_validator("vehicle")
-    @classmethod
-    def _check_vehicle(cls, v: str) -> str:
-        return _vehicle(v)
 
 
 def _list(text: str | None, field: str, allowed: tuple[str, ...], describe: str) -> list[str] | None:

@@ -58,6 +58,30 @@ def snap_usable(
     return snaps, cost
 
 
+def _legs(
+    router: Router,
+    anchor_point: LonLat,
+    others: Sequence[LonLat],
+    direction: str,
+    vehicle: Vehicle | None,
+    restrictions: Restrictions | None,
+    max_snap_m: float,
+) -> list[Leg]:
+    """One search from (``out``) or towards (``in``) ``anchor_point``, a leg per other point."""
+    snaps, cost = snap_usable(router, [anchor_point, *others], vehicle, restrictions, max_snap_m)
+    anchor, ends = snaps[0], snaps[1:]
+    search = None if anchor is None else router.search(anchor, cost, direction, targets=ends)
+    legs = []
+    for point, end in zip(others, ends, strict=True):
+        origin, destination = (anchor_point, point) if direction == "out" else (point, anchor_point)
+        if search is None:
+            legs.append(Leg(router, vehicle, restrictions, origin, destination, None, None, np.inf))
+        else:
+            seconds = router.cost_to(search, end)[0]
+            legs.append(Leg(router, vehicle, restrictions, origin, destination, search, end, seconds))
+    return legs
+
+
 def one_to_many(
     router: Router,
     origin: LonLat,
@@ -68,15 +92,7 @@ def one_to_many(
     max_snap_m: float = MAX_SNAP_M,
 ) -> list[Leg]:
     """Travel from ``origin`` to each destination (one search)."""
-    snaps, cost = snap_usable(router, [origin, *destinations], vehicle, restrictions, max_snap_m)
-    anchor, targets = snaps[0], snaps[1:]
-    if anchor is None:
-        return [Leg(router, vehicle, restrictions, origin, d, None, None, np.inf) for d in destinations]
-    search = router.search(anchor, cost, "out", targets=targets)
-    return [
-        Leg(router, vehicle, restrictions, origin, d, search, t, router.cost_to(search, t)[0])
-        for d, t in zip(destinations, targets, strict=True)
-    ]
+    return _legs(router, origin, destinations, "out", vehicle, restrictions, max_snap_m)
 
 
 def many_to_one(
@@ -89,15 +105,7 @@ def many_to_one(
     max_snap_m: float = MAX_SNAP_M,
 ) -> list[Leg]:
     """Travel from each origin to ``destination`` (one search on the reversed graph)."""
-    snaps, cost = snap_usable(router, [destination, *origins], vehicle, restrictions, max_snap_m)
-    anchor, sources = snaps[0], snaps[1:]
-    if anchor is None:
-        return [Leg(router, vehicle, restrictions, o, destination, None, None, np.inf) for o in origins]
-    search = router.search(anchor, cost, "in", targets=sources)
-    return [
-        Leg(router, vehicle, restrictions, o, destination, search, s, router.cost_to(search, s)[0])
-        for o, s in zip(origins, sources, strict=True)
-    ]
+    return _legs(router, destination, origins, "in", vehicle, restrictions, max_snap_m)
 
 
 def route(
