@@ -19,7 +19,7 @@ install: $(STAMP) vendor
 
 ## Copy Leaflet and its plugins from npm into webmap/static/vendor (the page loads nothing from the internet).
 vendor: $(STAMP)
-	$(BIN)/python -m webmap.vendor
+	$(BIN)/python -m safemap.webmap.vendor
 
 ## Install the OS packages the tests need when they are missing: PostGIS, Chromium, npm.
 system-deps:

@@ -28,10 +28,10 @@ import numpy as np
 import psycopg
 
 from benchmarks.bench_routing import grid_network, load_edges
-from gis.coverage import multi_source, service_areas, time_matrix
-from gis.location import mclp
-from gis.routing import Router, Snap, Vehicle
-from layers import pg_cluster
+from safemap.gis.coverage import multi_source, service_areas, time_matrix
+from safemap.gis.location import mclp
+from safemap.gis.routing import Router, Snap, Vehicle
+from tests.support import pg_cluster
 
 THRESHOLDS_S = (300.0, 600.0, 900.0, 1800.0)
 N_STATIONS = 100

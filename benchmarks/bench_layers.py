@@ -26,11 +26,11 @@ import psycopg
 import pyogrio
 import shapely
 
-from api.background_server import BackgroundServer
-from api.settings import YUMIN_EXTENT
-from layers import pg_cluster
-from layers.store import SYSTEM, FeatureStore, open_store
-from layers.validation import CleanFeature
+from safemap.api.settings import YUMIN_EXTENT
+from safemap.layers.store import SYSTEM, FeatureStore, open_store
+from safemap.layers.validation import CleanFeature
+from tests.support import pg_cluster
+from tests.support.background_server import BackgroundServer
 
 BBOX = (82.95, 46.15, 83.05, 46.25)  # ~8 km x 11 km around the county seat
 

@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers.store import FeatureStore, open_store  # noqa: E402
+from safemap.layers.store import FeatureStore, open_store  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_county import EXTENT, build_synthetic  # noqa: E402
@@ -54,10 +54,10 @@ def demo_store(path: Path, synthetic: bool) -> tuple[FeatureStore, str]:
     store = open_store(path, extent=EXTENT)
     if not synthetic:
         try:
-            from layers.demo import build_demo  # type: ignore[attr-defined]
+            from safemap.layers.demo import build_demo  # type: ignore[attr-defined]
 
             build_demo(store)
-            return store, "layers.demo.build_demo"
+            return store, "safemap.layers.demo.build_demo"
         except Exception as exc:  # the demo builder is optional here
             print(f"(demo builder not usable: {type(exc).__name__}: {exc}; using synthetic data)")
             store.close()
@@ -84,8 +84,8 @@ def _run_server(store_path: str, options: Any, port: int) -> None:
     import uvicorn
 
     try:
-        from api.app import create_app
-        from api.settings import Settings
+        from safemap.api.http.app import create_app
+        from safemap.api.settings import Settings
     except ImportError as exc:
         print(f"(api.app not importable: {exc}; serving the page alone)")
         app = map_app(open_store(store_path, extent=EXTENT), options)
@@ -128,8 +128,8 @@ def map_app(store: FeatureStore, options: Any) -> Any:
     from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
 
-    from webmap.assets import STATIC_DIR
-    from webmap.page import render_map
+    from safemap.webmap.assets import STATIC_DIR
+    from safemap.webmap.page import render_map
 
     app = FastAPI()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -182,8 +182,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from webmap.assets import missing_assets
-    from webmap.page import MapOptions, render_map
+    from safemap.webmap.assets import missing_assets
+    from safemap.webmap.page import MapOptions, render_map
 
     if missing_assets():
         sys.exit("vendored assets missing: run `python -m webmap.vendor` first")

@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from api.background_server import BackgroundServer
 from benchmarks.bench_layers import median_time
-from layers import pg_cluster
-from layers.demo import build_demo
-from layers.store import open_store
+from safemap.layers.demo import build_demo
+from safemap.layers.store import open_store
+from tests.support import pg_cluster
+from tests.support.background_server import BackgroundServer
 
 SEAT = (82.985, 46.205)  # 哈拉布拉镇
 TILE_SQL = """

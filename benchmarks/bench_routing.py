@@ -28,10 +28,10 @@ import networkx as nx
 import numpy as np
 import psycopg
 
-from gis.network import Network
-from gis.routes import many_to_one
-from gis.routing import Router, Vehicle
-from layers import pg_cluster
+from safemap.gis.network import Network
+from safemap.gis.routes import many_to_one
+from safemap.gis.routing import Router, Vehicle
+from tests.support import pg_cluster
 
 SIDE = 500
 BLOCK_M = 100.0

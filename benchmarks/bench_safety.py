@@ -26,11 +26,11 @@ import psycopg
 import shapely
 
 from benchmarks.bench_layers import median_time
-from gis import individual_risk as ir
-from gis.consequence_fire import PoolFire
-from gis.separation import SubstanceProperties, applicable_rules, audit, hazard_profiles
-from layers import pg_cluster
-from layers.paths import DATA_DIR
+from safemap.gis import individual_risk as ir
+from safemap.gis.consequence_fire import PoolFire
+from safemap.gis.separation import SubstanceProperties, applicable_rules, audit, hazard_profiles
+from safemap.layers.paths import DATA_DIR
+from tests.support import pg_cluster
 
 CRS = "EPSG:32644"
 SIZE_M = 60_000.0

@@ -19,8 +19,8 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Point, Polygon, mapping, shape
 
-from layers.store import SYSTEM, FeatureStore
-from layers.validation import validate_feature
+from safemap.layers.store import SYSTEM, FeatureStore
+from safemap.layers.validation import validate_feature
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTENT = (82.1, 45.25, 83.65, 46.65)

@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.routing import Route, Router, Search, Snap
+from safemap.gis.routing import Route, Router, Search, Snap
 
 #: Default penalty for a straight-downwind entry (seconds): a team takes an upwind entry
 #: unless it is more than this much slower.

@@ -28,9 +28,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from gis.network import Network
-from gis.routing import Snap
-from gis.service_areas import Band, service_area_bands
+from safemap.gis.network import Network
+from safemap.gis.routing import Snap
+from safemap.gis.service_areas import Band, service_area_bands
 
 
 @dataclass

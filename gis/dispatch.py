@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from gis.approach import Approach, approach
-from gis.routes import Leg, LonLat, many_to_one, snap_usable
-from gis.routing import NoRoute, Restrictions, Route, Router, Vehicle
+from safemap.gis.approach import Approach, approach
+from safemap.gis.routes import Leg, LonLat, many_to_one, snap_usable
+from safemap.gis.routing import NoRoute, Restrictions, Route, Router, Vehicle
 
 #: Vehicle a team sends first, by team kind, when the need names none.
 LEAD_VEHICLE: dict[str, tuple[str, ...]] = {

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from gis.consequence_fire import PoolFire, fireball_fuel_kg, fireball_lethality
-from gis.consequence_vce import death_radius_m, tnt_equivalent_kg
-from gis.plume import Plume, mg_m3_to_ppm
+from safemap.gis.consequence_fire import PoolFire, fireball_fuel_kg, fireball_lethality
+from safemap.gis.consequence_vce import death_radius_m, tnt_equivalent_kg
+from safemap.gis.plume import Plume, mg_m3_to_ppm
 
 N_R = 512
 N_PHI = 144

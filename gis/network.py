@@ -31,7 +31,7 @@ import shapely
 from pyproj import Transformer
 from shapely import STRtree
 
-from gis.noding import length_of, linestrings, node_lines
+from safemap.gis.noding import length_of, linestrings, node_lines
 
 #: Layer codes of a segment (``Network.seg_layer``).
 ROADS, FIRE_LANES = 0, 1

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from gis.network import ROADS
-from gis.routing import MAX_SNAP_M, NoRoute, Restrictions, Route, Router, Search, Snap, Vehicle
+from safemap.gis.network import ROADS
+from safemap.gis.routing import MAX_SNAP_M, NoRoute, Restrictions, Route, Router, Search, Snap, Vehicle
 
 LonLat = tuple[float, float]
 

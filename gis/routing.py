@@ -32,7 +32,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry.base import BaseGeometry
 
-from gis.network import ROADS, Network
+from safemap.gis.network import ROADS, Network
 
 #: Points farther than this from every usable segment are not routed (metres).
 MAX_SNAP_M = 5000.0

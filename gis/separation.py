@@ -28,9 +28,9 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from gis.consequence_vce import kb_scaled_distance
-from gis.fuel_station import station_grade
-from gis.major_hazard import normalise_name
+from safemap.gis.consequence_vce import kb_scaled_distance
+from safemap.gis.fuel_station import station_grade
+from safemap.gis.major_hazard import normalise_name
 
 TANK_KINDS = frozenset({"storage_tank", "tank_farm", "lpg_tank", "fuel_station_tank"})
 #: Fill level assumed when a tank's volume is estimated from the mass it holds.

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from gis.separation import (
+from safemap.gis.separation import (
     SubstanceProperties,
     applicable_rules,
     check_pairs,

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from layers.catalogue import ChildTable, Field
+from safemap.layers.catalogue import ChildTable, Field
 
 DBF_NAME_LENGTH = 10
 """Longest field name a dBASE (.dbf) file holds, in bytes (ASCII: characters)."""

@@ -10,7 +10,7 @@ number or clause takes effect without a release.
 
 from __future__ import annotations
 
-from layers.catalogue import EnumType, Field, Layer, Member, common_fields
+from safemap.layers.catalogue import EnumType, Field, Layer, Member, common_fields
 
 STANDARDS = "标准与参数"
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from layers.columns import normalise
-from layers.errors import Problem
-from layers.readers import RawTable, fail
+from safemap.layers.columns import normalise
+from safemap.layers.errors import Problem
+from safemap.layers.readers import RawTable, fail
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
 """CSV column names recognised as longitude (compared after :func:`normalise`)."""

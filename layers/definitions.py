@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from layers import enums
-from layers.catalogue import ChildTable, Field, Layer, Style, common_fields
-from layers.checks import cas_error, credit_code_error
-from layers.coverage_tables import COVERAGE_TABLES
-from layers.network_tables import NETWORK_TABLES
-from layers.standards_tables import STANDARDS_TABLES
+from safemap.layers import enums
+from safemap.layers.catalogue import ChildTable, Field, Layer, Style, common_fields
+from safemap.layers.checks import cas_error, credit_code_error
+from safemap.layers.coverage_tables import COVERAGE_TABLES
+from safemap.layers.network_tables import NETWORK_TABLES
+from safemap.layers.standards_tables import STANDARDS_TABLES
 
 RISK = "风险源"
 TARGETS = "防护目标"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from layers.paths import DATA_DIR
+from safemap.layers.paths import DATA_DIR
 
 DEFAULT_DEM = DATA_DIR / "dem" / "yumin_dem_synthetic.tif"
 

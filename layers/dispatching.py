@@ -23,9 +23,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from layers.errors import FeatureNotFound, Problem, VersionConflict
-from layers.store import Actor, FeatureStore, utc_now
-from layers.validation import validate_feature
+from safemap.layers.errors import FeatureNotFound, Problem, VersionConflict
+from safemap.layers.store import Actor, FeatureStore, utc_now
+from safemap.layers.validation import validate_feature
 
 ACTIVE = ("confirmed", "arrived")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layers.catalogue import EnumType, Member
+from safemap.layers.catalogue import EnumType, Member
 
 
 def _enum(name: str, *members: tuple[str, ...]) -> EnumType:

@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import shapely
 
-from layers.store import Page
+from safemap.layers.store import Page
 
 
 def geometry_fragments(geoms: np.ndarray) -> list[Any]:

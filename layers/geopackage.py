@@ -40,8 +40,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import LargeBinary, UserDefinedType
 
-from layers.catalogue import Layer
-from layers.tables import ColumnTypes, Schema
+from safemap.layers.catalogue import Layer
+from safemap.layers.tables import ColumnTypes, Schema
 
 SRS_ID = 4326
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}

@@ -18,8 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from layers.errors import SchemaError
-from layers.tables import META_TABLE, Schema
+from safemap.layers.errors import SchemaError
+from safemap.layers.tables import META_TABLE, Schema
 
 SCHEMA_VERSION = 1
 

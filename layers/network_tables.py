@@ -17,8 +17,8 @@ reads them at query time.
 
 from __future__ import annotations
 
-from layers.catalogue import EnumType, Field, Layer, Member, Style, common_fields
-from layers.enums import ROAD_CLASS, VEHICLE_PROFILE
+from safemap.layers.catalogue import EnumType, Field, Layer, Member, Style, common_fields
+from safemap.layers.enums import ROAD_CLASS, VEHICLE_PROFILE
 
 STANDARDS = "标准与参数"
 EVENTS = "应急事件"

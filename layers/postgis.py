@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import LargeBinary
 
-from layers.catalogue import Layer
-from layers.tables import ColumnTypes, Schema
+from safemap.layers.catalogue import Layer
+from safemap.layers.tables import ColumnTypes, Schema
 
 SRID = 4326
 

@@ -31,8 +31,8 @@ import pyogrio
 from pyproj import CRS
 from shapely.geometry import shape
 
-from layers.columns import normalise
-from layers.errors import Problem, ValidationFailed
+from safemap.layers.columns import normalise
+from safemap.layers.errors import Problem, ValidationFailed
 
 SUFFIXES = {
     ".geojson": "geojson",

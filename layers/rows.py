@@ -20,12 +20,12 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from layers.catalogue import ChildTable, Field, Layer
-from layers.columns import ColumnMatch, ColumnMatcher
-from layers.errors import Problem
-from layers.readers import RawTable
-from layers.schemas import read_only_names
-from layers.validation import is_blank
+from safemap.layers.catalogue import ChildTable, Field, Layer
+from safemap.layers.columns import ColumnMatch, ColumnMatcher
+from safemap.layers.errors import Problem
+from safemap.layers.readers import RawTable
+from safemap.layers.schemas import read_only_names
+from safemap.layers.validation import is_blank
 
 Row = tuple[int, dict[str, Any], Any]
 """(row number in the file, properties, shapely geometry or None)."""

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic import Field as PydField
 
-from layers.catalogue import MANAGED_FIELDS, ChildTable, EnumType, Field, Layer
+from safemap.layers.catalogue import MANAGED_FIELDS, ChildTable, EnumType, Field, Layer
 
 _PY_TYPES: dict[str, Any] = {
     "str": str,

@@ -16,7 +16,7 @@ from typing import Any
 import pyogrio
 from pyproj import CRS
 
-from layers.readers import RawTable, add_child, choose, fail, from_frame
+from safemap.layers.readers import RawTable, add_child, choose, fail, from_frame
 
 
 def read_shapefile_zip(path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None) -> RawTable:

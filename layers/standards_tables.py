@@ -11,8 +11,8 @@ against a primary copy say 【未核实】 in ``source`` or ``note``.
 
 from __future__ import annotations
 
-from layers.catalogue import EnumType, Field, Layer, Member, common_fields
-from layers.enums import GB36894_CLASS, HAZARD_CLASS, VAPOUR_RECOVERY
+from safemap.layers.catalogue import EnumType, Field, Layer, Member, common_fields
+from safemap.layers.enums import GB36894_CLASS, HAZARD_CLASS, VAPOUR_RECOVERY
 
 STANDARDS = "标准与参数"
 ADMINS = frozenset({"admin"})

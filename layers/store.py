@@ -26,9 +26,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Integer, Select, Text, cast, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from layers.catalogue import MANAGED_FIELDS, Field, Layer
-from layers.definitions import LAYERS
-from layers.errors import (
+from safemap.layers.catalogue import MANAGED_FIELDS, Field, Layer
+from safemap.layers.definitions import LAYERS
+from safemap.layers.errors import (
     BadQuery,
     FeatureNotFound,
     Problem,
@@ -37,9 +37,9 @@ from layers.errors import (
     VersionConflict,
     VersionRequired,
 )
-from layers.migrations import ensure_schema
-from layers.tables import Schema, build_schema
-from layers.validation import CleanFeature, Extent, validate_feature
+from safemap.layers.migrations import ensure_schema
+from safemap.layers.tables import Schema, build_schema
+from safemap.layers.validation import CleanFeature, Extent, validate_feature
 
 BBox = tuple[float, float, float, float]
 DEFAULT_TZ = "Asia/Shanghai"
@@ -90,11 +90,11 @@ def open_store(target: str | Path, **kwargs: Any) -> FeatureStore:
     """Open (creating or upgrading) the store at a PostgreSQL URL or a GeoPackage path."""
     text_target = str(target)
     if text_target.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
-        from layers.postgis import PostGISBackend
+        from safemap.layers.postgis import PostGISBackend
 
         backend: Any = PostGISBackend(text_target.replace("postgres://", "postgresql://", 1))
     else:
-        from layers.geopackage import GeoPackageBackend
+        from safemap.layers.geopackage import GeoPackageBackend
 
         backend = GeoPackageBackend(text_target)
     return FeatureStore(backend, **kwargs)
@@ -125,8 +125,8 @@ class FeatureStore:
 
     def _seed(self, layers: list[Layer]) -> None:
         """Load reference tables (e.g. separation rules) from ``data/`` when first created."""
-        from layers.paths import DATA_DIR
-        from layers.transfer import import_file
+        from safemap.layers.paths import DATA_DIR
+        from safemap.layers.transfer import import_file
 
         for layer in layers:
             assert layer.seed is not None
@@ -677,7 +677,7 @@ def _coerce(f: Field, text: str) -> Any:
         return None
     if f.type == "enum":
         assert f.enum is not None
-        from layers.schemas import _enum_aliases
+        from safemap.layers.schemas import _enum_aliases
 
         code = _enum_aliases(f.enum).get(text.lower(), _enum_aliases(f.enum).get(text))
         if code is None:

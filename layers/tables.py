@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from layers.catalogue import Field, Layer
-from layers.definitions import LAYERS
+from safemap.layers.catalogue import Field, Layer
+from safemap.layers.definitions import LAYERS
 
 META_TABLE = "safemap_meta"
 AUDIT_TABLE = "safemap_audit"

@@ -17,9 +17,9 @@ import numpy as np
 import shapely
 from sqlalchemy import text
 
-from layers.catalogue import Layer
-from layers.errors import BadQuery
-from layers.store import FeatureStore
+from safemap.layers.catalogue import Layer
+from safemap.layers.errors import BadQuery
+from safemap.layers.store import FeatureStore
 
 EXTENT = 4096
 BUFFER = 64

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from layers.catalogue import ROLES
-from layers.errors import FeatureNotFound, ValidationFailed
-from layers.store import Actor, FeatureStore
+from safemap.layers.catalogue import ROLES
+from safemap.layers.errors import FeatureNotFound, ValidationFailed
+from safemap.layers.store import Actor, FeatureStore
 
 TOKEN_PREFIX = "sm_"
 

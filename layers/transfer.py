@@ -24,16 +24,16 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from layers import writers
-from layers.catalogue import Layer
-from layers.csvfiles import read_csv
-from layers.errors import Problem, ValidationFailed
-from layers.gcj02 import geometries_gcj02_to_wgs84
-from layers.readers import RawTable, detect_format, fail, read_geojson, read_gpkg
-from layers.rows import Row, build_features
-from layers.shapefiles import read_shapefile_zip
-from layers.store import Actor, FeatureStore
-from layers.validation import CleanFeature, validate_feature, validate_properties
+from safemap.layers import writers
+from safemap.layers.catalogue import Layer
+from safemap.layers.csvfiles import read_csv
+from safemap.layers.errors import Problem, ValidationFailed
+from safemap.layers.gcj02 import geometries_gcj02_to_wgs84
+from safemap.layers.readers import RawTable, detect_format, fail, read_geojson, read_gpkg
+from safemap.layers.rows import Row, build_features
+from safemap.layers.shapefiles import read_shapefile_zip
+from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.validation import CleanFeature, validate_feature, validate_properties
 
 MAX_PROBLEMS = 500
 """An import stops collecting problems after this many."""

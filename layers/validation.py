@@ -17,9 +17,9 @@ from pydantic import ValidationError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from layers.catalogue import Field, Layer
-from layers.errors import Problem, ValidationFailed
-from layers.schemas import properties_model, read_only_names, required_missing
+from safemap.layers.catalogue import Field, Layer
+from safemap.layers.errors import Problem, ValidationFailed
+from safemap.layers.schemas import properties_model, read_only_names, required_missing
 
 Extent = tuple[float, float, float, float]
 MAX_VERTICES = 200_000

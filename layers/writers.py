@@ -26,11 +26,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from layers.catalogue import ChildTable, Field, Layer
-from layers.columns import short_names
-from layers.errors import Problem, ValidationFailed
-from layers.geojson import geometry_fragments
-from layers.store import Page
+from safemap.layers.catalogue import ChildTable, Field, Layer
+from safemap.layers.columns import short_names
+from safemap.layers.errors import Problem, ValidationFailed
+from safemap.layers.geojson import geometry_fragments
+from safemap.layers.store import Page
 
 FORMATS = {
     "geojson": "geojson",

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from layers.store import FeatureStore, open_store
+from safemap.layers.store import FeatureStore, open_store
 
 YUMIN_EXTENT = (82.1, 45.25, 83.65, 46.65)
 _counter = itertools.count()
@@ -24,7 +24,7 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[object]:
-    from layers import pg_cluster as pgc
+    from tests.support import pg_cluster as pgc
 
     cluster = pgc.start()
     try:

@@ -20,9 +20,9 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.catalogue import ChildTable, Field, Layer
-from layers.store import FeatureStore, Page
-from webmap.styles import Paint, member_colors, paint, style_of
+from safemap.layers.catalogue import ChildTable, Field, Layer
+from safemap.layers.store import FeatureStore, Page
+from safemap.webmap.styles import Paint, member_colors, paint, style_of
 
 #: Fields shown in the popup footer (small, grey) rather than the table.
 META_FIELDS = ("source", "updated_at")

@@ -18,12 +18,12 @@ from typing import Any, Literal
 import folium
 from folium.plugins import Fullscreen, MarkerCluster, TreeLayerControl
 
-from layers.catalogue import Layer
-from layers.definitions import GROUPS
-from layers.demo import ATTRIBUTION
-from layers.store import FeatureStore
-from webmap.assets import own_url, vendor_url
-from webmap.elements import (
+from safemap.layers.catalogue import Layer
+from safemap.layers.definitions import GROUPS
+from safemap.layers.demo import ATTRIBUTION
+from safemap.layers.store import FeatureStore
+from safemap.webmap.assets import own_url, vendor_url
+from safemap.webmap.elements import (
     LoadCheck,
     Measure,
     PageChrome,
@@ -32,9 +32,9 @@ from webmap.elements import (
     SafeMapSetup,
     use_assets,
 )
-from webmap.features import TILE_THRESHOLD, LayerData, drawn, load_layers
-from webmap.panels import PANELS
-from webmap.styles import layer_swatch, legend_entry, style_of
+from safemap.webmap.features import TILE_THRESHOLD, LayerData, drawn, load_layers
+from safemap.webmap.panels import PANELS
+from safemap.webmap.styles import layer_swatch, legend_entry, style_of
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from layers.catalogue import Field, Layer, Style
+from safemap.layers.catalogue import Field, Layer, Style
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from webmap.assets import NPM_DIR, VENDOR_DIR, VENDOR_FILES
+from safemap.webmap.assets import NPM_DIR, VENDOR_DIR, VENDOR_FILES
 
 NODE_MODULES = NPM_DIR / "node_modules"
 LOCK_FILE = NPM_DIR / "package-lock.json"

@@ -9,7 +9,7 @@ forces, depots, fire lanes, hydrants and incidents. ``safemap demo`` calls
 
 from __future__ import annotations
 
-from layers.demo.build import build_demo, draft_demo
+from safemap.layers.demo.build import build_demo, draft_demo
 
 #: One-line credit for the map's attribution control.
 ATTRIBUTION = (

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from shapely.geometry import Point
 
-from layers.demo.county import (
+from safemap.layers.demo.county import (
     BOUNDARY_SOURCE,
     NAME_SOURCE,
     POINT_SOURCE,
     VILLAGE_SOURCE,
     County,
 )
-from layers.demo.plan import Draft, Plan
+from safemap.layers.demo.plan import Draft, Plan
 
 TOWNSHIP_SOURCE = "synthetic: 乡镇界线为合成（驻地及锚点 Voronoi 裁剪至县界），人口为合成；名称与代码: " + NAME_SOURCE
 SEAT_SOURCE = "synthetic: 无公开点位，驻地位置为合成；名称与代码: " + NAME_SOURCE

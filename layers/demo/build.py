@@ -15,25 +15,25 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import LineString
 
-from layers.demo.admin import add_admin
-from layers.demo.county import DATA_DIR, County, load_county
-from layers.demo.forces import Forces
-from layers.demo.identities import TradeNames
-from layers.demo.lanes import Lanes, resolve_lane_ends
-from layers.demo.mines import add_mines
-from layers.demo.network import build_segments
-from layers.demo.park import add_park_sites, build_park_layout
-from layers.demo.plan import LAYER_ORDER, Plan
-from layers.demo.records import Sites, Spots
-from layers.demo.roads import build_rural_roads, connect_islands
-from layers.demo.rural_targets import RuralTargets
-from layers.demo.shapes import to_wgs84
-from layers.demo.sites import SiteBuilder, town_road_geoms
-from layers.demo.town import build_town
-from layers.demo.town_targets import TownTargets
-from layers.errors import ValidationFailed
-from layers.store import Actor, FeatureStore
-from layers.validation import CleanFeature, validate_feature
+from safemap.layers.demo.admin import add_admin
+from safemap.layers.demo.county import DATA_DIR, County, load_county
+from safemap.layers.demo.forces import Forces
+from safemap.layers.demo.identities import TradeNames
+from safemap.layers.demo.lanes import Lanes, resolve_lane_ends
+from safemap.layers.demo.mines import add_mines
+from safemap.layers.demo.network import build_segments
+from safemap.layers.demo.park import add_park_sites, build_park_layout
+from safemap.layers.demo.plan import LAYER_ORDER, Plan
+from safemap.layers.demo.records import Sites, Spots
+from safemap.layers.demo.roads import build_rural_roads, connect_islands
+from safemap.layers.demo.rural_targets import RuralTargets
+from safemap.layers.demo.shapes import to_wgs84
+from safemap.layers.demo.sites import SiteBuilder, town_road_geoms
+from safemap.layers.demo.town import build_town
+from safemap.layers.demo.town_targets import TownTargets
+from safemap.layers.errors import ValidationFailed
+from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.validation import CleanFeature, validate_feature
 
 DEMO_ACTOR = Actor("safemap-demo", "admin")
 

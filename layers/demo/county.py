@@ -24,8 +24,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
-from layers import paths
-from layers.demo.shapes import XY, lonlat_to_xy, to_utm
+from safemap.layers import paths
+from safemap.layers.demo.shapes import XY, lonlat_to_xy, to_utm
 
 DATA_DIR = paths.DATA_DIR / "yumin"
 

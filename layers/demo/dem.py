@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from layers.paths import DATA_DIR
+from safemap.layers.paths import DATA_DIR
 
 #: Where the committed GeoTIFF lives.
 DEM_FILE = DATA_DIR / "dem" / "yumin_dem_synthetic.tif"

@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 from shapely.geometry import Point
 
-from layers.demo.county import County
-from layers.demo.identities import person, phone
-from layers.demo.mines import MINING_HUB
-from layers.demo.park import Park
-from layers.demo.plan import Plan
-from layers.demo.records import Spots
-from layers.demo.roads import Rural
-from layers.demo.shapes import XY, lonlat_to_xy
-from layers.demo.town import EW_STREETS, NS_STREETS, Town
+from safemap.layers.demo.county import County
+from safemap.layers.demo.identities import person, phone
+from safemap.layers.demo.mines import MINING_HUB
+from safemap.layers.demo.park import Park
+from safemap.layers.demo.plan import Plan
+from safemap.layers.demo.records import Spots
+from safemap.layers.demo.roads import Rural
+from safemap.layers.demo.shapes import XY, lonlat_to_xy
+from safemap.layers.demo.town import EW_STREETS, NS_STREETS, Town
 
 TEAM_SOURCE = "synthetic: 虚构救援队伍（名称、驻地、人数与装备为演示数据；总人数 180 人取自县安全生产规划）"
 DEPOT_SOURCE = "synthetic: 虚构物资储备库（位置与库存为演示数据；县级库 8350 m²、救援车 5 辆、叉车 2 台取自县规划）"

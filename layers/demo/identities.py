@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layers.checks import CREDIT_ALPHABET, credit_code_check_char
+from safemap.layers.checks import CREDIT_ALPHABET, credit_code_check_char
 
 REGION_CODE = "654225"
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)

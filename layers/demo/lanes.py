@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from shapely.geometry import LineString
 
-from layers.demo.county import County
-from layers.demo.plan import Draft, Plan
-from layers.demo.shapes import XY
+from safemap.layers.demo.county import County
+from safemap.layers.demo.plan import Draft, Plan
+from safemap.layers.demo.shapes import XY
 
 SOURCE = "synthetic: 虚构消防车道（位置、宽度、净空、回车场与占用情况均为演示数据）"
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import shapely
 from shapely import affinity
 
-from layers.demo import substances as subs
-from layers.demo.identities import TradeNames
-from layers.demo.plan import Plan
-from layers.demo.records import Sites
-from layers.demo.shapes import lonlat_to_xy, rect
+from safemap.layers.demo import substances as subs
+from safemap.layers.demo.identities import TradeNames
+from safemap.layers.demo.plan import Plan
+from safemap.layers.demo.records import Sites
+from safemap.layers.demo.shapes import lonlat_to_xy, rect
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Point
 
-from layers.demo.shapes import XY
+from safemap.layers.demo.shapes import XY
 
 SNAP_M = 0.5
 MERGE_M = 0.05

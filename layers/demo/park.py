@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import shapely
 
-from layers.demo import substances as subs
-from layers.demo.identities import TradeNames
-from layers.demo.lanes import Lanes
-from layers.demo.network import RoadLine
-from layers.demo.plan import Plan
-from layers.demo.records import Sites
-from layers.demo.shapes import XY, circle, rect
-from layers.demo.town import Town
+from safemap.layers.demo import substances as subs
+from safemap.layers.demo.identities import TradeNames
+from safemap.layers.demo.lanes import Lanes
+from safemap.layers.demo.network import RoadLine
+from safemap.layers.demo.plan import Plan
+from safemap.layers.demo.records import Sites
+from safemap.layers.demo.shapes import XY, circle, rect
+from safemap.layers.demo.town import Town
 
 PARK = "裕民县工业园区"
 ROAD_SOURCE = "synthetic: 工业园区道路为合成示意数据"

@@ -12,10 +12,10 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from layers.demo.county import County
-from layers.demo.identities import credit_code, person, phone
-from layers.demo.plan import Draft, Plan
-from layers.demo.shapes import XY
+from safemap.layers.demo.county import County
+from safemap.layers.demo.identities import credit_code, person, phone
+from safemap.layers.demo.plan import Draft, Plan
+from safemap.layers.demo.shapes import XY
 
 ENTERPRISE_SOURCE = "synthetic: 虚构企业（名称、信用代码、位置、人员与联系方式均为演示数据）"
 HAZARD_SOURCE = "synthetic: 虚构危险源（位置、装置与物质数量均为演示数据；物质名称与CAS号真实）"

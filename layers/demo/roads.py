@@ -23,12 +23,12 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
-from layers.demo.county import County
-from layers.demo.mines import MINES, MINING_HUB
-from layers.demo.network import RoadLine
-from layers.demo.park import Park
-from layers.demo.shapes import XY, curved_line, lonlat_to_xy
-from layers.demo.town import Town
+from safemap.layers.demo.county import County
+from safemap.layers.demo.mines import MINES, MINING_HUB
+from safemap.layers.demo.network import RoadLine
+from safemap.layers.demo.park import Park
+from safemap.layers.demo.shapes import XY, curved_line, lonlat_to_xy
+from safemap.layers.demo.town import Town
 
 SOURCE = "synthetic: 道路走向与属性为合成示意数据（无公开路网数据）"
 G219_SOURCE = "synthetic: G219 线位为合成示意（路线编号按公开资料，走向与属性虚构）"

@@ -20,12 +20,12 @@ import shapely
 from shapely import affinity
 from shapely.geometry import Point
 
-from layers.demo.county import County
-from layers.demo.plan import Plan
-from layers.demo.records import Spots
-from layers.demo.roads import Rural
-from layers.demo.shapes import bearing_of, offset_point, rect
-from layers.demo.town_targets import target
+from safemap.layers.demo.county import County
+from safemap.layers.demo.plan import Plan
+from safemap.layers.demo.records import Spots
+from safemap.layers.demo.roads import Rural
+from safemap.layers.demo.shapes import bearing_of, offset_point, rect
+from safemap.layers.demo.town_targets import target
 
 _SEAT_TARGETS = (
     ("government", "{t}人民政府", (40, 90), 12.0),

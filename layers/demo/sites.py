@@ -19,15 +19,15 @@ import shapely
 from shapely import affinity
 from shapely.geometry import LineString
 
-from layers.demo import substances as subs
-from layers.demo.county import County
-from layers.demo.identities import TradeNames
-from layers.demo.park import PARK, Park
-from layers.demo.plan import Plan
-from layers.demo.records import Sites, Spots
-from layers.demo.roads import Rural
-from layers.demo.shapes import XY, bearing_of, offset_point, rect
-from layers.demo.town import Town
+from safemap.layers.demo import substances as subs
+from safemap.layers.demo.county import County
+from safemap.layers.demo.identities import TradeNames
+from safemap.layers.demo.park import PARK, Park
+from safemap.layers.demo.plan import Plan
+from safemap.layers.demo.records import Sites, Spots
+from safemap.layers.demo.roads import Rural
+from safemap.layers.demo.shapes import XY, bearing_of, offset_point, rect
+from safemap.layers.demo.town import Town
 
 #: GB 50156 inputs by station type: gasoline m³, diesel m³, largest tank m³, vapour recovery.
 _TOWN = (90.0, 60.0, 30.0, "full")

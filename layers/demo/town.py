@@ -20,9 +20,9 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
-from layers.demo.county import TOWN_HALF_HEIGHT, TOWN_HALF_WIDTH, County
-from layers.demo.network import RoadLine
-from layers.demo.shapes import XY
+from safemap.layers.demo.county import TOWN_HALF_HEIGHT, TOWN_HALF_WIDTH, County
+from safemap.layers.demo.network import RoadLine
+from safemap.layers.demo.shapes import XY
 
 SOURCE = "synthetic: 县城街道网格为合成示意数据（街道名称部分取自真实社区名，几何位置虚构）"
 

@@ -25,11 +25,11 @@ import numpy as np
 import shapely
 from shapely.geometry import Point
 
-from layers.demo.county import County
-from layers.demo.lanes import Lanes
-from layers.demo.park import Park
-from layers.demo.plan import Plan
-from layers.demo.town import Town
+from safemap.layers.demo.county import County
+from safemap.layers.demo.lanes import Lanes
+from safemap.layers.demo.park import Park
+from safemap.layers.demo.plan import Plan
+from safemap.layers.demo.town import Town
 
 SOURCE = "synthetic: 虚构防护目标（名称、位置、人数与建筑高度均为演示数据）"
 

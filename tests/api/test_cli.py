@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api.cli import main
-from layers.store import Actor, open_store
+from safemap.api.cli.main import main
+from safemap.layers.store import Actor, open_store
 
 
 @pytest.fixture

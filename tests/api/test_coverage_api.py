@@ -13,11 +13,11 @@ import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import shape
 
-from api.app import create_app
-from api.settings import Settings
-from layers.demo import build_demo
-from layers.demo.town import EW_STREETS, NS_STREETS
-from layers.store import FeatureStore, open_store
+from safemap.api.http.app import create_app
+from safemap.api.settings import Settings
+from safemap.layers.demo import build_demo
+from safemap.layers.demo.town import EW_STREETS, NS_STREETS
+from safemap.layers.store import FeatureStore, open_store
 
 EXTENT = (82.1, 45.25, 83.65, 46.65)
 
@@ -143,7 +143,7 @@ def test_coverage_report_on_the_demo(client: TestClient, demo: FeatureStore) -> 
 
 def test_report_times_agree_with_point_to_point_routing(client: TestClient, demo: FeatureStore) -> None:
     """The multi-source search gives each site the time of its best single route (the routing work's search)."""
-    from api import coverage_service as svc
+    from safemap.api.services import coverage as svc
 
     net, router = svc.network(demo)
     veh = svc.vehicle(demo, "fire_engine")
@@ -306,7 +306,7 @@ def test_review_formats_and_filters(client: TestClient) -> None:
 
 def test_the_rules_are_data(client: TestClient, demo: FeatureStore) -> None:
     """An admin's correction in the rules table changes the review without a release."""
-    from layers.store import SYSTEM
+    from safemap.layers.store import SYSTEM
 
     page = demo.query("fire_access_rules", filters={"code": ["lane_width"]})
     (row,) = page.rows

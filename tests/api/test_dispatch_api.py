@@ -8,12 +8,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.background_server import BackgroundServer
-from api.settings import Settings
-from layers.store import Actor, FeatureStore
-from layers.tokens import create_token
+from safemap.api.http.app import create_app
+from safemap.api.settings import Settings
+from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.tokens import create_token
 from tests.gis.netfixtures import ll, road
+from tests.support.background_server import BackgroundServer
 
 ADMIN = Actor("admin", "admin")
 

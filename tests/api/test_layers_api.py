@@ -8,10 +8,10 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from layers.store import FeatureStore
-from layers.tokens import create_token, revoke_token
+from safemap.api.http.app import create_app
+from safemap.api.settings import Settings
+from safemap.layers.store import FeatureStore
+from safemap.layers.tokens import create_token, revoke_token
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_revoked_token_stops_working(client: TestClient, store: FeatureStore) ->
     secret = create_token(store, "临时人员", "planner")
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/me", headers=headers).json() == {"name": "临时人员", "role": "planner"}
-    from layers.tokens import list_tokens
+    from safemap.layers.tokens import list_tokens
 
     revoke_token(store, next(t["id"] for t in list_tokens(store) if t["name"] == "临时人员"))
     assert client.get("/api/me", headers=headers).status_code == 401

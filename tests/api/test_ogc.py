@@ -9,12 +9,12 @@ import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.background_server import BackgroundServer
-from api.ogc import CONFORMANCE, CRS84
-from api.settings import Settings
-from layers.definitions import LAYERS
-from layers.store import Actor, FeatureStore
+from safemap.api.http.app import create_app
+from safemap.api.http.ogc import CONFORMANCE, CRS84
+from safemap.api.settings import Settings
+from safemap.layers.definitions import LAYERS
+from safemap.layers.store import Actor, FeatureStore
+from tests.support.background_server import BackgroundServer
 
 ADMIN = Actor("admin", "admin")
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.cli_safety import grade_store
-from api.safety_raster import read_geotiff
-from api.settings import Settings
-from layers.demo import build_demo
-from layers.store import SYSTEM, FeatureStore, open_store
-from layers.tokens import create_token
+from safemap.api.cli.safety import grade_store
+from safemap.api.http.app import create_app
+from safemap.api.services.risk_raster import read_geotiff
+from safemap.api.settings import Settings
+from safemap.layers.demo import build_demo
+from safemap.layers.store import SYSTEM, FeatureStore, open_store
+from safemap.layers.tokens import create_token
 
 EXTENT = (82.1, 45.25, 83.65, 46.65)
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from layers.store import FeatureStore
-from layers.tokens import create_token
+from safemap.api.http.app import create_app
+from safemap.api.settings import Settings
+from safemap.layers.store import FeatureStore
+from safemap.layers.tokens import create_token
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from functools import cache
 
 import pandas as pd
 
-from gis.major_hazard import CriticalQuantities
-from gis.separation import SubstanceProperties
-from layers.paths import DATA_DIR
+from safemap.gis.major_hazard import CriticalQuantities
+from safemap.gis.separation import SubstanceProperties
+from safemap.layers.paths import DATA_DIR
 
 STANDARDS = DATA_DIR / "standards"
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from gis import consequence_fire as fire
-from gis import consequence_vce as vce
-from gis import plume as pl
+from safemap.gis import consequence_fire as fire
+from safemap.gis import consequence_vce as vce
+from safemap.gis import plume as pl
 
 
 def test_tnt_equivalent_and_radii() -> None:

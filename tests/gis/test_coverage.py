@@ -8,9 +8,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Point
 
-from gis.coverage import coverage_tables, multi_source, path_segments, service_areas, site_times, time_matrix
-from gis.network import build_network, links_from_layers
-from gis.routing import Router, Vehicle
+from safemap.gis.coverage import coverage_tables, multi_source, path_segments, service_areas, site_times, time_matrix
+from safemap.gis.network import build_network, links_from_layers
+from safemap.gis.routing import Router, Vehicle
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString
 
-from gis.fire_access import RuleBook, check_lanes, classify_site, required_turnaround
-from layers.paths import DATA_DIR
+from safemap.gis.fire_access import RuleBook, check_lanes, classify_site, required_turnaround
+from safemap.layers.paths import DATA_DIR
 
 CRS = "EPSG:32644"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gis.fuel_station import equivalent_volume, station_grade
+from safemap.gis.fuel_station import equivalent_volume, station_grade
 
 
 def test_diesel_counts_at_half() -> None:

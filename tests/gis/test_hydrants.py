@@ -6,9 +6,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from gis.fire_access import RuleBook, hydrant_findings, spacing_findings, status_findings
-from gis.hydrants import hydrant_cover, hydrant_spacing
-from layers.paths import DATA_DIR
+from safemap.gis.fire_access import RuleBook, hydrant_findings, spacing_findings, status_findings
+from safemap.gis.hydrants import hydrant_cover, hydrant_spacing
+from safemap.layers.paths import DATA_DIR
 
 CRS = "EPSG:32644"
 X0, Y0 = 650_000.0, 5_118_000.0

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import shapely
 
-from gis import individual_risk as ir
-from gis.consequence_fire import PoolFire, fireball_fuel_kg, fireball_lethality
-from gis.consequence_vce import death_radius_m, tnt_equivalent_kg
+from safemap.gis import individual_risk as ir
+from safemap.gis.consequence_fire import PoolFire, fireball_fuel_kg, fireball_lethality
+from safemap.gis.consequence_vce import death_radius_m, tnt_equivalent_kg
 
 CL2_PROBIT = (-8.29, 0.92, 2.0)
 
@@ -70,7 +70,7 @@ def test_wind_rose_points_the_risk_downwind() -> None:
 
 def test_toxic_probit() -> None:
     s = ir.toxic_scenario(1, (0, 0), 1e-5, 1.0, 600, 70.9, CL2_PROBIT, "Cl2")
-    from gis.plume import Plume, mg_m3_to_ppm
+    from safemap.gis.plume import Plume, mg_m3_to_ppm
 
     c = float(Plume(1.0, 3.0, "D").centreline(500.0))
     ppm = float(mg_m3_to_ppm(c, 70.9))

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from gis.location import mclp, pcenter
+from safemap.gis.location import mclp, pcenter
 
 
 def brute(cost, weights, radius, k, existing=None):

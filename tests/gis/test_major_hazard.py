@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import shapely
 
-from gis.major_hazard import alpha_for, exposed_population, grade, grade_for
+from safemap.gis.major_hazard import alpha_for, exposed_population, grade, grade_for
 from tests.gis.standards import critical_quantities
 
 TABLE = critical_quantities()

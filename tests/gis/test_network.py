@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gis.network import build_network, links_from_layers, utm_crs_for
+from safemap.gis.network import build_network, links_from_layers, utm_crs_for
 from tests.gis.netfixtures import frame, ladder, road
 
 

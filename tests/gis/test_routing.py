@@ -12,9 +12,9 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Polygon
 
-from gis import routes
-from gis.network import build_network, links_from_layers
-from gis.routing import NoRoute, Restrictions, Router, Vehicle
+from safemap.gis import routes
+from safemap.gis.network import build_network, links_from_layers
+from safemap.gis.routing import NoRoute, Restrictions, Router, Vehicle
 from tests.gis.netfixtures import frame, ladder, ll, road
 
 ENGINE = Vehicle("fire_engine", "水罐消防车", 2.5, 3.4, 8.5, 18.0)
@@ -128,9 +128,9 @@ def test_osm_extract_costs_match_networkx(tmp_path: Path) -> None:
     import networkx as nx
     import osmium
 
-    from api.cli_network import import_osm
-    from layers.osm_roads import HIGHWAY_CLASS, parse_speed
-    from layers.store import open_store
+    from safemap.api.cli.network import import_osm
+    from safemap.layers.osm_roads import HIGHWAY_CLASS, parse_speed
+    from safemap.layers.store import open_store
 
     pbf = _helsinki()
     store = open_store(tmp_path / "hki.gpkg", extent=None)

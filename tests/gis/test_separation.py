@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from gis.consequence_vce import kb_scaled_distance
-from gis.separation import applicable_rules, audit, hazard_profiles
-from gis.site_check import SITE_KINDS, proposed_frame, proposed_properties, site_checks
+from safemap.gis.consequence_vce import kb_scaled_distance
+from safemap.gis.separation import applicable_rules, audit, hazard_profiles
+from safemap.gis.site_check import SITE_KINDS, proposed_frame, proposed_properties, site_checks
 from tests.gis.standards import substance_properties, table
 
 RULES = table("separation_rules")

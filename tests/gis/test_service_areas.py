@@ -9,7 +9,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point
 
-from gis.service_areas import sample_segments, service_area_bands
+from safemap.gis.service_areas import sample_segments, service_area_bands
 
 INF = np.inf
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from gis.terrain import grade_profile, line_slopes, sample_bilinear
-from layers.dem import DEFAULT_DEM, read_dem
+from safemap.gis.terrain import grade_profile, line_slopes, sample_bilinear
+from safemap.layers.dem import DEFAULT_DEM, read_dem
 
 CRS = "EPSG:32644"
 
@@ -77,7 +77,7 @@ def test_the_demo_dem_is_small_synthetic_and_realistic():
 
 
 def test_the_committed_dem_is_what_the_generator_makes():
-    from layers.demo.dem import generate
+    from safemap.layers.demo.dem import generate
 
     dem = read_dem()
     assert np.abs(np.rint(generate()) - dem.heights).max() <= 1.0

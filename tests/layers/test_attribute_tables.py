@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from layers.catalogue import Field, Layer
-from layers.definitions import LAYERS
-from layers.enums import HAZARD_KIND
-from layers.errors import BadQuery, ValidationFailed
-from layers.store import Actor, FeatureStore, open_store
-from layers.transfer import export_layer, import_file
+from safemap.layers.catalogue import Field, Layer
+from safemap.layers.definitions import LAYERS
+from safemap.layers.enums import HAZARD_KIND
+from safemap.layers.errors import BadQuery, ValidationFailed
+from safemap.layers.store import Actor, FeatureStore, open_store
+from safemap.layers.transfer import export_layer, import_file
 
 ADMIN = Actor("admin", "admin")
 RULES = Layer(
@@ -77,13 +77,13 @@ def test_csv_and_geojson_round_trip(rules_store: FeatureStore, tmp_path: Path) -
 def test_seeded_once_when_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    import layers.paths
+    from safemap.layers import paths
 
     (tmp_path / "standards").mkdir()
     (tmp_path / "standards" / "rules.csv").write_text(
         "name,hazard_kind,min_distance_m,source\nLPG-居民区,lpg_tank,45,GB 50028-2006 表8.3.7\n", encoding="utf-8"
     )
-    monkeypatch.setattr(layers.paths, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path)
     seeded = replace(RULES, seed="standards/rules.csv")
     # DATA_DIR now points at tmp_path: leave out the catalogue's own seeded tables.
     unseeded = tuple(layer for layer in LAYERS if not layer.seed)

@@ -18,11 +18,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry import shape
 
-from layers.checks import credit_code_error
-from layers.demo import ATTRIBUTION, build_demo
-from layers.demo.forces import HYDRANT_GAPS
-from layers.demo.shapes import to_utm
-from layers.store import FeatureStore, open_store
+from safemap.layers.checks import credit_code_error
+from safemap.layers.demo import ATTRIBUTION, build_demo
+from safemap.layers.demo.forces import HYDRANT_GAPS
+from safemap.layers.demo.shapes import to_utm
+from safemap.layers.store import FeatureStore, open_store
 from tests.conftest import YUMIN_EXTENT
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "yumin"

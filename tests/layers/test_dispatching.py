@@ -9,9 +9,9 @@ import pytest
 from shapely.geometry import LineString
 from sqlalchemy import event
 
-from layers.dispatching import DispatchItem, active_dispatches, changes_since, confirm, fingerprint, set_status
-from layers.errors import VersionConflict
-from layers.store import Actor, FeatureStore
+from safemap.layers.dispatching import DispatchItem, active_dispatches, changes_since, confirm, fingerprint, set_status
+from safemap.layers.errors import VersionConflict
+from safemap.layers.store import Actor, FeatureStore
 
 ALICE = Actor("调度员甲", "dispatcher")
 BOB = Actor("调度员乙", "dispatcher")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from layers.gcj02 import (
+from safemap.layers.gcj02 import (
     gcj02_to_wgs84,
     geometries_gcj02_to_wgs84,
     geometries_wgs84_to_gcj02,

@@ -7,8 +7,8 @@ import sqlite3
 import pyogrio
 import shapely
 
-from layers.geopackage import decode_many, encode
-from layers.store import Actor, FeatureStore
+from safemap.layers.geopackage import decode_many, encode
+from safemap.layers.store import Actor, FeatureStore
 
 ADMIN = Actor("admin", "admin")
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from layers.catalogue import Field
-from layers.definitions import LAYERS
-from layers.errors import SchemaError
-from layers.migrations import SCHEMA_VERSION, current_version, ensure_schema
-from layers.store import Actor, FeatureStore, open_store
+from safemap.layers.catalogue import Field
+from safemap.layers.definitions import LAYERS
+from safemap.layers.errors import SchemaError
+from safemap.layers.migrations import SCHEMA_VERSION, current_version, ensure_schema
+from safemap.layers.store import Actor, FeatureStore, open_store
 
 ADMIN = Actor("admin", "admin")
 POINT = {"type": "Point", "coordinates": [83.0, 46.2]}

@@ -8,7 +8,7 @@ import threading
 import pytest
 import shapely
 
-from layers.errors import (
+from safemap.layers.errors import (
     BadQuery,
     FeatureNotFound,
     UnknownLayer,
@@ -16,7 +16,7 @@ from layers.errors import (
     VersionConflict,
     VersionRequired,
 )
-from layers.store import Actor, FeatureStore
+from safemap.layers.store import Actor, FeatureStore
 
 PLANNER = Actor("王规划", "planner")
 

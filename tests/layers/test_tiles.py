@@ -10,9 +10,9 @@ import pyogrio
 import pytest
 import shapely
 
-from layers.errors import BadQuery
-from layers.store import Actor, FeatureStore
-from layers.tiles import render_tile, tile_bounds
+from safemap.layers.errors import BadQuery
+from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.tiles import render_tile, tile_bounds
 
 ADMIN = Actor("admin", "admin")
 Z = 14

@@ -17,14 +17,14 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from layers.checks import credit_code_check_char
-from layers.columns import ColumnMatcher, short_names
-from layers.definitions import LAYERS
-from layers.errors import ValidationFailed
-from layers.schemas import read_only_names
-from layers.store import Actor, FeatureStore
-from layers.transfer import export_layer, import_file
-from layers.writers import ExportWarning
+from safemap.layers.checks import credit_code_check_char
+from safemap.layers.columns import ColumnMatcher, short_names
+from safemap.layers.definitions import LAYERS
+from safemap.layers.errors import ValidationFailed
+from safemap.layers.schemas import read_only_names
+from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.transfer import export_layer, import_file
+from safemap.layers.writers import ExportWarning
 
 ACTOR = Actor("李应急", "admin")
 CREDIT = "91654225MA7" + "ABC12A"
@@ -617,7 +617,7 @@ def test_short_names_are_unique_and_fit() -> None:
 
 
 def test_dataframe_values_are_coerced() -> None:
-    from layers.rows import coerce as _coerce
+    from safemap.layers.rows import coerce as _coerce
 
     layer = next(la for la in LAYERS if la.name == "townships")
     assert _coerce(layer.field("code"), 654225100) == "654225100"

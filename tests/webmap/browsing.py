@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.background_server import free_port
-from layers.store import FeatureStore
+from safemap.layers.store import FeatureStore
+from tests.support.background_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -54,8 +54,8 @@ class LiveServer:
 
 def app_for(store: FeatureStore, basemap: str = "none", **settings: Any) -> Any:
     """The product's app serving ``store`` with the given settings (Yumin extent by default)."""
-    from api.app import create_app
-    from api.settings import YUMIN_EXTENT, Settings
+    from safemap.api.http.app import create_app
+    from safemap.api.settings import YUMIN_EXTENT, Settings
 
     settings.setdefault("extent", YUMIN_EXTENT)
     return create_app(Settings(basemap=basemap, gpkg_path=Path("unused.gpkg"), **settings), store=store)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from layers.demo import build_demo
-from layers.store import FeatureStore, open_store
+from safemap.layers.demo import build_demo
+from safemap.layers.store import FeatureStore, open_store
+from safemap.webmap.assets import missing_assets
 from tests.conftest import YUMIN_EXTENT
 from tests.webmap.browsing import ARGS, CHROMIUM, LiveServer, app_for
-from webmap.assets import missing_assets
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def graded_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
     """The demo county with GB 18218 grades, for panels that only read (planner, coverage)."""
-    from api.cli_safety import grade_store
+    from safemap.api.cli.safety import grade_store
 
     store = open_store(tmp_path_factory.mktemp("county") / "demo.gpkg", extent=YUMIN_EXTENT)
     build_demo(store)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from layers.definitions import LAYERS
-from layers.store import Actor, FeatureStore
-from webmap.features import drawn
+from safemap.layers.definitions import LAYERS
+from safemap.layers.store import Actor, FeatureStore
+from safemap.webmap.features import drawn
 
 ADMIN = Actor("test", "admin")
 #: Layers with geometry and a style; attribute tables (rules …) are not drawn.

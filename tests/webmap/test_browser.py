@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from layers.definitions import GROUPS
-from layers.store import FeatureStore, open_store
+from safemap.layers.definitions import GROUPS
+from safemap.layers.store import FeatureStore, open_store
 from tests.webmap.browsing import LiveServer, Visit, app_for
 from tests.webmap.sample import EXTENT, MAP_LAYERS, fill
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from layers.demo import build_demo
-from layers.store import FeatureStore, open_store
-from layers.tokens import create_token
+from safemap.layers.demo import build_demo
+from safemap.layers.store import FeatureStore, open_store
+from safemap.layers.tokens import create_token
 from tests.conftest import YUMIN_EXTENT
 from tests.webmap.browsing import LiveServer, Visit, app_for
 

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from layers.definitions import GROUPS, get_layer
-from layers.store import FeatureStore
+from safemap.layers.definitions import GROUPS, get_layer
+from safemap.layers.store import FeatureStore
+from safemap.webmap.assets import STATIC_DIR, VENDOR_FILES, missing_assets, vendored
+from safemap.webmap.features import format_value, summarise
+from safemap.webmap.page import MapOptions, render_map
 from tests.webmap.sample import ADMIN, EXTENT, MAP_LAYERS, feature, fill
-from webmap.assets import STATIC_DIR, VENDOR_FILES, missing_assets, vendored
-from webmap.features import format_value, summarise
-from webmap.page import MapOptions, render_map
 
 URL = re.compile(r"https?://[^\s\"'<>)\\]+")
 TIANDITU_KEY = "0123456789abcdef"
@@ -276,7 +276,7 @@ def test_static_dir_holds_our_assets() -> None:
 def test_vectorised_geometry_encoding_matches_the_simple_one() -> None:
     from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
 
-    from webmap.features import encode_geometries, encode_geometry
+    from safemap.webmap.features import encode_geometries, encode_geometry
 
     square = Polygon([(82.9, 46.1), (83.1, 46.1), (83.1, 46.3), (82.9, 46.1)])
     geoms = [

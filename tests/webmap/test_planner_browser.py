@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from shapely.geometry import shape
 
-from layers.store import FeatureStore
+from safemap.layers.store import FeatureStore
 from tests.webmap.browsing import LiveServer, Visit
 
 pytestmark = pytest.mark.browser

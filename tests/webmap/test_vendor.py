@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from webmap import vendor
-from webmap.assets import VENDOR_FILES, vendored
+from safemap.webmap import vendor
+from safemap.webmap.assets import VENDOR_FILES, vendored
 
 
 def test_second_run_is_quick_and_calls_no_npm(monkeypatch: pytest.MonkeyPatch) -> None:

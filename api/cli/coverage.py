@@ -1,0 +1,220 @@
+"""Coverage and fire-access tools on the CLI: ``safemap coverage-report``, ``access-review``, ``locate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
+from safemap.layers.store import FeatureStore
+
+
+def _open() -> FeatureStore:
+    from safemap.api.http.app import open_configured_store
+    from safemap.api.settings import Settings
+
+    return open_configured_store(Settings())
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    output.write_text(text, encoding="utf-8-sig" if output.suffix == ".csv" else "utf-8")
+    click.echo(f"已写入 {output}", err=True)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.1f}%"
+
+
+_KINDS = click.option(
+    "--kinds",
+    default="fire_station,professional_fire",
+    show_default=True,
+    help="Team kinds, comma separated: " + ", ".join(TEAM_KIND.codes),
+)
+_VEHICLE = click.option("--vehicle", type=click.Choice(VEHICLE_PROFILE.codes), default="fire_engine", show_default=True)
+_OUTPUT = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+
+
+def _kinds(text: str) -> list[str]:
+    items = [k.strip() for k in text.split(",") if k.strip()]
+    for k in items:
+        if k not in TEAM_KIND.codes:
+            raise click.BadParameter(
+                f"unknown kind {k!r}; choose from {', '.join(TEAM_KIND.codes)}", param_hint="--kinds"
+            )
+    return items
+
+
+@click.command("coverage-report")
+@_VEHICLE
+@_KINDS
+@click.option(
+    "--standard-min", type=click.FloatRange(0.1, 180), default=None, help="Standard time (default: rules table, 5 min)."
+)
+@click.option("--depot-min", type=click.FloatRange(0.1, 600), default=None, help="Depot reach limit (default 30 min).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option(
+    "--table",
+    type=click.Choice(["summary", "by_grade", "by_township", "uncovered", "depots"]),
+    default="uncovered",
+    show_default=True,
+    help="Table written with --format csv.",
+)
+@_OUTPUT
+def coverage_report_cmd(
+    vehicle: str,
+    kinds: str,
+    standard_min: float | None,
+    depot_min: float | None,
+    fmt: str,
+    table: str,
+    output: Path | None,
+) -> None:
+    """Shares covered within the standard time, uncovered sites, townships, depot reach."""
+    from safemap.api.services.coverage_report import coverage_report, report_csv
+
+    store = _open()
+    try:
+        r = coverage_report(store, vehicle=vehicle, kinds=_kinds(kinds), standard_min=standard_min, depot_min=depot_min)
+    finally:
+        store.close()
+    if fmt == "json":
+        _emit(_dumps(r), output)
+        return
+    if fmt == "csv":
+        _emit(report_csv(r, table), output)
+        return
+    std = r["standard"]
+    lines = [
+        f"标准到场时间 {std['minutes']:g} min（{std['clause']}；出动准备 {std['turnout_s']:g} s），车辆 {vehicle}，"
+        f"队站 {len(r['teams'])} 个"
+    ]
+    for s in r["summary"]:
+        pop = f"，人口 {_pct(s['population_share'])}" if s["population"] else ""
+        lines.append(f"  {s['label']:<6} {s['covered']:>4}/{s['count']:<4} {_pct(s['share'])}{pop}")
+    for g in r["by_grade"]:
+        lines.append(f"  危险源 {g['grade']:<4} {g['covered']:>4}/{g['count']:<4} {_pct(g['share'])}")
+    lines.append(f"未覆盖 {len(r['uncovered'])} 处（按到场时间从长到短，前 20 处）：")
+    for u in r["uncovered"][:20]:
+        t = "无法到达" if u["response_min"] is None else f"{u['response_min']:.1f} min"
+        lines.append(f"  {u['layer_label']} {u['name']}（{u['township']}）{t}，最近：{u['nearest_team'] or '—'}")
+    d = r["depots"]
+    lacking = "、".join(x["township"] for x in d["townships_without_depot"]) or "无"
+    lines.append(f"{d['limit_min']:g} min 内无物资储备库可达的乡镇：{lacking}")
+    _emit("\n".join(lines) + "\n", output)
+
+
+@click.command("access-review")
+@click.option("--township", default=None, help="Only this township.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table", show_default=True
+)
+@_OUTPUT
+def access_review_cmd(township: str | None, fmt: str, output: Path | None) -> None:
+    """Fire lanes, turnarounds, hydrants and engine/ladder reach, with the clause of each finding."""
+    from safemap.api.reports.access import findings_csv, render_html
+    from safemap.api.services.access_review import access_review
+    from safemap.api.settings import Settings
+
+    store = _open()
+    try:
+        review = access_review(store, township=township)
+    finally:
+        store.close()
+    if fmt == "json":
+        _emit(_dumps(review), output)
+    elif fmt == "csv":
+        _emit(findings_csv(review), output)
+    elif fmt == "html":
+        _emit(render_html(review, Settings().title), output)
+    else:
+        lines = [f"{s['label']}（{s['clause']}）：{s['count']}" for s in review["summary"]]
+        for f in review["findings"]["features"]:
+            p = f["properties"]
+            if p["layer"] == "fire_lanes":
+                lines.append(f"  [{p['clause']}] {p['message']}")
+        _emit("\n".join(lines) + "\n", output)
+
+
+@click.command("locate")
+@click.option("--problem", type=click.Choice(["mclp", "pcenter"]), default="mclp", show_default=True)
+@click.option("-k", "--count", "k", type=click.IntRange(1, 10), default=1, show_default=True, help="New sites.")
+@click.option(
+    "--layer", type=click.Choice(["rescue_teams", "material_depots"]), default="rescue_teams", show_default=True
+)
+@_VEHICLE
+@_KINDS
+@click.option(
+    "--demand",
+    type=click.Choice(["population", "hazard_sources", "enterprises"]),
+    default="population",
+    show_default=True,
+)
+@click.option("--candidates", type=click.Choice(["nodes", "grid"]), default="nodes", show_default=True)
+@click.option("--spacing-m", type=click.FloatRange(100, 20000), default=1000.0, show_default=True)
+@click.option("--standard-min", type=click.FloatRange(0.1, 180), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_OUTPUT
+def locate_cmd(
+    problem: str,
+    k: int,
+    layer: str,
+    vehicle: str,
+    kinds: str,
+    demand: str,
+    candidates: str,
+    spacing_m: float,
+    standard_min: float | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Propose k new stations or depots (MCLP or p-center) and compare coverage before/after."""
+    from safemap.api.services.locate import locate
+
+    store = _open()
+    try:
+        r = locate(
+            store,
+            problem=problem,
+            k=k,
+            layer=layer,
+            vehicle=vehicle,
+            kinds=_kinds(kinds),
+            demand=demand,
+            candidates=candidates,
+            spacing_m=spacing_m,
+            standard_min=standard_min,
+        )
+    finally:
+        store.close()
+    if fmt == "json":
+        r = {key: v for key, v in r.items() if key != "areas"}
+        _emit(_dumps(r), output)
+        return
+    b, a = r["before"], r["after"]
+    gap = "已证明最优" if r["optimal"] else f"与最优的差距 ≤ {(r['gap'] or 0) * 100:.2f}%"
+    lines = [
+        f"{problem.upper()}：新增 {r['k']} 处，候选点 {r['candidates']['count']} 个，{gap}"
+        f"（{r['solver']}，{r['seconds']} s）"
+    ]
+    for s in r["sites"]:
+        lines.append(f"  {s['rank']}. 经度 {s['lon']:.5f} 纬度 {s['lat']:.5f}（{s['road']}）")
+    lines.append(
+        f"覆盖（行车 {r['radius_min']:g} min 内，{r['demand_label']}）："
+        f"{_pct(b['covered_share'])} → {_pct(a['covered_share'])}"
+    )
+    lines.append(f"最长行车时间：{b['worst_travel_min']} → {a['worst_travel_min']} min")
+    _emit("\n".join(lines) + "\n", output)
+
+
+COMMANDS = (coverage_report_cmd, access_review_cmd, locate_cmd)

@@ -1,0 +1,1 @@
+"""The web room: the FastAPI app factory, routers, OGC API, tiles, auth, errors, request models."""

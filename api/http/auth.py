@@ -1,0 +1,66 @@
+"""Bearer-token authentication and role checks for writes."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from safemap.api.http.errors import ApiError
+from safemap.layers.catalogue import ROLE_LABELS, Layer
+from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.tokens import authenticate
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="safemap"'}
+
+
+def current_actor(request: Request) -> Actor | None:
+    """The actor behind the request's bearer token; ``None`` when it carries none.
+
+    A token that is present but unknown, revoked or expired is an error (401), not
+    an anonymous request.
+    """
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiError(401, "unauthorized", "Authorization 请求头应为 'Bearer <令牌>'", headers=_CHALLENGE)
+    store: FeatureStore = request.app.state.store
+    actor = authenticate(store, secret.strip())
+    if actor is None:
+        raise ApiError(401, "unauthorized", "令牌无效、已吊销或已过期", headers=_CHALLENGE)
+    return actor
+
+
+def require_actor(request: Request) -> Actor:
+    """The authenticated actor; 401 when the request carries no token."""
+    actor = current_actor(request)
+    if actor is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "此操作需要令牌：请在请求头加 'Authorization: Bearer <令牌>'（令牌由管理员用 safemap token create 生成）",
+            headers=_CHALLENGE,
+        )
+    return actor
+
+
+def require_editor(request: Request, layer: Layer) -> Actor:
+    """The actor, if their role may edit ``layer``; 401 without a token, 403 otherwise."""
+    actor = require_actor(request)
+    if actor.role not in layer.editors:
+        allowed = "、".join(f"{r}（{ROLE_LABELS[r]}）" for r in sorted(layer.editors))
+        raise ApiError(
+            403,
+            "forbidden",
+            f"角色 {actor.role}（{ROLE_LABELS.get(actor.role, actor.role)}）无权修改{layer.label}图层；"
+            f"可修改的角色：{allowed}",
+        )
+    return actor
+
+
+def require_role(request: Request, *roles: str) -> Actor:
+    """The actor, if their role is one of ``roles``."""
+    actor = require_actor(request)
+    if actor.role not in roles:
+        raise ApiError(403, "forbidden", f"此操作需要角色：{'、'.join(roles)}")
+    return actor

@@ -1,0 +1,143 @@
+"""Every error leaves the API as JSON naming what was wrong: ``{"error", "message", "problems"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from safemap.layers.errors import LayerError, Problem
+from safemap.layers.validation import describe_error
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    problems: list[Problem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A JSON error body; ``problems`` name each field (and row) at fault."""
+    body: dict[str, Any] = {"error": code, "message": message}
+    if problems:
+        body["problems"] = [p.as_dict() for p in problems]
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself (authentication, bad request body…)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: list[Problem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.problems = problems
+        self.headers = headers
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into a JSON error."""
+
+    @app.exception_handler(LayerError)
+    async def _layer_error(_: Request, exc: LayerError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.problems)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.problems, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            where = loc[0] if loc else "request"
+            name = ".".join(loc[1:]) or where
+            problems.append(Problem(name, f"{describe_error(err)}（{where}）"))
+        status = 400 if all(p.message.endswith("（query）") for p in problems) else 422
+        return error_response(status, "invalid_request", f"{problems[0].field}: {problems[0].message}", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = "没有这个地址（请查看 /docs 中的接口列表）"
+        if exc.status_code == 405:
+            message = "该地址不支持此请求方法"
+        return error_response(
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, "error"),
+            message,
+            headers=getattr(exc, "headers", None),
+        )
+
+
+class BodyLimit:
+    """Refuse request bodies over a size limit with 413 before they reach a handler.
+
+    Uploads (paths ending in ``/import``) get their own, larger limit. The limit is
+    checked against ``Content-Length`` and, for chunked bodies, while reading.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 413 when its body is too large."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_upload if scope["path"].endswith("/import") else self.max_body
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._too_large(scope, receive, send, limit)
+                return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send, limit)
+
+    @staticmethod
+    async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = error_response(413, "payload_too_large", f"请求体超过上限 {limit // (1024 * 1024)} MB")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass

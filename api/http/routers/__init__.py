@@ -1,0 +1,1 @@
+"""One APIRouter per area (layers, transfer, tiles, safety, coverage, route, dispatch, system, map)."""

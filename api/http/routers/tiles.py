@@ -1,0 +1,25 @@
+"""Vector tiles of a layer at ``/tiles/{layer}/{z}/{x}/{y}.mvt`` (for the map and GIS clients)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from safemap.layers.store import FeatureStore
+from safemap.layers.tiles import render_tile
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def install(app: FastAPI) -> None:
+    """Register the tile route."""
+
+    @app.get(
+        "/tiles/{layer}/{z}/{x}/{y}.mvt", tags=["矢量瓦片"], summary="图层矢量瓦片（MVT, XYZ）", response_class=Response
+    )
+    async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
+        store: FeatureStore = request.app.state.store
+        data = await run_in_threadpool(render_tile, store, layer, z, x, y)
+        # Short cache: edits show up within a minute without reloading every tile each pan.
+        return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})

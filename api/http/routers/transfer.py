@@ -1,0 +1,108 @@
+"""Import (upload) and export (download) of a layer's features through the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, JSONResponse
+
+from safemap.api.http.auth import require_editor
+from safemap.api.http.params import bad, parse_bbox
+from safemap.layers.catalogue import Layer
+from safemap.layers.store import FeatureStore
+from safemap.layers.transfer import export_layer, import_file
+
+FORMATS = {
+    "geojson": (".geojson", "application/geo+json"),
+    "gpkg": (".gpkg", "application/geopackage+sqlite3"),
+    "shp": (".zip", "application/zip"),
+    "csv": (".csv", "text/csv; charset=utf-8"),
+}
+UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")
+
+
+def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
+    """Register ``/api/layers/{layer}/import`` and ``/export`` for one layer."""
+    name = layer.name
+
+    @router.post(f"/{name}/import", tags=[tag], summary=f"导入{layer.label}（全部成功才写入）")
+    async def upload(
+        request: Request,
+        file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile (.zip) or CSV"),
+        crs: str | None = Form(None, description="文件未声明坐标系时指定，如 EPSG:4490"),
+        gcj02: bool = Form(False, description="坐标为 GCJ-02（高德/DataV），转换为 WGS 84"),
+        source_layer: str | None = Form(None, description="GeoPackage 中的图层名"),
+        lon_field: str | None = Form(None),
+        lat_field: str | None = Form(None),
+        dry_run: bool = Form(False, description="只校验，不写入"),
+    ) -> JSONResponse:
+        actor = require_editor(request, layer)
+        filename = file.filename or "upload"
+        suffix = Path(filename).suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            raise bad("file", f"不支持的文件类型 {suffix or '(无扩展名)'}；可用：{', '.join(UPLOAD_SUFFIXES)}", 422)
+        folder = Path(tempfile.mkdtemp(prefix="safemap-import-"))
+        try:
+            path = folder / f"{Path(filename).stem or 'upload'}{suffix}"
+            with path.open("wb") as out:
+                shutil.copyfileobj(file.file, out)
+            store: FeatureStore = request.app.state.store
+            report = await run_in_threadpool(
+                import_file,
+                store,
+                name,
+                path,
+                actor,
+                crs=crs,
+                gcj02=gcj02,
+                source_layer=source_layer,
+                lon_field=lon_field,
+                lat_field=lat_field,
+                dry_run=dry_run,
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        body: dict[str, Any] = {
+            "layer": report.layer,
+            "count": report.count,
+            "ids": report.ids,
+            "warnings": report.warnings,
+            "source_crs": report.source_crs,
+            "converted_from_gcj02": report.converted_from_gcj02,
+            "dry_run": report.dry_run,
+        }
+        return JSONResponse(body, status_code=200 if dry_run else 201)
+
+    @router.get(f"/{name}/export", tags=[tag], summary=f"导出{layer.label}")
+    async def download(
+        request: Request,
+        format: str = Query("geojson", description="geojson, gpkg, shp (zipped) or csv"),
+        bbox: str | None = Query(None),
+    ) -> FileResponse:
+        if format not in FORMATS:
+            raise bad("format", f"不支持 {format!r}；可选：{', '.join(FORMATS)}")
+        store: FeatureStore = request.app.state.store
+        raw = {k: v for k, v in request.query_params.items() if k not in ("format", "bbox")}
+        filters = store.parse_filters(name, raw) if raw else None
+        suffix, media = FORMATS[format]
+        folder = Path(tempfile.mkdtemp(prefix="safemap-export-"))
+        stamp = dt.datetime.now().strftime("%Y%m%d")
+        path = folder / f"{name}_{stamp}{suffix}"
+        try:
+            await run_in_threadpool(export_layer, store, name, path, fmt=format, bbox=parse_bbox(bbox), filters=filters)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return FileResponse(
+            path,
+            media_type=media,
+            filename=path.name,
+            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+        )

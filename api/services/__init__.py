@@ -1,0 +1,1 @@
+"""The domain rules: each use case as plain Python over the store and gis; raises safemap.layers.errors."""

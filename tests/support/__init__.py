@@ -1,0 +1,1 @@
+"""Test tooling: throwaway PostgreSQL clusters, live servers, answer recording. Not shipped."""
