@@ -12,9 +12,10 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from safemap.layers.columns import normalise
@@ -124,7 +125,8 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None, spatia
     elif wkt_col is not None:
         raw.geometries = _parse_wkt(wkts, wkt_col, raw)
     else:
-        points = shapely.points(np.array(xs, dtype=float), np.array(ys, dtype=float))
+        # Arrays of x and y give an array of points; the stubs also allow a single Point.
+        points = cast(npt.NDArray[np.object_], shapely.points(np.array(xs, dtype=float), np.array(ys, dtype=float)))
         raw.geometries = [None if i in raw.bad_geometry else g for i, g in zip(raw.rows, points, strict=True)]
     return raw
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from safemap.layers import enums
-from safemap.layers.catalogue import ChildTable, Field, Layer, Style, common_fields
+from safemap.layers.catalogue import ChildTable, Field, GeometryType, Layer, Style, common_fields
 from safemap.layers.checks import cas_error, credit_code_error
 from safemap.layers.coverage_tables import COVERAGE_TABLES
 from safemap.layers.network_tables import NETWORK_TABLES
@@ -75,7 +75,7 @@ INVENTORY = ChildTable(
     summary=lambda r: f"{r.get('item')} {_fmt_qty(r.get('quantity'))}{r.get('unit') or ''}",
 )
 
-POLY = ("Polygon", "MultiPolygon")
+POLY: tuple[GeometryType, ...] = ("Polygon", "MultiPolygon")
 
 LAYERS: tuple[Layer, ...] = (
     Layer(

@@ -21,10 +21,12 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection
 
-from safemap.layers.errors import FeatureNotFound, Problem, VersionConflict
-from safemap.layers.store import Actor, FeatureStore, utc_now
+from safemap.layers.catalogue import Layer
+from safemap.layers.errors import Problem, VersionConflict
+from safemap.layers.model import Actor, AuditEntry, Feature, utc_now
+from safemap.layers.store import FeatureStore
+from safemap.layers.transaction import Transaction
 from safemap.layers.validation import validate_feature
 
 ACTIVE = ("confirmed", "arrived")
@@ -86,49 +88,35 @@ def confirm(
         cleans.append(validate_feature(layer, feature, partial=False, extent=store.extent))
     teams = store.layer("rescue_teams")
     depots = store.layer("material_depots")
-    t_team = store.schema.layers["rescue_teams"]
-    t_disp = store.schema.layers["dispatches"]
-    with store.backend.write() as conn:
-        team_audit = []
+    with store.transaction() as tx:
+        team_audit: list[AuditEntry] = []
         for item in items:
             if item.team_id is None:
                 continue
-            before = _lock(conn, store, "rescue_teams", item.team_id)
-            done = conn.execute(
-                update(t_team)
-                .where(t_team.c.id == item.team_id, t_team.c.status == "available")
-                .values(status="dispatched", version=t_team.c.version + 1, updated_at=now)
-            )
-            if done.rowcount != 1:
-                raise VersionConflict(_busy_message(conn, store, item.team_id, before), _problem("team_id", item))
-            after = store.fetch(conn, teams, item.team_id)
-            team_audit.append((item.team_id, before, after))
-        depot_audit = []
+            before = tx.lock("rescue_teams", item.team_id)
+            if not tx.update(
+                "rescue_teams", item.team_id, {"status": "dispatched"}, only_if={"status": "available"}, now=now
+            ):
+                raise VersionConflict(_busy_message(tx, store, item.team_id, before), _problem("team_id", item))
+            team_audit.append((item.team_id, before, tx.fetch(teams, item.team_id)))
+        depot_audit: list[AuditEntry] = []
         for item in items:
             if item.depot_id is None:
                 continue
-            before = _lock(conn, store, "material_depots", item.depot_id)
+            before = tx.lock("material_depots", item.depot_id)
             for name, _unit, qty in item.materials:
-                _take(conn, store, item.depot_id, before, name, float(qty))
-            t_dep = store.schema.layers["material_depots"]
-            conn.execute(
-                update(t_dep).where(t_dep.c.id == item.depot_id).values(version=t_dep.c.version + 1, updated_at=now)
-            )
-            depot_audit.append((item.depot_id, before, store.fetch(conn, depots, item.depot_id)))
-        rows = []
-        for clean in cleans:
-            values = store.storage_values(layer, clean.properties)
-            values.update(geom=store.backend.geom_value(clean.geometry), updated_at=now, version=1)
-            rows.append(values)
-        ids = store.backend.insert_rows(conn, t_disp, rows)
-        written = store.fetch_many(conn, layer, ids)
+                _take(tx, item.depot_id, before, name, float(qty))
+            tx.update("material_depots", item.depot_id, {}, now=now)
+            depot_audit.append((item.depot_id, before, tx.fetch(depots, item.depot_id)))
+        ids = tx.insert(layer, cleans, actor, now=now)
+        written = tx.fetch_many(layer, ids)
         text = note or f"调度批次 {plan_id}"
-        store.record_audit(conn, actor, "create", layer, [(i, None, written[i]) for i in ids], text)
+        tx.record_audit(actor, "create", layer, [(i, None, written[i]) for i in ids], text)
         if team_audit:
-            store.record_audit(conn, actor, "dispatch", teams, team_audit, text)
+            tx.record_audit(actor, "dispatch", teams, team_audit, text)
         if depot_audit:
-            store.record_audit(conn, actor, "dispatch", depots, depot_audit, text)
-        store.bump_generation(conn)
+            tx.record_audit(actor, "dispatch", depots, depot_audit, text)
+        tx.bump_generation()
     return plan_id, [written[i] for i in ids]
 
 
@@ -144,47 +132,38 @@ def set_status(
         raise ValueError(status)
     layer = store.layer("dispatches")
     teams = store.layer("rescue_teams")
-    t_disp = store.schema.layers["dispatches"]
-    t_team = store.schema.layers["rescue_teams"]
     allowed = ("confirmed",) if status == "arrived" else ACTIVE
     stamp = "arrived_at" if status == "arrived" else "released_at"
     now = utc_now()
-    with store.backend.write() as conn:
-        audit, team_audit = [], []
+    with store.transaction() as tx:
+        t_disp = tx.table("dispatches")
+        audit: list[tuple[int, Feature, Feature | None]] = []
+        team_audit: list[AuditEntry] = []
         for did in dispatch_ids:
-            before = _lock(conn, store, "dispatches", did)
+            before = tx.lock("dispatches", did)
             current = before["properties"]["status"]
-            done = conn.execute(
-                update(t_disp)
-                .where(t_disp.c.id == did, t_disp.c.status.in_(allowed))
-                .values(status=status, version=t_disp.c.version + 1, updated_at=now, **{stamp: now})
-            )
-            if done.rowcount != 1:
-                label = layer.field("status").enum.label(current)  # type: ignore[union-attr]
-                message = f"调度记录 {did} 当前状态为“{label}”，不能改为“{layer.field('status').enum.label(status)}”"  # type: ignore[union-attr]
+            if not tx.update("dispatches", did, {"status": status, stamp: now}, only_if={"status": allowed}, now=now):
+                label = _status_label(layer, current)
+                message = f"调度记录 {did} 当前状态为“{label}”，不能改为“{_status_label(layer, status)}”"
                 raise VersionConflict(message, [Problem("dispatch_ids", message)])
-            audit.append((did, before, store.fetch(conn, layer, did)))
+            audit.append((did, before, tx.fetch(layer, did)))
             team_id = before["properties"]["team_id"]
             if status == "released" and team_id is not None:
-                team_before = _lock(conn, store, "rescue_teams", team_id)
-                others = conn.execute(
+                team_before = tx.lock("rescue_teams", team_id)
+                others = tx.execute(
                     select(func.count())
                     .select_from(t_disp)
                     .where(t_disp.c.team_id == team_id, t_disp.c.status.in_(ACTIVE))
                 ).scalar_one()
-                if others == 0:
-                    freed = conn.execute(
-                        update(t_team)
-                        .where(t_team.c.id == team_id, t_team.c.status == "dispatched")
-                        .values(status="available", version=t_team.c.version + 1, updated_at=now)
-                    )
-                    if freed.rowcount == 1:
-                        team_audit.append((team_id, team_before, store.fetch(conn, teams, team_id)))
+                if others == 0 and tx.update(
+                    "rescue_teams", team_id, {"status": "available"}, only_if={"status": "dispatched"}, now=now
+                ):
+                    team_audit.append((team_id, team_before, tx.fetch(teams, team_id)))
         action = "arrive" if status == "arrived" else "release"
-        store.record_audit(conn, actor, action, layer, audit, note)
+        tx.record_audit(actor, action, layer, audit, note)
         if team_audit:
-            store.record_audit(conn, actor, action, teams, team_audit, note)
-        store.bump_generation(conn)
+            tx.record_audit(actor, action, teams, team_audit, note)
+        tx.bump_generation()
     return [after for _, _, after in audit if after is not None]
 
 
@@ -198,22 +177,22 @@ def active_dispatches(store: FeatureStore) -> list[dict[str, Any]]:
 
 def changes_since(store: FeatureStore, after_id: int, layers: Sequence[str], limit: int = 500) -> list[dict[str, Any]]:
     """Audit entries newer than ``after_id`` on the given layers, oldest first (for live updates)."""
-    a = store.schema.audit
-    stmt = (
-        select(a.c.id, a.c.layer, a.c.feature_id, a.c.action, a.c.after, a.c.actor)
-        .where(a.c.id > after_id, a.c.layer.in_(list(layers)))
-        .order_by(a.c.id)
-        .limit(limit)
-    )
-    with store.backend.read() as conn:
-        return [dict(r) for r in conn.execute(stmt).mappings()]
+    with store.transaction(readonly=True) as tx:
+        a = tx.audit_table
+        stmt = (
+            select(a.c.id, a.c.layer, a.c.feature_id, a.c.action, a.c.after, a.c.actor)
+            .where(a.c.id > after_id, a.c.layer.in_(list(layers)))
+            .order_by(a.c.id)
+            .limit(limit)
+        )
+        return [dict(r) for r in tx.execute(stmt).mappings()]
 
 
 def latest_audit_id(store: FeatureStore) -> int:
     """Id of the newest audit entry (0 when there is none)."""
-    a = store.schema.audit
-    with store.backend.read() as conn:
-        return int(conn.execute(select(func.coalesce(func.max(a.c.id), 0))).scalar_one())
+    with store.transaction(readonly=True) as tx:
+        a = tx.audit_table
+        return int(tx.execute(select(func.coalesce(func.max(a.c.id), 0))).scalar_one())
 
 
 def fingerprint(store: FeatureStore, layers: Sequence[str]) -> tuple[Any, ...]:
@@ -222,10 +201,10 @@ def fingerprint(store: FeatureStore, layers: Sequence[str]) -> tuple[Any, ...]:
     Per layer: count, max id, sum of versions, latest edit time.
     """
     out: list[Any] = []
-    with store.backend.read() as conn:
+    with store.transaction(readonly=True) as tx:
         for name in layers:
-            t = store.schema.layers[name]
-            row = conn.execute(
+            t = tx.table(name)
+            row = tx.execute(
                 select(func.count(), func.max(t.c.id), func.sum(t.c.version), func.max(t.c.updated_at))
             ).one()
             out.append(tuple(row))
@@ -233,22 +212,17 @@ def fingerprint(store: FeatureStore, layers: Sequence[str]) -> tuple[Any, ...]:
 
 
 # ---------------------------------------------------------------------- internals
-def _lock(conn: Connection, store: FeatureStore, layer_name: str, fid: int) -> dict[str, Any]:
-    t = store.schema.layers[layer_name]
-    layer = store.layer(layer_name)
-    if conn.execute(store.backend.lock(select(t.c.id).where(t.c.id == fid))).first() is None:
-        raise FeatureNotFound(f"{layer.label}中没有编号为 {fid} 的要素")
-    found = store.fetch(conn, layer, fid)
-    assert found is not None
-    return found
+def _status_label(layer: Layer, code: str) -> str:
+    enum = layer.field("status").enum
+    assert enum is not None
+    return str(enum.label(code))  # as the f-string showed it: None as "None"
 
 
-def _busy_message(conn: Connection, store: FeatureStore, team_id: int, before: dict[str, Any]) -> str:
+def _busy_message(tx: Transaction, store: FeatureStore, team_id: int, before: Feature) -> str:
     name = before["properties"].get("name") or f"队伍 {team_id}"
-    status = before["properties"].get("status")
-    label = store.layer("rescue_teams").field("status").enum.label(status)  # type: ignore[union-attr]
-    t = store.schema.layers["dispatches"]
-    row = conn.execute(
+    label = _status_label(store.layer("rescue_teams"), before["properties"].get("status"))
+    t = tx.table("dispatches")
+    row = tx.execute(
         select(t.c.dispatcher, t.c.confirmed_at, t.c.plan_id)
         .where(t.c.team_id == team_id, t.c.status.in_(ACTIVE))
         .order_by(t.c.id.desc())
@@ -260,9 +234,9 @@ def _busy_message(conn: Connection, store: FeatureStore, team_id: int, before: d
     return f"{name}当前状态为“{label}”，不能派出；请刷新方案后改派其他队伍"
 
 
-def _take(conn: Connection, store: FeatureStore, depot_id: int, before: dict[str, Any], item: str, qty: float) -> None:
-    inv = store.schema.children[("material_depots", "inventory")]
-    row = conn.execute(
+def _take(tx: Transaction, depot_id: int, before: Feature, item: str, qty: float) -> None:
+    inv = tx.child_table("material_depots", "inventory")
+    row = tx.execute(
         select(inv.c.id, inv.c.quantity)
         .where(inv.c.parent_id == depot_id, inv.c.item == item)
         .order_by(inv.c.quantity.desc())
@@ -272,7 +246,7 @@ def _take(conn: Connection, store: FeatureStore, depot_id: int, before: dict[str
     if row is None:
         message = f"{name}没有“{item}”库存"
         raise VersionConflict(message, [Problem("materials", message)])
-    done = conn.execute(
+    done = tx.execute(
         update(inv).where(inv.c.id == row[0], inv.c.quantity >= qty).values(quantity=inv.c.quantity - qty)
     )
     if done.rowcount != 1:

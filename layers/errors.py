@@ -80,3 +80,17 @@ class BadQuery(LayerError):
 
     status = 400
     code = "bad_query"
+
+
+class Unprocessable(LayerError):
+    """The input is well formed but cannot be acted on (a point outside the area, a missing table row…)."""
+
+    status = 422
+    code = "invalid"
+
+
+class Unroutable(LayerError):
+    """No passable route joins the points asked for; ``problems`` give the reasons."""
+
+    status = 422
+    code = "no_route"

@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import shapely
 
-from safemap.layers.store import Page
+from safemap.layers.model import Page
 
 
 def geometry_fragments(geoms: np.ndarray) -> list[Any]:

@@ -11,13 +11,13 @@ are created automatically; any other difference between catalogue and database
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from safemap.layers.backend import Backend
 from safemap.layers.errors import SchemaError
 from safemap.layers.tables import META_TABLE, Schema
 
@@ -41,7 +41,7 @@ def _set_version(conn: Connection, schema: Schema, version: int) -> None:
 
 
 def ensure_schema(
-    backend: Any,
+    backend: Backend,
     schema: Schema,
     *,
     migrations: Mapping[int, Step] = MIGRATIONS,
@@ -81,7 +81,7 @@ def ensure_schema(
         return found
 
 
-def _create_new_tables(conn: Connection, backend: Any, schema: Schema, existing: set[str]) -> list[str]:
+def _create_new_tables(conn: Connection, backend: Backend, schema: Schema, existing: set[str]) -> list[str]:
     missing = [t for t in schema.metadata.sorted_tables if t.name not in existing]
     if not missing:
         return []
@@ -92,7 +92,7 @@ def _create_new_tables(conn: Connection, backend: Any, schema: Schema, existing:
     return [t.name for t in missing]
 
 
-def _verify(conn: Connection, backend: Any, schema: Schema) -> None:
+def _verify(conn: Connection, backend: Backend, schema: Schema) -> None:
     problems = []
     for table in schema.metadata.sorted_tables:
         have = backend.column_names(conn, table.name)

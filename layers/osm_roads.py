@@ -94,7 +94,7 @@ def read_osm_roads(path: str | Path, clip: BaseGeometry | None = None) -> list[d
 
     ways: list[tuple[int, dict[str, str], list[int], list[tuple[float, float]]]] = []
     for w in osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway")):
-        if not w.is_way():
+        if not isinstance(w, osmium.osm.Way):
             continue
         tags = {t.k: t.v for t in w.tags}
         if tags.get("highway") not in HIGHWAY_CLASS or tags.get("area") == "yes":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -66,7 +66,7 @@ class PostGISBackend:
         return type_coerce(func.ST_AsBinary(column), LargeBinary).label("geom_bytes")
 
     @staticmethod
-    def decode(blobs: list[bytes | None]) -> np.ndarray:
+    def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
         """Decode WKB bytes to shapely geometries."""
         return shapely.from_wkb(np.array([bytes(b) if b is not None else None for b in blobs], dtype=object))
 

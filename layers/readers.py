@@ -152,6 +152,7 @@ def read_geojson(path: Path) -> RawTable:
     except orjson.JSONDecodeError as exc:
         raise fail(f"不是有效的 JSON：{exc}") from None
     crs_text = None
+    features: object  # narrowed to a list in each branch below
     if isinstance(obj, list):
         features = obj
     elif isinstance(obj, dict) and obj.get("type") == "FeatureCollection":
@@ -247,7 +248,8 @@ def read_gpkg(
     if not spatial:
         import geopandas as gpd
 
-        frame = gpd.GeoDataFrame(frame, geometry=[None] * len(frame))
+        # An object array of None: the stubs accept no None in a geometry list.
+        frame = gpd.GeoDataFrame(frame, geometry=np.full(len(frame), None, dtype=object))
     raw = from_frame("gpkg", frame)
     if raw.keys is None:
         raw.keys = frame.index.tolist()

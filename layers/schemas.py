@@ -36,7 +36,8 @@ _PY_TYPES: dict[str, Any] = {
 MAX_CHILD_ROWS = 500
 
 
-def _enum_aliases(enum: EnumType) -> dict[str, str]:
+def enum_aliases(enum: EnumType) -> dict[str, str]:
+    """Every spelling of an enum's members -> code: lower-case codes, labels and unambiguous short labels."""
     aliases: dict[str, str] = {}
     shorts: dict[str, list[str]] = {}
     for m in enum.members:
@@ -51,7 +52,7 @@ def _enum_aliases(enum: EnumType) -> dict[str, str]:
 
 
 def _enum_normaliser(enum: EnumType) -> Any:
-    aliases = _enum_aliases(enum)
+    aliases = enum_aliases(enum)
 
     def normalise(value: Any) -> Any:
         if isinstance(value, str):
@@ -91,7 +92,7 @@ def annotation_for(f: Field) -> Any:
     before = _blank_to_none
     if f.type == "enum":
         assert f.enum is not None
-        base: Any = Literal[f.enum.codes]  # type: ignore[valid-type]
+        base: Any = Literal[f.enum.codes]
         metadata: list[Any] = []
         normalise = _enum_normaliser(f.enum)
 
@@ -112,8 +113,8 @@ def annotation_for(f: Field) -> Any:
     if f.check is not None:
         metadata.append(AfterValidator(_run_check(f.check)))
     # Constraints apply to the value only; None (an empty cell) passes through them.
-    inner = Annotated[base, *metadata] if metadata else base  # type: ignore[valid-type]
-    return Annotated[inner | None, BeforeValidator(before)]  # type: ignore[valid-type]
+    inner = Annotated[base, *metadata] if metadata else base
+    return Annotated[inner | None, BeforeValidator(before)]
 
 
 def _anchored(f: Field) -> str | None:
@@ -139,7 +140,7 @@ class _Strict(BaseModel):
 @cache
 def child_model(layer_name: str, child: ChildTable) -> type[BaseModel]:
     """Model of one row of a child table."""
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         f"{_camel(layer_name)}{_camel(child.name)}Row",
         __base__=_Strict,
         **_field_definitions(child.fields, partial=False),
@@ -162,9 +163,7 @@ def properties_model(layer: Layer, *, partial: bool) -> type[BaseModel]:
             PydField(default=None, title=child.label, max_length=MAX_CHILD_ROWS),
         )
     suffix = "Patch" if partial else "Create"
-    model = create_model(  # type: ignore[call-overload]
-        f"{_camel(layer.name)}{suffix}", __base__=_Strict, **defs
-    )
+    model = create_model(f"{_camel(layer.name)}{suffix}", __base__=_Strict, **defs)
     return model
 
 
@@ -236,3 +235,48 @@ def layer_json_schema(layer: Layer) -> dict[str, Any]:
         "properties": props,
         "required": [f.name for f in layer.editable_fields if f.required],
     }
+
+
+def value_from_text(f: Field, text: str) -> Any:
+    """The typed value of ``f`` written as ``text`` (e.g. a query-string filter value).
+
+    ``null``/``none`` is ``None`` for an optional field; an enum accepts its codes,
+    labels and short labels; ``bool`` accepts true/false, 1/0, yes/no, 是/否. Raises
+    :class:`ValueError` with a Chinese message naming what is accepted.
+    """
+    if text.lower() in ("null", "none") and not f.required:
+        return None
+    if f.type == "enum":
+        assert f.enum is not None
+        aliases = enum_aliases(f.enum)
+        code = aliases.get(text.lower(), aliases.get(text))
+        if code is None:
+            raise ValueError(f"取值无效（收到 {text!r}），可选：{f.enum.describe()}")
+        return code
+    try:
+        if f.type == "int":
+            return int(text)
+        if f.type == "float":
+            return float(text)
+        if f.type == "bool":
+            if text.lower() in ("true", "1", "yes", "是"):
+                return True
+            if text.lower() in ("false", "0", "no", "否"):
+                return False
+            raise ValueError
+        if f.type == "date":
+            return dt.date.fromisoformat(text)
+        if f.type == "datetime":
+            return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} 不是有效的{_TEXT_TYPE_NAMES[f.type]}") from None
+    return text
+
+
+_TEXT_TYPE_NAMES = {
+    "int": "整数",
+    "float": "数值",
+    "bool": "是/否（true/false）",
+    "date": "日期",
+    "datetime": "时间",
+}

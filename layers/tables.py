@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
 
 from safemap.layers.catalogue import Field, Layer
@@ -59,24 +61,25 @@ class Schema:
     tokens: Table
 
 
-def _column_type(f: Field, types: ColumnTypes) -> TypeEngine:
+def _column_type(f: Field, types: ColumnTypes) -> TypeEngine[Any]:
     if f.type in ("str", "enum"):
         return Text() if f.max_length is None or f.max_length > 255 else String(f.max_length)
-    return {
+    by_type: dict[str, TypeEngine[Any]] = {
         "int": Integer(),
         "float": Float(53),
         "bool": Boolean(create_constraint=False),
         "date": types.date,
         "datetime": types.datetime,
-    }[f.type]
+    }
+    return by_type[f.type]
 
 
-def _columns(table: str, fields: tuple[Field, ...], types: ColumnTypes) -> list[object]:
-    out: list[object] = []
+def _columns(table: str, fields: tuple[Field, ...], types: ColumnTypes) -> list[SchemaItem]:
+    out: list[SchemaItem] = []
     for f in fields:
         if f.name in ("id", "version", "updated_at"):
             continue
-        args: list[object] = []
+        args: list[SchemaItem] = []
         if f.references:
             args.append(ForeignKey(f"{f.references}.id", ondelete="RESTRICT"))
         out.append(Column(f.name, _column_type(f, types), *args, nullable=not f.required))

@@ -88,8 +88,8 @@ def _postgis_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> 
         ) q WHERE q.geom IS NOT NULL
         """
     )
-    with store.backend.read() as conn:
-        data = conn.execute(sql, {"z": z, "x": x, "y": y, "layer": layer.name}).scalar()
+    with store.transaction(readonly=True) as tx:
+        data = tx.execute(sql, {"z": z, "x": x, "y": y, "layer": layer.name}).scalar()
     return bytes(data or b"")
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import insert, select, update
 
 from safemap.layers.catalogue import ROLES
 from safemap.layers.errors import FeatureNotFound, ValidationFailed
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 
 TOKEN_PREFIX = "sm_"
 
@@ -29,10 +30,9 @@ def create_token(store: FeatureStore, name: str, role: str, *, expires_days: int
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
     expires = now + dt.timedelta(days=expires_days) if expires_days else None
-    t = store.schema.tokens
-    with store.backend.write() as conn:
-        conn.execute(
-            insert(t).values(
+    with store.transaction() as tx:
+        tx.execute(
+            insert(tx.tokens_table).values(
                 name=name.strip(),
                 role=role,
                 token_hash=_hash(secret),
@@ -45,9 +45,9 @@ def create_token(store: FeatureStore, name: str, role: str, *, expires_days: int
 
 def authenticate(store: FeatureStore, secret: str) -> Actor | None:
     """The actor a token stands for, or ``None`` if unknown, revoked or expired."""
-    t = store.schema.tokens
-    with store.backend.read() as conn:
-        row = conn.execute(
+    with store.transaction(readonly=True) as tx:
+        t = tx.tokens_table
+        row = tx.execute(
             select(t.c.name, t.c.role, t.c.expires_at, t.c.revoked_at).where(t.c.token_hash == _hash(secret))
         ).first()
     if row is None or row.revoked_at is not None:
@@ -59,17 +59,17 @@ def authenticate(store: FeatureStore, secret: str) -> Actor | None:
 
 def list_tokens(store: FeatureStore) -> list[dict[str, Any]]:
     """All tokens (without secrets), oldest first."""
-    t = store.schema.tokens
-    cols = [t.c.id, t.c.name, t.c.role, t.c.created_at, t.c.expires_at, t.c.revoked_at]
-    with store.backend.read() as conn:
-        return [dict(r) for r in conn.execute(select(*cols).order_by(t.c.id)).mappings()]
+    with store.transaction(readonly=True) as tx:
+        t = tx.tokens_table
+        cols = [t.c.id, t.c.name, t.c.role, t.c.created_at, t.c.expires_at, t.c.revoked_at]
+        return [dict(r) for r in tx.execute(select(*cols).order_by(t.c.id)).mappings()]
 
 
 def revoke_token(store: FeatureStore, token_id: int) -> None:
     """Revoke a token by its id; it stops working immediately."""
-    t = store.schema.tokens
-    with store.backend.write() as conn:
-        done = conn.execute(
+    with store.transaction() as tx:
+        t = tx.tokens_table
+        done = tx.execute(
             update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=dt.datetime.now(dt.UTC))
         )
     if done.rowcount != 1:

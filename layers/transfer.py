@@ -1,11 +1,11 @@
 """Import files into a layer and export layers to files: GeoJSON, GeoPackage, Shapefile, CSV.
 
-:func:`import_file` reads a file (:mod:`layers.readers`), maps its columns onto the
-catalogue (names, Chinese labels, truncated shapefile names; :mod:`layers.columns`),
-reprojects it to EPSG:4326 (and converts GCJ-02 when asked; :mod:`layers.gcj02`),
-validates every row with :func:`~layers.validation.validate_feature` and inserts them
-all in one transaction, or raises :class:`~layers.errors.ValidationFailed` listing
-every problem (row, field, reason) and writes nothing.
+:func:`import_file` reads a file, maps its columns onto the catalogue (names, Chinese
+labels, truncated shapefile names), reprojects it to EPSG:4326 (and converts GCJ-02
+when asked) and validates every row (all in :mod:`layers.ingest`), checks that the
+features it refers to exist and inserts them all in one transaction, or raises
+:class:`~layers.errors.ValidationFailed` listing every problem (row, field, reason)
+and writes nothing.
 
 :func:`export_layer` writes a layer (or a bbox/attribute query on it) in any of the
 four formats (:mod:`layers.writers`); an exported file imports back into the same layer
@@ -19,25 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj import CRS
 
 from safemap.layers import writers
 from safemap.layers.catalogue import Layer
-from safemap.layers.csvfiles import read_csv
-from safemap.layers.errors import Problem, ValidationFailed
-from safemap.layers.gcj02 import geometries_gcj02_to_wgs84
-from safemap.layers.readers import RawTable, detect_format, fail, read_geojson, read_gpkg
-from safemap.layers.rows import Row, build_features
-from safemap.layers.shapefiles import read_shapefile_zip
-from safemap.layers.store import Actor, FeatureStore
-from safemap.layers.validation import CleanFeature, validate_feature, validate_properties
+from safemap.layers.errors import Problem
+from safemap.layers.ingest import MAX_PROBLEMS, failure, read_features
+from safemap.layers.model import Actor, BBox
+from safemap.layers.store import FeatureStore
+from safemap.layers.validation import CleanFeature
 
-MAX_PROBLEMS = 500
-"""An import stops collecting problems after this many."""
-WGS84 = CRS.from_epsg(4326)
+__all__ = ["MAX_PROBLEMS", "ImportReport", "export_layer", "import_file"]
 
 
 @dataclass
@@ -138,23 +130,24 @@ def import_file(
     """
     layer = store.layer(layer_name)
     path = Path(path)
-    raw = _read(path, layer, source_layer, lon_field, lat_field)
-    warnings = list(raw.warnings)
-    if layer.is_spatial:
-        src, gcj02 = _resolve_crs(raw, path, crs, gcj02, warnings)
-        geoms = _convert(raw.geometries, src, gcj02)
-    else:  # an attribute table: coordinates play no part
-        src, gcj02 = WGS84, False
-        geoms = np.full(len(raw.geometries), None, dtype=object)
-    problems = list(raw.problems)
-    features = build_features(layer, raw, geoms, file_name=path.name, warnings=warnings, problems=problems)
-    cleans, rows = _validate(store, layer, features, raw.bad_geometry, problems)
+    found = read_features(
+        layer,
+        path,
+        extent=store.extent,
+        crs=crs,
+        gcj02=gcj02,
+        source_layer=source_layer,
+        lon_field=lon_field,
+        lat_field=lat_field,
+    )
+    cleans, problems = found.cleans, found.problems
     if len(problems) < MAX_PROBLEMS:
-        problems += _reference_problems(store, layer, cleans, rows)
+        problems += _reference_problems(store, layer, cleans, found.rows)
     if problems:
-        raise _failure(layer, path, problems)
-    source_crs = "GCJ-02" if gcj02 else _crs_name(src)
-    report = ImportReport(layer.name, len(cleans), [], warnings, source_crs, gcj02, raw.format, dry_run)
+        raise failure(layer, path, problems)
+    report = ImportReport(
+        layer.name, len(cleans), [], found.warnings, found.source_crs, found.converted_from_gcj02, found.format, dry_run
+    )
     if not dry_run and cleans:
         report.ids = store.insert_clean(layer.name, cleans, actor, action="import", note=f"导入 {path.name}")
     return report
@@ -166,7 +159,7 @@ def export_layer(
     path: str | Path,
     *,
     fmt: str | None = None,
-    bbox: tuple[float, float, float, float] | None = None,
+    bbox: BBox | None = None,
     filters: Mapping[str, Sequence[Any]] | None = None,
     csv_headers: str = "label",
 ) -> int:
@@ -187,7 +180,7 @@ def export_layer(
         (min lon, min lat, max lon, max lat) in degrees: only features intersecting it.
     filters
         Field -> accepted (typed) values, as for :meth:`FeatureStore.query` (raw text
-        can be typed with :meth:`FeatureStore.parse_filters`).
+        can be typed with ``safemap.layers.filters.parse_filters``).
     csv_headers
         CSV only: ``label`` (default; Chinese labels with units as headers, Chinese
         enum labels, 是/否, ``经度``/``纬度``) for people using Excel, or ``name``
@@ -223,119 +216,7 @@ def export_layer(
     return writers.write(page, path, kind, tz=store.tz, csv_headers=csv_headers)
 
 
-# ---------------------------------------------------------------------- reading
-def _read(
-    path: Path,
-    layer: Layer,
-    source_layer: str | None,
-    lon_field: str | None,
-    lat_field: str | None,
-) -> RawTable:
-    if not path.is_file():
-        raise fail(f"文件不存在：{path}")
-    if path.stat().st_size == 0:
-        raise fail("文件是空的")
-    fmt = detect_format(path)
-    children = [c.name for c in layer.children]
-    if fmt == "geojson":
-        return read_geojson(path)
-    if fmt == "gpkg":
-        return read_gpkg(path, layer.name, children, source_layer, spatial=layer.is_spatial)
-    if fmt == "shapefile":
-        return read_shapefile_zip(path, layer.name, children, source_layer)
-    return read_csv(path, lon_field=lon_field, lat_field=lat_field, spatial=layer.is_spatial)
-
-
-# ---------------------------------------------------------------------- CRS
-def _resolve_crs(
-    raw: RawTable, path: Path, crs: str | int | CRS | None, gcj02: bool, warnings: list[str]
-) -> tuple[CRS, bool]:
-    if isinstance(crs, str) and _says_gcj(crs):
-        crs, gcj02 = None, True
-    declared = raw.crs
-    if raw.crs_text is not None and not _says_gcj(raw.crs_text):
-        try:
-            declared = CRS.from_user_input(raw.crs_text)
-        except CRSError:
-            if crs is None:
-                raise fail(f"无法识别文件声明的坐标系 {raw.crs_text!r}；请用 crs 参数指定") from None
-    elif raw.crs_text is not None:
-        declared = WGS84
-        if not gcj02:
-            raise fail(f"文件声明为 GCJ-02（火星坐标，{raw.crs_text}）；请加 GCJ-02 转换选项（gcj02）导入")
-    name = path.name.lower()
-    if not gcj02 and "gcj" in name and "wgs" not in name:
-        raise fail("文件名表明坐标为 GCJ-02（火星坐标）；请加 GCJ-02 转换选项（gcj02）导入，或改名后再导入")
-    if crs is not None:
-        try:
-            src = CRS.from_user_input(crs)
-        except CRSError:
-            raise fail(f"无法识别坐标系 {crs!r}（例如 EPSG:4326、EPSG:32644、EPSG:4490）") from None
-        if declared is not None and not declared.equals(src, ignore_axis_order=True):
-            warnings.append(f"文件声明坐标系为 {_crs_name(declared)}，已按指定的 {_crs_name(src)} 读取")
-    elif declared is not None:
-        src = declared
-    elif raw.format == "shapefile":
-        raise fail("Shapefile 缺少 .prj 坐标系文件；请提供坐标系参数（crs，如 EPSG:4326 或 EPSG:32644）")
-    elif raw.format == "gpkg":
-        raise fail("GeoPackage 图层没有坐标系；请提供坐标系参数（crs）")
-    else:
-        src = WGS84
-    if gcj02 and not src.is_geographic:
-        raise fail(f"GCJ-02 数据应为经纬度坐标，而不是投影坐标 {_crs_name(src)}")
-    return src, gcj02
-
-
-def _says_gcj(text: str) -> bool:
-    return "gcj" in text.lower().replace("-", "").replace("_", "")
-
-
-def _crs_name(crs: CRS) -> str:
-    auth = crs.to_authority()
-    return f"{auth[0]}:{auth[1]}" if auth else crs.name
-
-
-def _convert(geometries: list[Any], src: CRS, gcj02: bool) -> np.ndarray:
-    geoms = np.empty(len(geometries), dtype=object)
-    geoms[:] = geometries
-    if not (src.equals(WGS84, ignore_axis_order=True) or src.to_authority() == ("OGC", "CRS84")):
-        transformer = Transformer.from_crs(src, WGS84, always_xy=True)
-
-        def project(xy: np.ndarray) -> np.ndarray:
-            x, y = transformer.transform(xy[:, 0], xy[:, 1])
-            return np.column_stack([x, y])
-
-        geoms = shapely.transform(geoms, project, include_z=False)
-    if gcj02:
-        geoms = geometries_gcj02_to_wgs84(geoms)
-    return geoms
-
-
-# ---------------------------------------------------------------------- validation
-def _validate(
-    store: FeatureStore,
-    layer: Layer,
-    features: list[Row],
-    bad_geometry: set[int],
-    problems: list[Problem],
-) -> tuple[list[CleanFeature], list[int]]:
-    cleans: list[CleanFeature] = []
-    rows: list[int] = []
-    for row, props, geom in features:
-        if len(problems) >= MAX_PROBLEMS:
-            break
-        try:
-            if row in bad_geometry:  # its geometry problem is already reported
-                validate_properties(layer, props, partial=False, row=row)
-                continue
-            feature = {"type": "Feature", "properties": props, "geometry": geom}
-            cleans.append(validate_feature(layer, feature, partial=False, extent=store.extent, row=row))
-            rows.append(row)
-        except ValidationFailed as exc:
-            problems.extend(exc.problems)
-    return cleans, rows
-
-
+# ---------------------------------------------------------------------- references
 def _reference_problems(
     store: FeatureStore, layer: Layer, cleans: list[CleanFeature], rows: list[int]
 ) -> list[Problem]:
@@ -367,18 +248,3 @@ def _reference_problems(
         elif value not in existing[target]:
             out.append(Problem(where, f"{store.layer(target).label}中没有编号为 {value} 的要素", row))
     return out[:MAX_PROBLEMS]
-
-
-def _failure(layer: Layer, path: Path, problems: list[Problem]) -> ValidationFailed:
-    problems = sorted(problems, key=lambda p: (p.row is not None, p.row or 0))
-    more = ""
-    if len(problems) >= MAX_PROBLEMS:
-        problems = problems[:MAX_PROBLEMS]
-        more = f"（只列出前 {MAX_PROBLEMS} 处，之后未再检查）"
-    first = problems[0]
-    where = f"第 {first.row} 行 " if first.row is not None else ""
-    message = (
-        f"{path.name} 导入{layer.label}失败，共 {len(problems)} 处问题{more}，未写入任何数据。"
-        f"{where}{first.field}: {first.message}"
-    )
-    return ValidationFailed(message, problems)

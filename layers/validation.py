@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
 from pydantic import ValidationError
-from shapely.geometry import shape
+from shapely.geometry import MultiLineString, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from safemap.layers.catalogue import Field, Layer
@@ -211,7 +211,7 @@ def validate_geometry(layer: Layer, geometry: Any, *, extent: Extent | None, row
         if not isinstance(geometry, Mapping) or "type" not in geometry:
             raise fail('应为 GeoJSON 几何对象，如 {"type": "Point", "coordinates": [83.0, 46.2]}')
         try:
-            geom = shape(geometry)
+            geom = shape(cast(dict[str, Any], geometry))  # shape() reads any mapping; the stubs ask for a dict
         except Exception as exc:  # shapely raises several types for malformed coordinates
             raise fail(f"无法解析几何坐标：{exc}") from None
     return check_geometry(layer, geom, extent=extent, fail=fail)
@@ -219,7 +219,7 @@ def validate_geometry(layer: Layer, geometry: Any, *, extent: Extent | None, row
 
 def check_geometry(layer: Layer, geom: BaseGeometry, *, extent: Extent | None, fail: Any) -> BaseGeometry:
     """Check a parsed geometry against ``layer`` and the service extent (see :func:`validate_geometry`)."""
-    if geom.geom_type == "MultiLineString" and "LineString" in layer.geometry_types:
+    if isinstance(geom, MultiLineString) and "LineString" in layer.geometry_types:
         if len(geom.geoms) != 1:
             raise fail(f"多段线有 {len(geom.geoms)} 段；本图层每个要素只能是一条线（LineString）")
         geom = geom.geoms[0]
@@ -246,7 +246,7 @@ def check_geometry(layer: Layer, geom: BaseGeometry, *, extent: Extent | None, f
             swapped = miny <= b[0] <= maxy and minx <= b[1] <= maxx
             hint = "；看起来经纬度顺序颠倒了（应为经度在前）" if swapped else ""
             raise fail(f"坐标超出服务区域（经度 {minx:g}–{maxx:g}，纬度 {miny:g}–{maxy:g}）{hint}")
-    if layer.storage_geometry == "MULTIPOLYGON" and geom.geom_type == "Polygon":
+    if layer.storage_geometry == "MULTIPOLYGON" and isinstance(geom, Polygon):
         geom = shapely.MultiPolygon([geom])
     return geom
 

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -30,7 +30,7 @@ from safemap.layers.catalogue import ChildTable, Field, Layer
 from safemap.layers.columns import short_names
 from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.geojson import geometry_fragments
-from safemap.layers.store import Page
+from safemap.layers.model import Page
 
 FORMATS = {
     "geojson": "geojson",
@@ -165,7 +165,9 @@ def _column(f: Field, values: list[Any], tz: ZoneInfo, *, text_dates: bool) -> A
         if text_dates:
             return [None if v is None else v.astimezone(tz).isoformat() for v in values]
         # GeoPackage DATETIME is UTC with millisecond precision (GPKG 1.4 §1.1.1.1.1).
-        return pd.to_datetime([None if v is None else v.astimezone(dt.UTC) for v in values], utc=True)
+        stamps = [None if v is None else v.astimezone(dt.UTC) for v in values]
+        # pandas reads None as NaT; the stubs leave None out of the list's element type.
+        return pd.to_datetime(cast(list[dt.datetime], stamps), utc=True)
     return pd.array(values, dtype=object)
 
 
@@ -186,6 +188,7 @@ def _child_frame(child: ChildTable, page: Page, tz: ZoneInfo, *, text_dates: boo
 def write_gpkg(page: Page, path: Path, *, tz: ZoneInfo) -> None:
     """Write the layer as a feature table and each child table as an attribute table."""
     layer = page.layer
+    frame: pd.DataFrame
     if layer.is_spatial:
         frame = gpd.GeoDataFrame(
             _frame(layer.fields, page.rows, tz, text_dates=False),

@@ -32,7 +32,8 @@ from safemap.layers.demo.sites import SiteBuilder, town_road_geoms
 from safemap.layers.demo.town import build_town
 from safemap.layers.demo.town_targets import TownTargets
 from safemap.layers.errors import ValidationFailed
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 from safemap.layers.validation import CleanFeature, validate_feature
 
 DEMO_ACTOR = Actor("safemap-demo", "admin")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
@@ -263,7 +264,7 @@ def _place_villages(county: County, rng: np.random.Generator) -> None:
         villages = per_township.get(t.name, [])
         # Central villages (1xx, 210 codes) are bigger than outlying ones (220).
         alpha = np.array([24.0 if v.ur_code != "220" else 12.0 for v in villages])
-        weights = rng.dirichlet(alpha) if villages else []
+        weights: npt.NDArray[np.float64] | list[float] = rng.dirichlet(alpha) if villages else []
         for v, w in zip(villages, weights, strict=True):
             v.population = int(round(t.population * w / 10.0) * 10)
             urban = t.name == "哈拉布拉镇" or v.name == "团部"

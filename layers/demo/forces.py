@@ -12,7 +12,7 @@ streets) every 100–120 m; three stretches have gaps of more than 150 m
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from shapely.geometry import Point
@@ -210,7 +210,7 @@ class Forces:
             ),
             (
                 "team:oil_depot",
-                park[(4, 0)].centroid.coords[0],
+                cast(XY, park[(4, 0)].centroid.coords[0]),  # a 2-D point's one coordinate pair
                 "石油产品储运公司企业专职消防队",
                 "enterprise_brigade",
                 6,
@@ -393,6 +393,7 @@ class Forces:
     def incidents(self) -> None:
         """Three past incidents, each now closed or under control."""
         furniture = self.plan.get("ent:town:light06").geom
+        assert isinstance(furniture, Point)  # the enterprise is drafted as a point
         shop = self._block_point((10, 6), -40, 20)
         g219 = self.rural.routes["g219_north"]
         crash = g219.interpolate(6400.0)

@@ -181,7 +181,11 @@ def _attach(p: XY, geoms: np.ndarray, tree: shapely.STRtree, splits: list[list[X
     hits = sorted(int(k) for k in tree.query(pt, predicate="dwithin", distance=SNAP_M))
     if not hits:
         raise ValueError(f"requested road node {p} is not on a road")
-    j = min(hits, key=lambda k: (geoms[k].distance(pt), k))
+
+    def nearness(k: int) -> tuple[float, int]:
+        return (geoms[k].distance(pt), k)
+
+    j = min(hits, key=nearness)
     g = geoms[j]
     q = g.interpolate(g.project(pt)) if g.distance(pt) > 0 else pt
     node = index.get((q.x, q.y))

@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 from shapely import affinity
 from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 
 from safemap.layers.demo.county import County
 from safemap.layers.demo.plan import Plan
@@ -50,6 +51,7 @@ class RuralTargets:
             for k, (cat, pattern, (lo, hi), height) in enumerate(_SEAT_TARGETS):
                 pop = int(self.rng.integers(lo, hi))
                 name = pattern.format(t=t.name.removesuffix("牧场") + ("牧场" if t.kind == "farm" else ""))
+                geom: BaseGeometry
                 if cat == "school":
                     xy = self.spots.near(t.seat, 250, 700, clearance=110, spacing=160)
                     geom = affinity.rotate(rect(xy[0], xy[1], 140, 110), float(self.rng.uniform(-15, 15)))

@@ -357,6 +357,7 @@ class TownTargets:
         self._compound_lane("pt:p1:compound", compound, iy, {"name": "金桥小区环形消防车道"})
 
     def _planted_p2(self) -> None:
+        assert self.park.chem_warehouse is not None  # set by add_park_sites, which runs first
         wx0, wy0, _wx1, _wy1 = self.park.chem_warehouse.bounds
         school = shapely.box(wx0 - 80.0 - 200.0, wy0 - 90.0, wx0 - 80.0, wy0 + 110.0)
         target(

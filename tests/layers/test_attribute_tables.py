@@ -10,7 +10,8 @@ from safemap.layers.catalogue import Field, Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.enums import HAZARD_KIND
 from safemap.layers.errors import BadQuery, ValidationFailed
-from safemap.layers.store import Actor, FeatureStore, open_store
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore, open_store
 from safemap.layers.transfer import export_layer, import_file
 
 ADMIN = Actor("admin", "admin")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,25 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry import shape
 
+from safemap.api.services.editing import build_demo
 from safemap.layers.checks import credit_code_error
-from safemap.layers.demo import ATTRIBUTION, build_demo
+from safemap.layers.demo import ATTRIBUTION
 from safemap.layers.demo.forces import HYDRANT_GAPS
 from safemap.layers.demo.shapes import to_utm
 from safemap.layers.store import FeatureStore, open_store
-from tests.conftest import YUMIN_EXTENT
+from tests.support.demo import YUMIN_EXTENT, DemoCounty
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "yumin"
 REAL_LAYERS_OK = {"admin_boundaries", "settlements"}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FeatureStore, dict[str, int]]]:
-    store = open_store(tmp_path_factory.mktemp("demo") / "demo.gpkg", extent=YUMIN_EXTENT)
-    counts = build_demo(store, seed=2021)
-    yield store, counts
-    store.close()
+def demo(demo_store: FeatureStore, demo_county: DemoCounty) -> tuple[FeatureStore, dict[str, int]]:
+    """The session's demo county (seed 2021, graded as ``safemap demo`` leaves it) and its counts.
+
+    The rebuilds below use the same graded builder, so they compare like with like.
+    """
+    return demo_store, demo_county.counts
 
 
 @pytest.fixture(scope="module")

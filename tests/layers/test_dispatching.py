@@ -11,7 +11,8 @@ from sqlalchemy import event
 
 from safemap.layers.dispatching import DispatchItem, active_dispatches, changes_since, confirm, fingerprint, set_status
 from safemap.layers.errors import VersionConflict
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 
 ALICE = Actor("调度员甲", "dispatcher")
 BOB = Actor("调度员乙", "dispatcher")

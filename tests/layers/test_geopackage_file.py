@@ -8,7 +8,8 @@ import pyogrio
 import shapely
 
 from safemap.layers.geopackage import decode_many, encode
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 
 ADMIN = Actor("admin", "admin")
 

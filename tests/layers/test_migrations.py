@@ -11,7 +11,8 @@ from safemap.layers.catalogue import Field
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import SchemaError
 from safemap.layers.migrations import SCHEMA_VERSION, current_version, ensure_schema
-from safemap.layers.store import Actor, FeatureStore, open_store
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore, open_store
 
 ADMIN = Actor("admin", "admin")
 POINT = {"type": "Point", "coordinates": [83.0, 46.2]}

@@ -11,7 +11,8 @@ import pytest
 import shapely
 
 from safemap.layers.errors import BadQuery
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 from safemap.layers.tiles import render_tile, tile_bounds
 
 ADMIN = Actor("admin", "admin")

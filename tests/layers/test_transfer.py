@@ -21,8 +21,9 @@ from safemap.layers.checks import credit_code_check_char
 from safemap.layers.columns import ColumnMatcher, short_names
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import ValidationFailed
+from safemap.layers.model import Actor
 from safemap.layers.schemas import read_only_names
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.store import FeatureStore
 from safemap.layers.transfer import export_layer, import_file
 from safemap.layers.writers import ExportWarning
 

@@ -1,0 +1,82 @@
+"""SELECT statements of the feature store: a layer's columns and the conditions of a query.
+
+Pure statement building (SQLAlchemy Core), no connection: :class:`~layers.store.FeatureStore`
+runs them for :meth:`~layers.store.FeatureStore.query`, and
+:class:`~layers.transaction.Transaction` for reads inside a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from safemap.layers.backend import Backend
+from safemap.layers.catalogue import Layer
+from safemap.layers.errors import BadQuery
+from safemap.layers.model import BBox, TimeRange
+from safemap.layers.tables import Schema
+
+
+def select_features(schema: Schema, backend: Backend, layer: Layer) -> Select[Any]:
+    """Every field of ``layer`` in catalogue order, then the geometry bytes (spatial layers)."""
+    t = schema.layers[layer.name]
+    cols = [t.c[f.name] for f in layer.fields]
+    if not layer.is_spatial:
+        return select(*cols)
+    return select(*cols, backend.geom_select(t.c.geom))
+
+
+def where_clauses(
+    schema: Schema,
+    backend: Backend,
+    layer: Layer,
+    *,
+    bbox: BBox | None = None,
+    filters: Mapping[str, Sequence[Any]] | None = None,
+    q: str | None = None,
+    ids: Sequence[int] | None = None,
+    time_range: TimeRange | None = None,
+) -> list[Any]:
+    """The conditions of a query on ``layer``, all of which a feature must meet.
+
+    Parameters
+    ----------
+    bbox
+        The geometry intersects it (lon/lat); :class:`BadQuery` for a layer without geometry.
+    filters
+        Field -> accepted typed values (``None`` matches an empty field).
+    q
+        Case-insensitive literal substring of ``name``.
+    ids
+        Feature ids.
+    time_range
+        Inclusive bounds on the layer's temporal field.
+    """
+    t = schema.layers[layer.name]
+    where: list[Any] = []
+    if bbox is not None:
+        if not layer.is_spatial:
+            raise BadQuery(f"bbox: {layer.label}没有几何图形，不能按范围查询")
+        where.append(backend.bbox_clause(t, bbox))
+    for name, values in (filters or {}).items():
+        layer.field(name)
+        non_null = [v for v in values if v is not None]
+        conds = [t.c[name].in_(non_null)] if non_null else []
+        if len(non_null) < len(values):
+            conds.append(t.c[name].is_(None))
+        where.append(or_(*conds))
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(func.lower(t.c.name).like(f"%{escaped.lower()}%", escape="\\"))
+    if ids is not None:
+        where.append(t.c.id.in_(list(ids)))
+    if time_range is not None:
+        col = t.c[layer.temporal]
+        start, end = time_range
+        if start is not None:
+            where.append(col >= start)
+        if end is not None:
+            where.append(col <= end)
+    return where
