@@ -1,27 +1,28 @@
-"""The FastAPI application: layer API, audit log, health check, and the map page at ``/``."""
+"""The FastAPI application factory: settings and store on ``app.state``, error handlers, middleware, routers.
+
+The routes live in :mod:`safemap.api.http.routers` (and :mod:`safemap.api.http.ogc`); they
+read the store and settings through :mod:`safemap.api.http.deps`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.staticfiles import StaticFiles
-from starlette.responses import HTMLResponse, Response
 
 from safemap.api.http import errors, ogc
-from safemap.api.http.auth import require_actor
 from safemap.api.http.routers import coverage as routes_coverage
 from safemap.api.http.routers import dispatch as routes_dispatch
 from safemap.api.http.routers import layers as routes_layers
+from safemap.api.http.routers import map as routes_map
+from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
+from safemap.api.http.routers import system as routes_system
 from safemap.api.http.routers import tiles as routes_tiles
-from safemap.api.settings import Settings
-from safemap.layers.migrations import SCHEMA_VERSION
-from safemap.layers.store import FeatureStore, open_store
+from safemap.api.settings import Settings, open_configured_store
+from safemap.layers.store import FeatureStore
 
 DESCRIPTION = """SafeMap 安全生产风险与应急资源"一张图" — layer API.
 
@@ -31,11 +32,6 @@ DESCRIPTION = """SafeMap 安全生产风险与应急资源"一张图" — layer 
   DELETE must quote it (`If-Match: "3"` or `properties.version`), a stale edit gets 409.
 * Errors are JSON: `{"error", "message", "problems": [{"field", "message", "row"?}]}`.
 """
-
-
-def open_configured_store(settings: Settings) -> FeatureStore:
-    """Open (creating or upgrading) the store the settings select."""
-    return open_store(settings.store_target, extent=settings.extent, local_tz=settings.timezone)
 
 
 def create_app(settings: Settings | None = None, store: FeatureStore | None = None) -> FastAPI:
@@ -66,84 +62,14 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     # The map page is ~1 MB of embedded GeoJSON: gzip brings it to ~0.2 MB on the intranet.
     # Level 1: on 4 MB of GeoJSON level 9 costs ~250 ms for 20 % fewer bytes than level 1 (~25 ms).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
-    routes_layers.install(app)
-    ogc.install(app)
-    routes_tiles.install(app)
-    routes_safety.install(app)
-    routes_coverage.install(app)
-    routes_dispatch.install(app)
-    _install_service_routes(app)
-    _install_map(app, settings)
+    app.include_router(routes_layers.build_router())
+    app.include_router(ogc.build_router())
+    app.include_router(routes_tiles.router)
+    app.include_router(routes_safety.router)
+    app.include_router(routes_coverage.router)
+    app.include_router(routes_route.router)
+    app.include_router(routes_dispatch.router)
+    app.include_router(routes_system.router)
+    routes_map.mount_static(app)
+    app.include_router(routes_map.router)
     return app
-
-
-def _install_service_routes(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["系统"], summary="健康检查")
-    async def healthz(request: Request) -> dict[str, Any]:
-        store: FeatureStore = request.app.state.store
-        counts = await run_in_threadpool(store.counts)
-        return {
-            "status": "ok",
-            "store": store.kind,
-            "schema_version": SCHEMA_VERSION,
-            "features": sum(counts.values()),
-        }
-
-    @app.get("/api/me", tags=["系统"], summary="当前令牌的使用人与角色")
-    async def me(request: Request) -> dict[str, str]:
-        actor = require_actor(request)
-        return {"name": actor.name, "role": actor.role}
-
-    @app.get("/api/audit", tags=["系统"], summary="审计日志（谁、何时、改了哪个要素、改前改后）")
-    async def audit(
-        request: Request,
-        layer: str | None = Query(None),
-        feature_id: int | None = Query(None),
-        limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
-    ) -> dict[str, Any]:
-        require_actor(request)
-        store: FeatureStore = request.app.state.store
-        if layer is not None:
-            store.layer(layer)
-        entries = await run_in_threadpool(
-            store.audit_log, layer=layer, feature_id=feature_id, limit=limit, offset=offset
-        )
-        return {"entries": entries}
-
-
-def _install_map(app: FastAPI, settings: Settings) -> None:
-    from safemap.webmap.assets import STATIC_DIR
-    from safemap.webmap.features import popup_html
-    from safemap.webmap.page import MapOptions, render_map
-
-    app.mount("/static", _CachedStatic(directory=STATIC_DIR), name="static")
-    cache: dict[str, Any] = {}
-
-    @app.get("/map/popup/{layer}/{feature_id}", include_in_schema=False)
-    async def popup(request: Request, layer: str, feature_id: int) -> HTMLResponse:
-        # Features drawn from vector tiles carry no popup text; the page asks for it here.
-        store: FeatureStore = request.app.state.store
-        feature = await run_in_threadpool(store.get, layer, feature_id)
-        return HTMLResponse(popup_html(store.layer(layer), feature, store.tz))
-
-    @app.get("/", include_in_schema=False)
-    async def map_page(request: Request) -> Response:
-        store: FeatureStore = request.app.state.store
-        generation = await run_in_threadpool(store.generation)
-        if cache.get("generation") != generation:
-            options = MapOptions.from_settings(settings)
-            cache["html"] = await run_in_threadpool(render_map, store, options)
-            cache["generation"] = generation
-        return HTMLResponse(cache["html"])
-
-
-class _CachedStatic(StaticFiles):
-    """Static files; vendored libraries are cached for a day (their URLs carry a version hash)."""
-
-    async def get_response(self, path: str, scope: Any) -> Response:
-        """The file, with a long cache lifetime under ``vendor/``."""
-        response = await super().get_response(path, scope)
-        if path.startswith("vendor/") and response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=86400"
-        return response

@@ -1,12 +1,21 @@
-"""Bearer-token authentication and role checks for writes."""
+"""Bearer-token authentication and role checks for writes.
+
+The ``require_*`` functions take the request. A handler whose parameters FastAPI checks
+(body model, typed query) calls them first thing in its body, so a request that is both
+malformed and unauthenticated is still answered 400/422 (FastAPI runs dependencies before
+it checks parameters). Where nothing else is checked, :func:`require_actor` serves as a
+dependency as it stands: ``actor: Actor = Depends(require_actor)``.
+"""
 
 from __future__ import annotations
 
 from fastapi import Request
 
+from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
 from safemap.layers.catalogue import ROLE_LABELS, Layer
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 from safemap.layers.tokens import authenticate
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="safemap"'}
@@ -24,7 +33,7 @@ def current_actor(request: Request) -> Actor | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiError(401, "unauthorized", "Authorization 请求头应为 'Bearer <令牌>'", headers=_CHALLENGE)
-    store: FeatureStore = request.app.state.store
+    store: FeatureStore = get_store(request)
     actor = authenticate(store, secret.strip())
     if actor is None:
         raise ApiError(401, "unauthorized", "令牌无效、已吊销或已过期", headers=_CHALLENGE)

@@ -11,7 +11,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from safemap.layers.errors import LayerError, Problem
+from safemap.layers.errors import (
+    BadQuery,
+    FeatureNotFound,
+    LayerError,
+    Problem,
+    SchemaError,
+    UnknownLayer,
+    Unprocessable,
+    Unroutable,
+    ValidationFailed,
+    VersionConflict,
+    VersionRequired,
+)
 from safemap.layers.validation import describe_error
 
 
@@ -58,12 +70,34 @@ _HTTP_CODES = {
 }
 
 
+#: The HTTP status of each error the store and the services raise (the body's ``error`` is its ``code``).
+LAYER_STATUS: dict[type[LayerError], int] = {
+    BadQuery: 400,
+    UnknownLayer: 404,
+    FeatureNotFound: 404,
+    VersionConflict: 409,
+    ValidationFailed: 422,
+    Unprocessable: 422,
+    Unroutable: 422,
+    VersionRequired: 428,
+    SchemaError: 500,
+}
+
+
+def status_of(exc: LayerError) -> int:
+    """The HTTP status answering ``exc``: its class's (or nearest base class's) entry in :data:`LAYER_STATUS`."""
+    for cls in type(exc).__mro__:
+        if cls in LAYER_STATUS:
+            return LAYER_STATUS[cls]
+    return int(getattr(exc, "status", 400))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into a JSON error."""
 
     @app.exception_handler(LayerError)
     async def _layer_error(_: Request, exc: LayerError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.problems)
+        return error_response(status_of(exc), exc.code, exc.message, exc.problems)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:

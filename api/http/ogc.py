@@ -13,16 +13,19 @@ import datetime as dt
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from safemap.api.http import ogc_html
+from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.params import bad, parse_bbox, parse_datetime
+from safemap.api.settings import Settings
 from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import FeatureNotFound
+from safemap.layers.filters import parse_filters
 from safemap.layers.geojson import feature_bytes, feature_collection_bytes
 from safemap.layers.schemas import layer_json_schema
 from safemap.layers.store import FeatureStore
@@ -164,15 +167,15 @@ def feature_schema(layer: Layer, base: str) -> dict[str, Any]:
     }
 
 
-def install(app: FastAPI) -> None:
-    """Register the ``/ogc`` routes."""
+def build_router() -> APIRouter:
+    """The ``/ogc`` routes (collections generated from the layer catalogue)."""
     router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
     @router.get("", summary="OGC API 着陆页")
-    async def landing(request: Request) -> Response:
+    async def landing(request: Request, settings: Settings = Depends(get_settings)) -> Response:
         _check_params(request, frozenset({"f"}))
         base = _base(request)
-        title = request.app.state.settings.title
+        title = settings.title
         body = {
             "title": title,
             "description": "SafeMap 图层（OGC API – Features）：在 QGIS 中添加为 “WFS / OGC API - Features” 连接",
@@ -203,10 +206,9 @@ def install(app: FastAPI) -> None:
         return _json(body)
 
     @router.get("/collections", summary="要素集合列表")
-    async def collections(request: Request) -> Response:
+    async def collections(request: Request, store: FeatureStore = Depends(get_store)) -> Response:
         _check_params(request, frozenset({"f"}))
         base = _base(request)
-        store: FeatureStore = request.app.state.store
         infos = await run_in_threadpool(lambda: [collection_info(layer, store, base) for layer in SPATIAL])
         body = {
             "links": [
@@ -220,10 +222,10 @@ def install(app: FastAPI) -> None:
         return _json(body)
 
     @router.get("/collections/{collection_id}", summary="一个要素集合")
-    async def collection(request: Request, collection_id: str) -> Response:
+    async def collection(request: Request, collection_id: str, store: FeatureStore = Depends(get_store)) -> Response:
         _check_params(request, frozenset({"f"}))
         layer = _layer(collection_id)
-        info = await run_in_threadpool(collection_info, layer, request.app.state.store, _base(request))
+        info = await run_in_threadpool(collection_info, layer, store, _base(request))
         if _format(request) == "html":
             return ogc_html.collection(info)
         return _json(info)
@@ -239,9 +241,8 @@ def install(app: FastAPI) -> None:
         return _json(feature_schema(_layer(collection_id), _base(request)), "application/schema+json")
 
     @router.get("/collections/{collection_id}/items", summary="要素（GeoJSON）")
-    async def items(request: Request, collection_id: str) -> Response:
+    async def items(request: Request, collection_id: str, store: FeatureStore = Depends(get_store)) -> Response:
         layer = _layer(collection_id)
-        store: FeatureStore = request.app.state.store
         filterable = set(queryables(layer, "")["properties"]) - {"geom"}
         _check_params(request, ITEM_PARAMS | filterable)
         fmt = _format(request)
@@ -256,7 +257,7 @@ def install(app: FastAPI) -> None:
                 raise bad(name, f"只支持 {CRS84}")
         bbox = parse_bbox(params.get("bbox"))
         period = parse_datetime(params.get("datetime"))
-        filters = store.parse_filters(layer.name, {k: v for k, v in params.items() if k in filterable})
+        filters = parse_filters(store.layer(layer.name), {k: v for k, v in params.items() if k in filterable})
         page = await run_in_threadpool(
             store.query,
             layer.name,
@@ -276,7 +277,9 @@ def install(app: FastAPI) -> None:
         return Response(body, media_type=GEOJSON)
 
     @router.get("/collections/{collection_id}/items/{feature_id}", summary="一个要素")
-    async def item(request: Request, collection_id: str, feature_id: str) -> Response:
+    async def item(
+        request: Request, collection_id: str, feature_id: str, store: FeatureStore = Depends(get_store)
+    ) -> Response:
         layer = _layer(collection_id)
         _check_params(request, frozenset({"f", "crs"}))
         if request.query_params.get("crs", CRS84) != CRS84:
@@ -284,7 +287,7 @@ def install(app: FastAPI) -> None:
         if not feature_id.isdigit():
             raise ApiError(404, "not_found", f"{layer.label}中没有编号为 {feature_id!r} 的要素")
         try:
-            feature = await run_in_threadpool(request.app.state.store.get, layer.name, int(feature_id))
+            feature = await run_in_threadpool(store.get, layer.name, int(feature_id))
         except FeatureNotFound as exc:
             raise ApiError(404, "not_found", exc.message) from None
         base = _base(request)
@@ -302,7 +305,7 @@ def install(app: FastAPI) -> None:
             headers={"ETag": f'"{feature["properties"]["version"]}"'},
         )
 
-    app.include_router(router)
+    return router
 
 
 def _int_param(raw: str | None, name: str, default: int, minimum: int) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import HTMLResponse
 
 from safemap.layers.catalogue import Layer
-from safemap.layers.store import Page
+from safemap.layers.model import Page
 
 _STYLE = (
     "body{font-family:'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;margin:2em;color:#222}"

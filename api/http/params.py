@@ -9,15 +9,9 @@ from typing import Any
 import orjson
 from fastapi import Request
 
-from safemap.api.http.errors import ApiError
-from safemap.layers.errors import Problem
+from safemap.api.services.problems import bad
 
-
-def bad(field: str, message: str, status: int = 400) -> ApiError:
-    """An error naming one query parameter or body field."""
-    return ApiError(
-        status, "bad_query" if status == 400 else "invalid", f"{field}: {message}", [Problem(field, message)]
-    )
+__all__ = ["bad", "etag", "json_body", "parse_bbox", "parse_datetime", "parse_version"]
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:

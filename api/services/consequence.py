@@ -1,136 +1,131 @@
-"""``POST /api/safety/consequence``: request models and the zones of each consequence model.
+"""Consequence models of an accident at a point: the zones of each model and the people inside.
 
-Every parameter is checked against the model's range before anything is computed; an
-out-of-range value (wind 0, stability G, negative mass …) is a 422 naming the field.
-Zones are polygons drawn in the local UTM zone and returned in lon/lat, each with the
-protected targets and people inside.
+Four models, each with its own input dataclass: :class:`VceInput` (vapour-cloud explosion),
+:class:`BleveInput` (fireball), :class:`PoolFireInput` and :class:`PlumeInput` (continuous
+release, Gaussian plume). The HTTP layer checks every field's range
+(:mod:`safemap.api.http.safety_models`) and hands one of these over; what only the data can
+tell (an unknown substance, a missing parameter, a point outside the area) is raised here as
+:class:`~safemap.layers.errors.Unprocessable` naming the field. Zones are polygons drawn in
+the local UTM zone and returned in lon/lat, each with the protected targets and people inside.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from safemap.api.http.errors import ApiError
+from safemap.api.services.problems import invalid
 from safemap.api.services.safety import SafetyData, people_inside
 from safemap.gis import plume as plume_mod
 from safemap.gis.consequence_fire import PROBIT_LABELS, PoolFire, bleve, fireball_fuel_kg
 from safemap.gis.consequence_vce import vce
-from safemap.layers.errors import Problem
-from safemap.layers.validation import describe_error
-
-Lon = Annotated[float, Field(ge=-180, le=180)]
-Lat = Annotated[float, Field(ge=-90, le=90)]
 
 
-class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True, kw_only=True)
+class ConsequenceInput:
+    """Where the accident happens and, optionally, the substance whose properties fill the gaps."""
 
-    location: tuple[Lon, Lat] = Field(description="[经度, 纬度]（WGS 84）或 GeoJSON Point")
-    substance: str | None = Field(None, max_length=100, description="物质名称，用于查找燃烧热、分子量和毒性终点")
-
-    @field_validator("location", mode="before")
-    @classmethod
-    def _point(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            if value.get("type") != "Point":
-                raise ValueError("应为 GeoJSON Point 或 [经度, 纬度]")
-            return value.get("coordinates")
-        return value
+    model: str
+    location: tuple[float, float]
+    substance: str | None = None
 
 
-class VceRequest(_Base):
+@dataclass(frozen=True, kw_only=True)
+class VceInput(ConsequenceInput):
     """TNT-equivalent vapour-cloud explosion."""
 
-    model: Literal["vce"]
-    fuel_mass_kg: float = Field(gt=0, le=1e8, description="参与爆炸的可燃物质量 kg")
-    heat_of_combustion_kj_kg: float | None = Field(None, gt=0, le=200_000)
-    alpha: float = Field(0.04, gt=0, le=1, description="TNT当量系数（蒸气云爆炸效率）")
+    model: str = "vce"
+    fuel_mass_kg: float
+    heat_of_combustion_kj_kg: float | None = None
+    alpha: float = 0.04
 
 
-class BleveRequest(_Base):
-    """BLEVE fireball."""
+@dataclass(frozen=True, kw_only=True)
+class BleveInput(ConsequenceInput):
+    """BLEVE fireball: ``fireball_mass_kg``, or the tank contents ``capacity_kg`` and the tanks."""
 
-    model: Literal["bleve"]
-    capacity_kg: float | None = Field(None, gt=0, le=1e8, description="储罐内物质总质量 kg")
-    fireball_mass_kg: float | None = Field(None, gt=0, le=1e8, description="直接给出火球质量 kg")
-    tanks: int = Field(1, ge=1, le=100, description="同时破裂的储罐数（1: 50%，2: 70%，更多: 90%）")
-    q0_kw_m2: float = Field(270.0, gt=0, le=500, description="火球表面辐射通量 kW/m²（柱形罐270，球罐200）")
+    model: str = "bleve"
+    capacity_kg: float | None = None
+    fireball_mass_kg: float | None = None
+    tanks: int = 1
+    q0_kw_m2: float = 270.0
 
 
-class PoolFireRequest(_Base):
+@dataclass(frozen=True, kw_only=True)
+class PoolFireInput(ConsequenceInput):
     """Pool fire, point-source model."""
 
-    model: Literal["pool_fire"]
-    area_m2: float | None = Field(None, gt=0, le=1e6)
-    diameter_m: float | None = Field(None, gt=0, le=1000)
-    burning_rate_kg_m2_s: float | None = Field(None, gt=0, le=1)
-    heat_of_combustion_kj_kg: float | None = Field(None, gt=0, le=200_000)
-    radiative_fraction: float = Field(0.35, gt=0, le=1)
-    transmissivity: float = Field(1.0, gt=0, le=1)
-    exposure_s: float = Field(20.0, gt=0, le=3600)
-    flux_thresholds_kw_m2: list[Annotated[float, Field(gt=0, le=500)]] = Field(
-        default_factory=lambda: [5.0], max_length=10
-    )
+    model: str = "pool_fire"
+    area_m2: float | None = None
+    diameter_m: float | None = None
+    burning_rate_kg_m2_s: float | None = None
+    heat_of_combustion_kj_kg: float | None = None
+    radiative_fraction: float = 0.35
+    transmissivity: float = 1.0
+    exposure_s: float = 20.0
+    flux_thresholds_kw_m2: tuple[float, ...] = (5.0,)
 
 
-class Threshold(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Threshold:
     """A concentration endpoint: mg/m³ or ppm (ppm needs the substance's molar mass)."""
 
-    model_config = ConfigDict(extra="forbid")
-    label: str = Field(max_length=50)
-    mg_m3: float | None = Field(None, gt=0)
-    ppm: float | None = Field(None, gt=0)
+    label: str
+    mg_m3: float | None = None
+    ppm: float | None = None
 
 
-class PlumeRequest(_Base):
+@dataclass(frozen=True, kw_only=True)
+class PlumeInput(ConsequenceInput):
     """Continuous release, Gaussian plume."""
 
-    model: Literal["gaussian_plume"]
-    rate_kg_s: float = Field(gt=0, le=10_000, description="泄漏速率 kg/s")
-    wind_m_s: float = Field(ge=0.5, le=30, description="风速 m/s（静风不适用高斯模型）")
-    wind_from_deg: float = Field(0.0, ge=0, lt=360, description="风向（来向，正北为0，顺时针）")
-    stability: Literal["A", "B", "C", "D", "E", "F"] = Field(description="帕斯奎尔稳定度 A–F")
-    setting: Literal["rural", "urban"] = "rural"
-    release_height_m: float = Field(0.0, ge=0, le=300)
-    sample_distances_m: list[Annotated[float, Field(gt=0, le=100_000)]] = Field(
-        default_factory=lambda: [100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0], max_length=200
-    )
-    thresholds: list[Threshold] | None = Field(None, max_length=10)
-    molar_mass_g_mol: float | None = Field(None, gt=0, le=1000)
+    model: str = "gaussian_plume"
+    rate_kg_s: float
+    wind_m_s: float
+    stability: str
+    wind_from_deg: float = 0.0
+    setting: str = "rural"
+    release_height_m: float = 0.0
+    sample_distances_m: tuple[float, ...] = (100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+    thresholds: tuple[Threshold, ...] | None = None
+    molar_mass_g_mol: float | None = None
 
 
-MODELS: dict[str, type[_Base]] = {
-    "vce": VceRequest,
-    "bleve": BleveRequest,
-    "pool_fire": PoolFireRequest,
-    "gaussian_plume": PlumeRequest,
+#: The input class of each model name.
+MODELS: dict[str, type[ConsequenceInput]] = {
+    "vce": VceInput,
+    "bleve": BleveInput,
+    "pool_fire": PoolFireInput,
+    "gaussian_plume": PlumeInput,
 }
 
 
-def invalid(field: str, message: str) -> ApiError:
-    """A 422 naming ``field``."""
-    return ApiError(422, "invalid", f"{field}: {message}", [Problem(field, message)])
+def make_input(values: dict[str, Any]) -> ConsequenceInput:
+    """The input dataclass of ``values["model"]`` built from already checked ``values``.
 
+    Parameters
+    ----------
+    values
+        Field values by name, ``model`` among them; ``thresholds`` may be dicts.
 
-def parse(body: Any) -> _Base:
-    """The request as its model's class; 422 naming the first bad field."""
-    if not isinstance(body, dict):
-        raise invalid("body", "应为 JSON 对象")
-    model = body.get("model")
-    if model not in MODELS:
-        raise invalid("model", f"应为 {' | '.join(MODELS)} 之一，收到 {model!r}")
-    try:
-        return MODELS[model].model_validate(body)
-    except ValidationError as exc:
-        problems = [Problem(".".join(str(p) for p in e["loc"]) or "body", describe_error(e)) for e in exc.errors()]
-        raise ApiError(422, "invalid", f"{problems[0].field}: {problems[0].message}", problems) from None
-
-
+    Returns
+    -------
+    ConsequenceInput
+        One of :class:`VceInput`, :class:`BleveInput`, :class:`PoolFireInput`, :class:`PlumeInput`.
+    """
+    values = dict(values)
+    cls = MODELS[values["model"]]
+    values["location"] = (float(values["location"][0]), float(values["location"][1]))
+    for key in ("flux_thresholds_kw_m2", "sample_distances_m"):
+        if key in values:
+            values[key] = tuple(values[key])
+    if values.get("thresholds") is not None:
+        values["thresholds"] = tuple(t if isinstance(t, Threshold) else Threshold(**t) for t in values["thresholds"])
+    return cls(**values)
 
 
 def _substance(data: SafetyData, name: str | None) -> dict[str, Any]:
@@ -148,27 +143,50 @@ def _need(value: float | None, field: str, what: str) -> float:
     return float(value)
 
 
-def compute(data: SafetyData, req: _Base, extent: tuple[float, float, float, float] | None) -> dict[str, Any]:
-    """Run the model; return its numbers, zone polygons (GeoJSON) and the people inside."""
+def compute(
+    data: SafetyData, req: ConsequenceInput, extent: tuple[float, float, float, float] | None
+) -> dict[str, Any]:
+    """Run the model; return its numbers, zone polygons (GeoJSON) and the people inside.
+
+    Parameters
+    ----------
+    data
+        The safety layers and tables (:func:`safemap.api.services.safety.load`).
+    req
+        The model and its inputs.
+    extent
+        The service area (lon/lat); a location outside it is refused.
+
+    Returns
+    -------
+    dict
+        ``model``, ``location``, ``substance``, ``results`` and ``zones`` (a GeoJSON
+        FeatureCollection, innermost zone first).
+
+    Raises
+    ------
+    Unprocessable
+        The location is outside the area, the substance unknown or a needed value missing.
+    """
     lon, lat = req.location
     if extent is not None and not (extent[0] <= lon <= extent[2] and extent[1] <= lat <= extent[3]):
         raise invalid("location", f"位置 ({lon}, {lat}) 不在服务范围 {extent} 内")
     origin = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326).to_crs(data.crs).iloc[0]
     sub = _substance(data, req.substance)
     zones: list[tuple[str, str, Any, dict[str, Any]]] = []
-    if isinstance(req, VceRequest):
+    if isinstance(req, VceInput):
         heat = req.heat_of_combustion_kj_kg or sub.get("heat_of_combustion_kj_kg")
         res = vce(req.fuel_mass_kg, _need(heat, "heat_of_combustion_kj_kg", "燃烧热"), alpha=req.alpha)
         result = {k: round(v, 3) for k, v in res.__dict__.items()}
         zones = [(k, label, origin.buffer(r, 64), {"radius_m": round(r, 2)}) for k, label, r in res.zones()]
-    elif isinstance(req, BleveRequest):
+    elif isinstance(req, BleveInput):
         if req.fireball_mass_kg is None and req.capacity_kg is None:
             raise invalid("capacity_kg", "请给出 capacity_kg（储罐内质量）或 fireball_mass_kg")
         w = req.fireball_mass_kg or fireball_fuel_kg(float(req.capacity_kg or 0), req.tanks)
         res = bleve(w, req.q0_kw_m2 * 1000)
         result = {k: round(v, 3) for k, v in res.__dict__.items()}
         zones = [(k, label, origin.buffer(r, 64), {"radius_m": round(r, 2)}) for k, label, r in res.zones() if r > 0]
-    elif isinstance(req, PoolFireRequest):
+    elif isinstance(req, PoolFireInput):
         area = req.area_m2 or (math.pi * req.diameter_m**2 / 4 if req.diameter_m else None)
         fire = PoolFire(
             _need(area, "area_m2", "池面积（area_m2 或 diameter_m）"),
@@ -209,7 +227,7 @@ def compute(data: SafetyData, req: _Base, extent: tuple[float, float, float, flo
                     )
                 )
     else:
-        assert isinstance(req, PlumeRequest)
+        assert isinstance(req, PlumeInput)
         result, zones = _plume(req, sub, origin)
     zones.sort(key=lambda z: z[2].area)  # innermost first
     people = people_inside(data, [z[2] for z in zones])
@@ -246,7 +264,7 @@ def compute(data: SafetyData, req: _Base, extent: tuple[float, float, float, flo
     }
 
 
-def _plume(req: PlumeRequest, sub: dict[str, Any], origin: Any) -> tuple[dict[str, Any], list]:
+def _plume(req: PlumeInput, sub: dict[str, Any], origin: Any) -> tuple[dict[str, Any], list]:
     try:
         p = plume_mod.Plume(req.rate_kg_s, req.wind_m_s, req.stability, req.setting, req.release_height_m)
     except ValueError as exc:
@@ -255,9 +273,9 @@ def _plume(req: PlumeRequest, sub: dict[str, Any], origin: Any) -> tuple[dict[st
     thresholds = req.thresholds
     if thresholds is None:
         levels = [("AEGL-3", sub.get("aegl3_ppm")), ("AEGL-2", sub.get("aegl2_ppm")), ("AEGL-1", sub.get("aegl1_ppm"))]
-        thresholds = [
+        thresholds = tuple(
             Threshold(label=label, ppm=float(v)) for label, v in levels if v is not None and not math.isnan(v)
-        ]
+        )
     samples = []
     for x in req.sample_distances_m:
         sy, sz = plume_mod.sigmas(x, req.stability, req.setting)

@@ -1,7 +1,7 @@
 """Shared plumbing of the coverage and fire-access analyses: network, vehicles, facilities, sites.
 
 The routable network and the vehicle profiles come from the routing work's cache
-(:class:`api.network_service.NetworkService`: built from ``roads`` + ``fire_lanes``, rebuilt
+(:class:`safemap.api.services.network.NetworkService`: built from ``roads`` + ``fire_lanes``, rebuilt
 only when they change, closures applied in place). Everything here reads the store and
 hands plain frames and arrays to ``gis/``.
 """
@@ -17,13 +17,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from safemap.api.http.errors import ApiError
 from safemap.api.services.network import NetworkService
+from safemap.api.services.problems import bad
 from safemap.gis.coverage import MultiSearch, multi_source, site_times
 from safemap.gis.fire_access import RuleBook
 from safemap.gis.network import Network
 from safemap.gis.routing import Router, Snap, Vehicle
-from safemap.layers.errors import Problem
 from safemap.layers.store import FeatureStore
 
 #: Team kinds that answer fires (the coverage report's default).
@@ -34,17 +33,10 @@ SITE_LABELS = {"enterprises": "企业", "hazard_sources": "危险源", "protecte
 MAX_ACCESS_M = 1000.0
 
 _lock = threading.Lock()
-#: The routing work's network cache (``api.network_service``) per store; the app's own one when a
+#: The routing network cache (:mod:`safemap.api.services.network`) per store; the app's own one when a
 #: request attached it, so the map's routes, dispatch and coverage share one network in memory.
 _services: dict[int, NetworkService] = {}
 _default = NetworkService()
-
-
-def bad(field: str, message: str, status: int = 400) -> ApiError:
-    """An error naming one request field."""
-    return ApiError(
-        status, "bad_query" if status == 400 else "invalid", f"{field}: {message}", [Problem(field, message)]
-    )
 
 
 def attach(store: FeatureStore, service: NetworkService) -> None:

@@ -1,31 +1,128 @@
-"""Dispatch planning against the store: teams and depots ranked by travel time, materials matched.
+"""Dispatch against the store: plan (teams and depots ranked by travel time), confirm, arrive, release.
 
-Reads the available teams (with their vehicles) and the depots (with inventories), runs
-:mod:`gis.dispatch` on the cached network, and writes nothing: confirmation is
-:func:`layers.dispatching.confirm`.
+:func:`plan` reads the available teams (with their vehicles) and the depots (with
+inventories), runs :mod:`safemap.gis.dispatch` on the cached network and writes nothing.
+:func:`confirm` and :func:`set_status` write through :mod:`safemap.layers.dispatching`
+(all or nothing; a team taken meanwhile is a ``VersionConflict``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString, Point, shape
+from shapely.geometry.base import BaseGeometry
 
-from safemap.api.http.models import PlanRequest, polygon_from_geojson
-from safemap.api.http.params import bad
-from safemap.api.http.routers.route import restrictions_of, route_json
 from safemap.api.services.network import NetworkService
+from safemap.api.services.problems import bad
+from safemap.api.services.routing import RouteOptions, route_json
 from safemap.gis import routes
 from safemap.gis.dispatch import Hazard, Need, Team, match_materials, rank_teams
 from safemap.gis.routing import NoRoute, Router
+from safemap.layers import dispatching
 from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
+from safemap.layers.errors import Problem, VersionConflict
+from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
 
 
-def incident_point(store: FeatureStore, lonlat: list[float] | None, incident_id: int | None) -> tuple[float, float]:
+@dataclass(frozen=True)
+class NeedInput:
+    """Teams wanted: any of ``kinds``, ``count`` of them, optionally with one vehicle type."""
+
+    kinds: tuple[str, ...]
+    count: int = 1
+    vehicle: str | None = None
+
+
+@dataclass(frozen=True)
+class MaterialInput:
+    """A material wanted, by its inventory name, and the quantity (in the depot's unit)."""
+
+    item: str
+    quantity: float
+
+
+@dataclass(frozen=True)
+class HazardInput:
+    """Hazard zone around the incident (a radius in metres or a lon/lat polygon) and the wind."""
+
+    radius_m: float | None = None
+    zone: BaseGeometry | None = None
+    wind_from_deg: float | None = None
+    upwind_penalty_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """What a dispatch plan is asked for.
+
+    Attributes
+    ----------
+    incident, incident_id
+        The incident's ``[lon, lat]``, or its id in the ``incidents`` layer.
+    needs, materials
+        Teams and materials wanted.
+    hazard
+        Zone to approach from upwind, if any.
+    turnout_s, loading_s
+        Preparation time of teams, loading time of materials (seconds).
+    alternatives
+        Extra candidates listed per need.
+    options
+        Closures and avoid areas; ``options.vehicle`` carries the materials.
+    """
+
+    incident: tuple[float, float] | None = None
+    incident_id: int | None = None
+    needs: tuple[NeedInput, ...] = ()
+    materials: tuple[MaterialInput, ...] = ()
+    hazard: HazardInput | None = None
+    turnout_s: float = 0.0
+    loading_s: float = 0.0
+    alternatives: int = 3
+    options: RouteOptions = field(default_factory=lambda: RouteOptions(vehicle="materials_truck"))
+
+
+@dataclass(frozen=True)
+class TeamOrder:
+    """A team to send, with what the plan said (``route``: a GeoJSON LineString, lon/lat)."""
+
+    team_id: int
+    vehicle: str | None = None
+    eta_s: float | None = None
+    distance_m: float | None = None
+    route: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DepotOrder:
+    """Materials to take from one depot."""
+
+    depot_id: int
+    materials: tuple[MaterialInput, ...]
+    eta_s: float | None = None
+    distance_m: float | None = None
+    route: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmInput:
+    """The chosen teams and depots of a dispatch (committed all or nothing)."""
+
+    incident: tuple[float, float] | None = None
+    incident_id: int | None = None
+    teams: tuple[TeamOrder, ...] = ()
+    depots: tuple[DepotOrder, ...] = ()
+    note: str | None = None
+
+
+def incident_point(store: FeatureStore, lonlat: Sequence[float] | None, incident_id: int | None) -> tuple[float, float]:
     """The incident position from the body, or from the ``incidents`` layer."""
     if lonlat is not None:
         return float(lonlat[0]), float(lonlat[1])
@@ -51,12 +148,28 @@ def available_teams(store: FeatureStore) -> list[Team]:
     ]
 
 
-def plan(store: FeatureStore, svc: NetworkService, body: PlanRequest) -> dict[str, Any]:
-    """Rank teams for each need and match materials across depots (nothing is stored)."""
+def plan(store: FeatureStore, svc: NetworkService, body: PlanInput) -> dict[str, Any]:
+    """Rank teams for each need and match materials across depots (nothing is stored).
+
+    Parameters
+    ----------
+    store
+        The feature store.
+    svc
+        The network cache.
+    body
+        The incident, needs, materials, hazard and routing options.
+
+    Returns
+    -------
+    dict
+        ``incident``, ``hazard`` (its zone), ``needs`` (ranked candidates with routes) and
+        ``materials`` (depots, allocations, shortfall) or ``None``.
+    """
     incident = incident_point(store, body.incident, body.incident_id)
     router = svc.router(store)
     vehicles = svc.vehicles(store)
-    restr = restrictions_of(body)
+    restr = body.options.restrictions()
     hazard, zone_lonlat = _hazard(router, incident, body)
     needs = [Need(tuple(n.kinds), n.count, n.vehicle) for n in body.needs]
     ranked = rank_teams(
@@ -111,12 +224,12 @@ def plan(store: FeatureStore, svc: NetworkService, body: PlanRequest) -> dict[st
     }
 
 
-def _hazard(router: Router, incident: tuple[float, float], body: PlanRequest) -> tuple[Hazard | None, Any]:
+def _hazard(router: Router, incident: tuple[float, float], body: PlanInput) -> tuple[Hazard | None, Any]:
     h = body.hazard
     if h is None or (h.radius_m is None and h.zone is None):
         return None, None
     if h.zone is not None:
-        zone_ll = polygon_from_geojson(h.zone)
+        zone_ll = h.zone
         zone_xy = shapely.transform(zone_ll, lambda c: router.net.to_xy(c))
         if not zone_xy.intersects(Point(router.net.to_xy(np.array([incident]))[0]).buffer(h.radius_m or 1.0)):
             raise bad("hazard.zone", "危险区多边形应包含事发地", 422)
@@ -128,16 +241,16 @@ def _hazard(router: Router, incident: tuple[float, float], body: PlanRequest) ->
 
 
 def _materials(
-    store: FeatureStore, svc: NetworkService, router: Router, incident: tuple[float, float], body: PlanRequest
+    store: FeatureStore, svc: NetworkService, router: Router, incident: tuple[float, float], body: PlanInput
 ) -> dict[str, Any]:
     page = store.query("material_depots", limit=None, count=False)
     depots = {int(r["id"]): (r, g) for r, g in zip(page.rows, page.geometries, strict=True)}
-    truck = svc.vehicles(store).get(body.vehicle)
+    truck = svc.vehicles(store).get(body.options.vehicle)
     if truck is None:
-        raise bad("vehicle", f"车辆参数表中没有 {body.vehicle!r}", 422)
+        raise bad("vehicle", f"车辆参数表中没有 {body.options.vehicle!r}", 422)
     ids = list(depots)
     legs = routes.many_to_one(
-        router, [(depots[d][1].x, depots[d][1].y) for d in ids], incident, truck, restrictions_of(body)
+        router, [(depots[d][1].x, depots[d][1].y) for d in ids], incident, truck, body.options.restrictions()
     )
     delivery = {d: leg.duration_s + body.loading_s for d, leg in zip(ids, legs, strict=True)}
     inventories = {
@@ -173,6 +286,104 @@ def _materials(
         "shortfall": result.shortfall,
         "unknown_items": unknown,
     }
+
+
+def confirm(store: FeatureStore, actor: Actor, body: ConfirmInput) -> dict[str, Any]:
+    """Commit the chosen teams and depots in one transaction.
+
+    Parameters
+    ----------
+    store
+        The feature store.
+    actor
+        Who dispatches (recorded in the audit log).
+    body
+        Incident, teams and depots with what the plan said about them.
+
+    Returns
+    -------
+    dict
+        ``plan_id`` and the ``dispatches`` written.
+
+    Raises
+    ------
+    Unprocessable
+        A team or depot does not exist, or a route is not a line.
+    VersionConflict
+        A team is not available any more (nothing is written).
+    """
+    incident = incident_point(store, body.incident, body.incident_id)
+    items = []
+    for k, t in enumerate(body.teams):
+        start = _position(store, "rescue_teams", t.team_id, f"teams.{k}.team_id")
+        items.append(
+            dispatching.DispatchItem(
+                _line(t.route, start, incident, f"teams.{k}.route"),
+                team_id=t.team_id,
+                vehicle=t.vehicle,
+                eta_s=t.eta_s,
+                distance_m=t.distance_m,
+            )
+        )
+    for k, d in enumerate(body.depots):
+        start = _position(store, "material_depots", d.depot_id, f"depots.{k}.depot_id")
+        items.append(
+            dispatching.DispatchItem(
+                _line(d.route, start, incident, f"depots.{k}.route"),
+                depot_id=d.depot_id,
+                vehicle="materials_truck",
+                eta_s=d.eta_s,
+                distance_m=d.distance_m,
+                materials=[(m.item, None, m.quantity) for m in d.materials],
+            )
+        )
+    plan_id, rows = dispatching.confirm(store, actor, incident, items, incident_id=body.incident_id, note=body.note)
+    return {"plan_id": plan_id, "dispatches": rows}
+
+
+def set_status(
+    store: FeatureStore,
+    actor: Actor,
+    status: str,
+    *,
+    dispatch_ids: Sequence[int] = (),
+    team_ids: Sequence[int] = (),
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Mark dispatches ``arrived`` or ``released``, named by id or by their team's id.
+
+    Raises
+    ------
+    VersionConflict
+        A team has no active dispatch, or a dispatch is already in that state (nothing changes).
+    """
+    ids = list(dispatch_ids)
+    if team_ids:
+        active = {f["properties"]["team_id"]: f["id"] for f in dispatching.active_dispatches(store)}
+        missing = [t for t in team_ids if t not in active]
+        if missing:
+            raise VersionConflict(
+                f"队伍 {', '.join(map(str, missing))} 没有进行中的调度",
+                [Problem("team_ids", f"队伍 {t} 没有进行中的调度") for t in missing],
+            )
+        ids += [active[t] for t in team_ids]
+    rows = dispatching.set_status(store, actor, sorted(set(ids)), status, note=note)
+    return {"dispatches": rows}
+
+
+def _position(store: FeatureStore, layer: str, fid: int, field: str) -> tuple[float, float]:
+    page = store.query(layer, ids=[fid], limit=1, count=False, children=False)
+    if not page.rows:
+        raise bad(field, f"{store.layer(layer).label}中没有编号为 {fid} 的要素", 422)
+    g = page.geometries[0]
+    return float(g.x), float(g.y)
+
+
+def _line(value: dict[str, Any] | None, start: tuple[float, float], end: tuple[float, float], field: str) -> Any:
+    try:
+        return route_line(value, start, end)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise bad(field, str(exc), 422) from None
 
 
 def route_line(value: dict[str, Any] | None, start: tuple[float, float], end: tuple[float, float]) -> LineString:

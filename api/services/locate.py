@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from safemap.api.services import coverage as svc
+from safemap.api.services.problems import bad
 from safemap.gis.coverage import service_areas as search_bands
 from safemap.gis.coverage import site_times, time_matrix
 from safemap.gis.location import mclp, pcenter
@@ -134,7 +135,7 @@ def locate(
     c_snaps = svc.snap_points(router, cand, cost)
     keep = [i for i, s in enumerate(c_snaps) if s is not None]
     if not keep:
-        raise svc.bad("candidates", "没有可通行道路附近的候选点")
+        raise bad("candidates", "没有可通行道路附近的候选点")
     cand = cand[keep]
     c_snaps = [c_snaps[i] for i in keep]
     matrix = time_matrix(net, cost, c_snaps, d_snaps)

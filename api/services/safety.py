@@ -28,7 +28,8 @@ from safemap.gis.individual_risk import DEFAULT_WEATHER, Grid, Scenario, Weather
 from safemap.gis.major_hazard import CriticalQuantities, Grading, exposed_population, grade
 from safemap.gis.projection import metric_crs
 from safemap.gis.separation import SubstanceProperties, audit
-from safemap.layers.store import SYSTEM, Actor, FeatureStore
+from safemap.layers.model import SYSTEM, Actor
+from safemap.layers.store import FeatureStore
 
 TARGET_LAYERS = ("protected_targets", "rescue_teams", "roads")
 #: GB/T 37243-2019 leaves fuel and gas stations to separation distances (reference §3): no QRA scenarios.
@@ -124,12 +125,18 @@ def violations(store: FeatureStore) -> gpd.GeoDataFrame:
     return data.cache[key]
 
 
+def geojson_features(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """The rows of a lon/lat frame as GeoJSON features (every column but the geometry a property)."""
+    out = []
+    for row, geom in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry, strict=True):
+        out.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": row})
+    return out
+
+
 # ---------------------------------------------------------------------------- GB 18218
 
 
-def grade_sources(
-    hazards: gpd.GeoDataFrame, protected: gpd.GeoDataFrame, table: CriticalQuantities
-) -> pd.DataFrame:
+def grade_sources(hazards: gpd.GeoDataFrame, protected: gpd.GeoDataFrame, table: CriticalQuantities) -> pd.DataFrame:
     """GB 18218 S, R, grade and exposed population of every hazard source (metric frames)."""
     exposed = exposed_population(
         hazards.geometry.to_numpy(), protected.geometry.to_numpy(), protected["population"].to_numpy()

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.responses import HTMLResponse, Response
 
-from safemap.api.http.routers.route import service as network_service
+from safemap.api.http.deps import coverage_store, get_settings
+from safemap.api.http.params import bad
 from safemap.api.reports import access as access_report
 from safemap.api.services import access_review, coverage_report
 from safemap.api.services import coverage as svc
 from safemap.api.services import locate as coverage_locate
+from safemap.api.settings import Settings
 from safemap.layers.enums import DEPOT_LEVEL, TEAM_KIND, VEHICLE_PROFILE
 from safemap.layers.store import FeatureStore
 
@@ -116,136 +118,141 @@ def _list(text: str | None, field: str, allowed: tuple[str, ...], describe: str)
     items = [t.strip() for t in text.split(",") if t.strip()]
     for t in items:
         if t not in allowed:
-            raise svc.bad(field, f"未知取值 {t!r}；可选：{describe}")
+            raise bad(field, f"未知取值 {t!r}；可选：{describe}")
     return items
 
 
-def _in_extent(request: Request, points: list[tuple[float, float]], field: str) -> None:
-    x0, y0, x1, y1 = request.app.state.settings.extent
+def _in_extent(settings: Settings, points: list[tuple[float, float]], field: str) -> None:
+    x0, y0, x1, y1 = settings.extent
     for i, (lon, lat) in enumerate(points):
         if not (x0 <= lon <= x1 and y0 <= lat <= y1):
-            raise svc.bad(f"{field}[{i}]", f"({lon}, {lat}) 不在服务范围 {x0},{y0},{x1},{y1} 内", 422)
+            raise bad(f"{field}[{i}]", f"({lon}, {lat}) 不在服务范围 {x0},{y0},{x1},{y1} 内", 422)
 
 
-def _store(request: Request) -> FeatureStore:
-    """The app's store, bound to the app's network cache (shared with routing and dispatch)."""
-    store: FeatureStore = request.app.state.store
-    svc.attach(store, network_service(request))
-    return store
+router = APIRouter()
 
 
-def install(app: FastAPI) -> None:
-    """Register the coverage and fire-access routes."""
-
-    @app.post("/api/coverage/service-areas", tags=["覆盖分析"], summary="救援力量/储备库服务范围（等时圈）")
-    async def post_service_areas(request: Request, body: ServiceAreaRequest) -> dict[str, Any]:
-        store = _store(request)
-        _in_extent(request, list(body.extra_points), "extra_points")
-        return await run_in_threadpool(
-            coverage_report.service_areas,
-            store,
-            layer=body.layer,
-            kinds=body.kinds,
-            vehicle=body.vehicle,
-            thresholds_min=body.thresholds_min,
-            ids=body.ids,
-            levels=body.levels,
-            only_available=body.only_available,
-            extra_points=[list(p) for p in body.extra_points],
-            buffer_m=body.buffer_m,
-        )
-
-    @app.get(
-        "/api/coverage/report", tags=["覆盖分析"], summary="覆盖率报告（标准时间内覆盖的企业、危险源、防护目标与人口）"
+@router.post("/api/coverage/service-areas", tags=["覆盖分析"], summary="救援力量/储备库服务范围（等时圈）")
+async def post_service_areas(
+    body: ServiceAreaRequest,
+    store: FeatureStore = Depends(coverage_store),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """Bands reached within the thresholds from the chosen teams or depots (GeoJSON)."""
+    _in_extent(settings, list(body.extra_points), "extra_points")
+    return await run_in_threadpool(
+        coverage_report.service_areas,
+        store,
+        layer=body.layer,
+        kinds=body.kinds,
+        vehicle=body.vehicle,
+        thresholds_min=body.thresholds_min,
+        ids=body.ids,
+        levels=body.levels,
+        only_available=body.only_available,
+        extra_points=[list(p) for p in body.extra_points],
+        buffer_m=body.buffer_m,
     )
-    async def get_report(
-        request: Request,
-        vehicle: str = Query("fire_engine", description="车辆类型"),
-        kinds: str | None = Query(",".join(svc.FIRE_KINDS), description="队伍类型，逗号分隔"),
-        standard_min: float | None = Query(None, gt=0, le=180, description="标准到场时间（分钟，默认规则表5 min）"),
-        turnout_s: float | None = Query(None, ge=0, le=1800, description="出动准备时间（秒）"),
-        depot_vehicle: str = Query("materials_truck"),
-        depot_min: float | None = Query(None, gt=0, le=600, description="储备库到达时间上限（分钟）"),
-        only_available: bool = Query(False),
-        format: Literal["json", "csv"] = Query("json"),
-        table: Literal["summary", "by_grade", "by_township", "uncovered", "depots"] = Query("uncovered"),
-    ) -> Any:
-        store = _store(request)
-        for name, value in (("vehicle", vehicle), ("depot_vehicle", depot_vehicle)):
-            if value not in VEHICLE_PROFILE.codes:
-                raise svc.bad(name, f"未知车辆类型 {value!r}；可选：{VEHICLE_PROFILE.describe()}")
-        kind_list = _list(kinds, "kinds", TEAM_KIND.codes, TEAM_KIND.describe())
-        report = await run_in_threadpool(
-            coverage_report.coverage_report,
-            store,
-            vehicle=vehicle,
-            kinds=kind_list,
-            standard_min=standard_min,
-            turnout_s=turnout_s,
-            depot_vehicle=depot_vehicle,
-            depot_min=depot_min,
-            only_available=only_available,
-        )
-        if format == "csv":
-            text = coverage_report.report_csv(report, table)
-            return Response(
-                "\ufeff" + text,
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="coverage_{table}.csv"'},
-            )
-        return report
 
-    @app.post("/api/coverage/locate", tags=["覆盖分析"], summary="新建消防站/储备库选址（MCLP 或 p-center）")
-    async def post_locate(request: Request, body: LocateRequest) -> dict[str, Any]:
-        store = _store(request)
-        if body.candidates.source == "list":
-            if not body.candidates.points:
-                raise svc.bad("candidates.points", "候选点来源为 list 时须给出候选点 [经度, 纬度]", 422)
-            _in_extent(request, list(body.candidates.points), "candidates.points")
-        return await run_in_threadpool(
-            coverage_locate.locate,
-            store,
-            problem=body.problem,
-            k=body.k,
-            layer=body.layer,
-            kinds=body.kinds,
-            vehicle=body.vehicle,
-            demand=body.demand,
-            standard_min=body.standard_min,
-            turnout_s=body.turnout_s,
-            candidates=body.candidates.source,
-            spacing_m=body.candidates.spacing_m,
-            max_candidates=body.candidates.max,
-            points=[list(p) for p in body.candidates.points],
-            time_limit_s=body.time_limit_s,
-        )
 
-    @app.get(
-        "/api/access/review",
-        tags=["消防通道核查"],
-        summary="消防车通道与消火栓核查（逐条给出规则、实测值、限值、条款、位置）",
+@router.get(
+    "/api/coverage/report", tags=["覆盖分析"], summary="覆盖率报告（标准时间内覆盖的企业、危险源、防护目标与人口）"
+)
+async def get_report(
+    vehicle: str = Query("fire_engine", description="车辆类型"),
+    kinds: str | None = Query(",".join(svc.FIRE_KINDS), description="队伍类型，逗号分隔"),
+    standard_min: float | None = Query(None, gt=0, le=180, description="标准到场时间（分钟，默认规则表5 min）"),
+    turnout_s: float | None = Query(None, ge=0, le=1800, description="出动准备时间（秒）"),
+    depot_vehicle: str = Query("materials_truck"),
+    depot_min: float | None = Query(None, gt=0, le=600, description="储备库到达时间上限（分钟）"),
+    only_available: bool = Query(False),
+    format: Literal["json", "csv"] = Query("json"),
+    table: Literal["summary", "by_grade", "by_township", "uncovered", "depots"] = Query("uncovered"),
+    store: FeatureStore = Depends(coverage_store),
+) -> Any:
+    """Shares covered within the standard time, uncovered sites, townships, depot reach (JSON or CSV)."""
+    for name, value in (("vehicle", vehicle), ("depot_vehicle", depot_vehicle)):
+        if value not in VEHICLE_PROFILE.codes:
+            raise bad(name, f"未知车辆类型 {value!r}；可选：{VEHICLE_PROFILE.describe()}")
+    kind_list = _list(kinds, "kinds", TEAM_KIND.codes, TEAM_KIND.describe())
+    report = await run_in_threadpool(
+        coverage_report.coverage_report,
+        store,
+        vehicle=vehicle,
+        kinds=kind_list,
+        standard_min=standard_min,
+        turnout_s=turnout_s,
+        depot_vehicle=depot_vehicle,
+        depot_min=depot_min,
+        only_available=only_available,
     )
-    async def get_review(
-        request: Request,
-        township: str | None = Query(None, max_length=100, description="只核查该乡镇"),
-        standard_min: float | None = Query(None, gt=0, le=180),
-        turnout_s: float | None = Query(None, ge=0, le=1800),
-        format: Literal["json", "csv", "html"] = Query("json"),
-    ) -> Any:
-        store = _store(request)
-        if township:
-            known = {r["name"] for r in store.query("townships", limit=None, count=False, children=False).rows}
-            if township not in known:
-                raise svc.bad("township", f"没有名为 {township!r} 的乡镇；可选：{'、'.join(sorted(known))}")
-        review = await run_in_threadpool(
-            access_review.access_review, store, standard_min=standard_min, turnout_s=turnout_s, township=township
+    if format == "csv":
+        text = coverage_report.report_csv(report, table)
+        return Response(
+            "\ufeff" + text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="coverage_{table}.csv"'},
         )
-        if format == "csv":
-            return Response(
-                "\ufeff" + access_report.findings_csv(review),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": 'attachment; filename="fire_access_findings.csv"'},
-            )
-        if format == "html":
-            return HTMLResponse(access_report.render_html(review, request.app.state.settings.title))
-        return review
+    return report
+
+
+@router.post("/api/coverage/locate", tags=["覆盖分析"], summary="新建消防站/储备库选址（MCLP 或 p-center）")
+async def post_locate(
+    body: LocateRequest,
+    store: FeatureStore = Depends(coverage_store),
+    settings: Settings = Depends(get_settings),
+) -> dict[str, Any]:
+    """Sites for k new stations or depots (MCLP or p-center), with coverage before and after."""
+    if body.candidates.source == "list":
+        if not body.candidates.points:
+            raise bad("candidates.points", "候选点来源为 list 时须给出候选点 [经度, 纬度]", 422)
+        _in_extent(settings, list(body.candidates.points), "candidates.points")
+    return await run_in_threadpool(
+        coverage_locate.locate,
+        store,
+        problem=body.problem,
+        k=body.k,
+        layer=body.layer,
+        kinds=body.kinds,
+        vehicle=body.vehicle,
+        demand=body.demand,
+        standard_min=body.standard_min,
+        turnout_s=body.turnout_s,
+        candidates=body.candidates.source,
+        spacing_m=body.candidates.spacing_m,
+        max_candidates=body.candidates.max,
+        points=[list(p) for p in body.candidates.points],
+        time_limit_s=body.time_limit_s,
+    )
+
+
+@router.get(
+    "/api/access/review",
+    tags=["消防通道核查"],
+    summary="消防车通道与消火栓核查（逐条给出规则、实测值、限值、条款、位置）",
+)
+async def get_review(
+    township: str | None = Query(None, max_length=100, description="只核查该乡镇"),
+    standard_min: float | None = Query(None, gt=0, le=180),
+    turnout_s: float | None = Query(None, ge=0, le=1800),
+    format: Literal["json", "csv", "html"] = Query("json"),
+    store: FeatureStore = Depends(coverage_store),
+    settings: Settings = Depends(get_settings),
+) -> Any:
+    """Fire-access findings (JSON with GeoJSON findings, CSV table or printable HTML)."""
+    if township:
+        known = {r["name"] for r in store.query("townships", limit=None, count=False, children=False).rows}
+        if township not in known:
+            raise bad("township", f"没有名为 {township!r} 的乡镇；可选：{'、'.join(sorted(known))}")
+    review = await run_in_threadpool(
+        access_review.access_review, store, standard_min=standard_min, turnout_s=turnout_s, township=township
+    )
+    if format == "csv":
+        return Response(
+            "\ufeff" + access_report.findings_csv(review),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="fire_access_findings.csv"'},
+        )
+    if format == "html":
+        return HTMLResponse(access_report.render_html(review, settings.title))
+    return review

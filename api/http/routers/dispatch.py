@@ -15,18 +15,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from safemap.api.http.auth import require_role
-from safemap.api.http.errors import ApiError
-from safemap.api.http.models import ConfirmRequest, PlanRequest, StatusRequest
+from safemap.api.http.deps import Extent, get_store, network_service, service_extent
+from safemap.api.http.models import ConfirmRequest, PlanRequest, StatusRequest, polygon_from_geojson
 from safemap.api.http.params import bad
-from safemap.api.http.routers import route as routes_route
-from safemap.api.services.dispatch import incident_point, plan, route_line
+from safemap.api.http.routers.route import route_options
+from safemap.api.services import dispatch as dispatch_service
+from safemap.api.services.network import NetworkService
+from safemap.api.services.routing import check_in_area
 from safemap.layers import dispatching
-from safemap.layers.errors import Problem
 from safemap.layers.store import FeatureStore
 
 TAGS = ["应急调度"]
@@ -37,114 +38,133 @@ POLL_S = 1.0
 STREAM_S = 300.0
 KEEPALIVE_S = 15.0
 
+router = APIRouter(tags=TAGS)
 
-def install(app: FastAPI) -> None:
-    """Register the routing and dispatch endpoints."""
-    routes_route.install(app)
 
-    @app.post("/api/dispatch/plan", tags=TAGS, summary="调度方案：按实际行车时间排序队伍，匹配物资储备库")
-    async def dispatch_plan(request: Request, body: PlanRequest) -> dict[str, Any]:
-        store: FeatureStore = request.app.state.store
-        if body.incident is not None:
-            routes_route.check_in_area(request, "incident", body.incident)
-        if not body.needs and not body.materials:
-            raise bad("needs", "请至少提出一项队伍需求（needs）或物资需求（materials）", 422)
-        return await run_in_threadpool(plan, store, routes_route.service(request), body)
+def plan_input(body: PlanRequest) -> dispatch_service.PlanInput:
+    """The body of ``POST /api/dispatch/plan`` as the dispatch service's input."""
+    h = body.hazard
+    return dispatch_service.PlanInput(
+        incident=None if body.incident is None else (body.incident[0], body.incident[1]),
+        incident_id=body.incident_id,
+        needs=tuple(dispatch_service.NeedInput(tuple(n.kinds), n.count, n.vehicle) for n in body.needs),
+        materials=tuple(dispatch_service.MaterialInput(m.item, m.quantity) for m in body.materials),
+        hazard=None
+        if h is None
+        else dispatch_service.HazardInput(
+            radius_m=h.radius_m,
+            zone=None if h.zone is None else polygon_from_geojson(h.zone),
+            wind_from_deg=h.wind_from_deg,
+            upwind_penalty_s=h.upwind_penalty_s,
+        ),
+        turnout_s=body.turnout_s,
+        loading_s=body.loading_s,
+        alternatives=body.alternatives,
+        options=route_options(body),
+    )
 
-    @app.post("/api/dispatch/confirm", tags=TAGS, summary="确认调度（队伍状态改为出动中；同一队伍只能被派出一次）")
-    async def dispatch_confirm(request: Request, body: ConfirmRequest) -> dict[str, Any]:
-        actor = require_role(request, "dispatcher", "admin")
-        store: FeatureStore = request.app.state.store
-        if not body.teams and not body.depots:
-            raise bad("teams", "请至少选择一支队伍或一个储备库", 422)
-        if body.incident is not None:
-            routes_route.check_in_area(request, "incident", body.incident)
-        ids = [t.team_id for t in body.teams]
-        if len(set(ids)) != len(ids):
-            raise bad("teams", "同一队伍在本次调度中出现了多次", 422)
 
-        def run() -> dict[str, Any]:
-            incident = incident_point(store, body.incident, body.incident_id)
-            items = []
-            for k, t in enumerate(body.teams):
-                start = _position(store, "rescue_teams", t.team_id, f"teams.{k}.team_id")
-                items.append(
-                    dispatching.DispatchItem(
-                        _line(t.route, start, incident, f"teams.{k}.route"),
-                        team_id=t.team_id,
-                        vehicle=t.vehicle,
-                        eta_s=t.eta_s,
-                        distance_m=t.distance_m,
-                    )
-                )
-            for k, d in enumerate(body.depots):
-                start = _position(store, "material_depots", d.depot_id, f"depots.{k}.depot_id")
-                items.append(
-                    dispatching.DispatchItem(
-                        _line(d.route, start, incident, f"depots.{k}.route"),
-                        depot_id=d.depot_id,
-                        vehicle="materials_truck",
-                        eta_s=d.eta_s,
-                        distance_m=d.distance_m,
-                        materials=[(m.item, None, m.quantity) for m in d.materials],
-                    )
-                )
-            plan_id, rows = dispatching.confirm(
-                store, actor, incident, items, incident_id=body.incident_id, note=body.note
+def confirm_input(body: ConfirmRequest) -> dispatch_service.ConfirmInput:
+    """The body of ``POST /api/dispatch/confirm`` as the dispatch service's input."""
+    return dispatch_service.ConfirmInput(
+        incident=None if body.incident is None else (body.incident[0], body.incident[1]),
+        incident_id=body.incident_id,
+        teams=tuple(
+            dispatch_service.TeamOrder(t.team_id, t.vehicle, t.eta_s, t.distance_m, t.route) for t in body.teams
+        ),
+        depots=tuple(
+            dispatch_service.DepotOrder(
+                d.depot_id,
+                tuple(dispatch_service.MaterialInput(m.item, m.quantity) for m in d.materials),
+                d.eta_s,
+                d.distance_m,
+                d.route,
             )
-            return {"plan_id": plan_id, "dispatches": rows}
+            for d in body.depots
+        ),
+        note=body.note,
+    )
 
-        return await run_in_threadpool(run)
 
-    async def _status(request: Request, body: StatusRequest, status: str) -> dict[str, Any]:
-        actor = require_role(request, "dispatcher", "admin")
-        store: FeatureStore = request.app.state.store
-        if not body.dispatch_ids and not body.team_ids:
-            raise bad("dispatch_ids", "请给出调度记录编号 dispatch_ids 或队伍编号 team_ids", 422)
+@router.post("/api/dispatch/plan", summary="调度方案：按实际行车时间排序队伍，匹配物资储备库")
+async def dispatch_plan(
+    body: PlanRequest,
+    store: FeatureStore = Depends(get_store),
+    svc: NetworkService = Depends(network_service),
+    extent: Extent | None = Depends(service_extent),
+) -> dict[str, Any]:
+    """Teams and depots ranked by travel time for an incident (nothing is stored)."""
+    if body.incident is not None:
+        check_in_area(extent, "incident", body.incident)
+    if not body.needs and not body.materials:
+        raise bad("needs", "请至少提出一项队伍需求（needs）或物资需求（materials）", 422)
+    return await run_in_threadpool(dispatch_service.plan, store, svc, plan_input(body))
 
-        def run() -> dict[str, Any]:
-            ids = list(body.dispatch_ids)
-            if body.team_ids:
-                active = {f["properties"]["team_id"]: f["id"] for f in dispatching.active_dispatches(store)}
-                missing = [t for t in body.team_ids if t not in active]
-                if missing:
-                    raise ApiError(
-                        409,
-                        "conflict",
-                        f"队伍 {', '.join(map(str, missing))} 没有进行中的调度",
-                        [Problem("team_ids", f"队伍 {t} 没有进行中的调度") for t in missing],
-                    )
-                ids += [active[t] for t in body.team_ids]
-            rows = dispatching.set_status(store, actor, sorted(set(ids)), status, note=body.note)
-            return {"dispatches": rows}
 
-        return await run_in_threadpool(run)
+@router.post("/api/dispatch/confirm", summary="确认调度（队伍状态改为出动中；同一队伍只能被派出一次）")
+async def dispatch_confirm(
+    request: Request,
+    body: ConfirmRequest,
+    store: FeatureStore = Depends(get_store),
+    extent: Extent | None = Depends(service_extent),
+) -> dict[str, Any]:
+    """Commit the chosen teams and depots, all or nothing (a team taken meanwhile is a 409)."""
+    actor = require_role(request, "dispatcher", "admin")
+    if not body.teams and not body.depots:
+        raise bad("teams", "请至少选择一支队伍或一个储备库", 422)
+    if body.incident is not None:
+        check_in_area(extent, "incident", body.incident)
+    ids = [t.team_id for t in body.teams]
+    if len(set(ids)) != len(ids):
+        raise bad("teams", "同一队伍在本次调度中出现了多次", 422)
+    return await run_in_threadpool(dispatch_service.confirm, store, actor, confirm_input(body))
 
-    @app.post("/api/dispatch/arrive", tags=TAGS, summary="登记到场")
-    async def dispatch_arrive(request: Request, body: StatusRequest) -> dict[str, Any]:
-        return await _status(request, body, "arrived")
 
-    @app.post("/api/dispatch/release", tags=TAGS, summary="解除调度（队伍归队，恢复待命）")
-    async def dispatch_release(request: Request, body: StatusRequest) -> dict[str, Any]:
-        return await _status(request, body, "released")
-
-    @app.get("/api/dispatch/active", tags=TAGS, summary="进行中的调度（GeoJSON）")
-    async def dispatch_active(request: Request) -> dict[str, Any]:
-        store: FeatureStore = request.app.state.store
-        feats = await run_in_threadpool(dispatching.active_dispatches, store)
-        return {"type": "FeatureCollection", "features": orjson.loads(orjson.dumps(feats, default=str))}
-
-    @app.get("/api/events", tags=TAGS, summary="实时事件流（server-sent events）：队伍状态、调度、道路封闭")
-    async def events(request: Request) -> StreamingResponse:
-        store: FeatureStore = request.app.state.store
-        last = request.headers.get("last-event-id", "")
-        start = int(last) if last.isdigit() else await run_in_threadpool(dispatching.latest_audit_id, store)
-        poll = float(getattr(request.app.state, "events_poll_s", POLL_S))
-        return StreamingResponse(
-            _stream(request, store, start, poll),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+async def _status(request: Request, store: FeatureStore, body: StatusRequest, status: str) -> dict[str, Any]:
+    actor = require_role(request, "dispatcher", "admin")
+    if not body.dispatch_ids and not body.team_ids:
+        raise bad("dispatch_ids", "请给出调度记录编号 dispatch_ids 或队伍编号 team_ids", 422)
+    return await run_in_threadpool(
+        lambda: dispatch_service.set_status(
+            store, actor, status, dispatch_ids=body.dispatch_ids, team_ids=body.team_ids, note=body.note
         )
+    )
+
+
+@router.post("/api/dispatch/arrive", summary="登记到场")
+async def dispatch_arrive(
+    request: Request, body: StatusRequest, store: FeatureStore = Depends(get_store)
+) -> dict[str, Any]:
+    """Record the arrival of dispatches (by id, or by their team's id)."""
+    return await _status(request, store, body, "arrived")
+
+
+@router.post("/api/dispatch/release", summary="解除调度（队伍归队，恢复待命）")
+async def dispatch_release(
+    request: Request, body: StatusRequest, store: FeatureStore = Depends(get_store)
+) -> dict[str, Any]:
+    """Release dispatches; their teams become available again."""
+    return await _status(request, store, body, "released")
+
+
+@router.get("/api/dispatch/active", summary="进行中的调度（GeoJSON）")
+async def dispatch_active(store: FeatureStore = Depends(get_store)) -> dict[str, Any]:
+    """The dispatches under way, as a GeoJSON FeatureCollection."""
+    feats = await run_in_threadpool(dispatching.active_dispatches, store)
+    return {"type": "FeatureCollection", "features": orjson.loads(orjson.dumps(feats, default=str))}
+
+
+@router.get("/api/events", summary="实时事件流（server-sent events）：队伍状态、调度、道路封闭")
+async def events(request: Request, store: FeatureStore = Depends(get_store)) -> StreamingResponse:
+    """Server-sent events of team, dispatch and road changes, resuming after ``Last-Event-ID``."""
+    last = request.headers.get("last-event-id", "")
+    start = int(last) if last.isdigit() else await run_in_threadpool(dispatching.latest_audit_id, store)
+    poll = float(getattr(request.app.state, "events_poll_s", POLL_S))
+    return StreamingResponse(
+        _stream(request, store, start, poll),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 async def _stream(request: Request, store: FeatureStore, after: int, poll: float) -> AsyncIterator[bytes]:
@@ -202,18 +222,3 @@ def _change(row: dict[str, Any]) -> dict[str, Any] | None:
 def _team_statuses(store: FeatureStore) -> list[dict[str, Any]]:
     page = store.query("rescue_teams", limit=None, count=False, children=False)
     return [{"id": r["id"], "status": r["status"], "version": r["version"]} for r in page.rows]
-
-
-def _position(store: FeatureStore, layer: str, fid: int, field: str) -> tuple[float, float]:
-    page = store.query(layer, ids=[fid], limit=1, count=False, children=False)
-    if not page.rows:
-        raise bad(field, f"{store.layer(layer).label}中没有编号为 {fid} 的要素", 422)
-    g = page.geometries[0]
-    return float(g.x), float(g.y)
-
-
-def _line(value: dict[str, Any] | None, start: tuple[float, float], end: tuple[float, float], field: str) -> Any:
-    try:
-        return route_line(value, start, end)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise bad(field, str(exc), 422) from None

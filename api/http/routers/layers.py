@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from safemap.api.http.auth import require_editor
+from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.params import bad, etag, json_body, parse_bbox, parse_datetime, parse_version
 from safemap.api.http.routers import transfer as routes_transfer
+from safemap.api.services import editing
 from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import UnknownLayer
+from safemap.layers.filters import parse_filters
 from safemap.layers.geojson import feature_bytes, feature_collection_bytes
 from safemap.layers.schemas import layer_json_schema
 from safemap.layers.store import FeatureStore
@@ -78,10 +81,6 @@ def describe_layer(layer: Layer, count: int | None = None) -> dict[str, Any]:
             {"rel": "describedby", "href": f"/api/layers/{layer.name}/schema", "type": "application/schema+json"},
         ],
     }
-
-
-def _store(request: Request) -> FeatureStore:
-    return request.app.state.store
 
 
 def _filter_parameters(layer: Layer) -> list[dict[str, Any]]:
@@ -150,10 +149,10 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         offset: int = Query(0, ge=0),
         q: str | None = Query(None, max_length=100, description="名称包含的文字"),
         datetime: str | None = Query(None, description=f"RFC 3339 时刻或区间，作用于 {layer.temporal}"),
+        store: FeatureStore = Depends(get_store),
     ) -> Response:
         raw = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        store = _store(request)
-        filters = store.parse_filters(name, raw)
+        filters = parse_filters(store.layer(name), raw)
         box, period = parse_bbox(bbox), parse_datetime(datetime)
         page = await run_in_threadpool(
             store.query,
@@ -176,16 +175,16 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
     routes_transfer.add_routes(router, layer, tag)
 
     @router.get(f"/{name}/{{feature_id}}", tags=[tag], summary=f"读取一个{layer.label}要素")
-    async def read(request: Request, feature_id: int) -> Response:
-        feature = await run_in_threadpool(_store(request).get, name, feature_id)
+    async def read(feature_id: int, store: FeatureStore = Depends(get_store)) -> Response:
+        feature = await run_in_threadpool(store.get, name, feature_id)
         version = feature["properties"]["version"]
         return Response(feature_bytes(feature), media_type=GEOJSON, headers={"ETag": etag(version)})
 
     @router.post(f"/{name}", tags=[tag], status_code=201, summary=f"新增{layer.label}要素", openapi_extra=body_schema)
-    async def create(request: Request) -> Response:
+    async def create(request: Request, store: FeatureStore = Depends(get_store)) -> Response:
         actor = require_editor(request, layer)
         body = await json_body(request)
-        feature = await run_in_threadpool(_store(request).create, name, body, actor)
+        feature = await run_in_threadpool(editing.create_feature, store, name, body, actor)
         fid = feature["id"]
         return Response(
             feature_bytes(feature),
@@ -204,13 +203,15 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         request: Request,
         feature_id: int,
         if_match: str | None = Header(None, description='所编辑的版本，如 "3"'),
+        store: FeatureStore = Depends(get_store),
     ) -> Response:
         actor = require_editor(request, layer)
         body = await json_body(request)
         if not isinstance(body, dict):
             raise bad("body", "应为 GeoJSON Feature 对象", 422)
         feature = await run_in_threadpool(
-            _store(request).update,
+            editing.update_feature,
+            store,
             name,
             feature_id,
             body,
@@ -229,20 +230,23 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         feature_id: int,
         if_match: str | None = Header(None),
         version: str | None = Query(None),
+        store: FeatureStore = Depends(get_store),
     ) -> Response:
         actor = require_editor(request, layer)
         expected = parse_version(if_match, version)
-        await run_in_threadpool(_store(request).delete, name, feature_id, actor, expected_version=expected)
+        await run_in_threadpool(
+            lambda: editing.delete_feature(store, name, feature_id, actor, expected_version=expected)
+        )
         return Response(status_code=204)
 
 
-def install(app: FastAPI) -> None:
-    """Add the catalogue route, one route set per layer, and the unknown-layer fallback."""
+def build_router() -> APIRouter:
+    """The catalogue route, one route set per catalogue layer, and the unknown-layer fallback."""
     router = APIRouter(prefix="/api/layers")
 
     @router.get("", tags=["图层目录"], summary="图层目录（字段、枚举、样式、要素数）")
-    async def catalogue(request: Request) -> dict[str, Any]:
-        counts = await run_in_threadpool(_store(request).counts)
+    async def catalogue(store: FeatureStore = Depends(get_store)) -> dict[str, Any]:
+        counts = await run_in_threadpool(store.counts)
         return {"layers": [describe_layer(layer, counts.get(layer.name)) for layer in LAYERS]}
 
     for layer in LAYERS:
@@ -258,4 +262,4 @@ def install(app: FastAPI) -> None:
         names = ", ".join(lyr.name for lyr in LAYERS)
         raise UnknownLayer(f"没有图层 {layer!r}；现有图层：{names}")
 
-    app.include_router(router)
+    return router

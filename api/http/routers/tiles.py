@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from safemap.api.http.deps import get_store
 from safemap.layers.store import FeatureStore
 from safemap.layers.tiles import render_tile
 
 MVT = "application/vnd.mapbox-vector-tile"
 
+router = APIRouter(tags=["矢量瓦片"])
 
-def install(app: FastAPI) -> None:
-    """Register the tile route."""
 
-    @app.get(
-        "/tiles/{layer}/{z}/{x}/{y}.mvt", tags=["矢量瓦片"], summary="图层矢量瓦片（MVT, XYZ）", response_class=Response
-    )
-    async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
-        store: FeatureStore = request.app.state.store
-        data = await run_in_threadpool(render_tile, store, layer, z, x, y)
-        # Short cache: edits show up within a minute without reloading every tile each pan.
-        return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})
+@router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", summary="图层矢量瓦片（MVT, XYZ）", response_class=Response)
+async def tile(layer: str, z: int, x: int, y: int, store: FeatureStore = Depends(get_store)) -> Response:
+    """One Mapbox vector tile of a layer (XYZ scheme)."""
+    data = await run_in_threadpool(render_tile, store, layer, z, x, y)
+    # Short cache: edits show up within a minute without reloading every tile each pan.
+    return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})

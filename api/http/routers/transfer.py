@@ -8,16 +8,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, JSONResponse
 
 from safemap.api.http.auth import require_editor
+from safemap.api.http.deps import get_store
 from safemap.api.http.params import bad, parse_bbox
+from safemap.api.services import editing
 from safemap.layers.catalogue import Layer
+from safemap.layers.filters import parse_filters
 from safemap.layers.store import FeatureStore
-from safemap.layers.transfer import export_layer, import_file
+from safemap.layers.transfer import export_layer
 
 FORMATS = {
     "geojson": (".geojson", "application/geo+json"),
@@ -42,6 +45,7 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
         lon_field: str | None = Form(None),
         lat_field: str | None = Form(None),
         dry_run: bool = Form(False, description="只校验，不写入"),
+        store: FeatureStore = Depends(get_store),
     ) -> JSONResponse:
         actor = require_editor(request, layer)
         filename = file.filename or "upload"
@@ -53,9 +57,8 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
             path = folder / f"{Path(filename).stem or 'upload'}{suffix}"
             with path.open("wb") as out:
                 shutil.copyfileobj(file.file, out)
-            store: FeatureStore = request.app.state.store
             report = await run_in_threadpool(
-                import_file,
+                editing.import_features,
                 store,
                 name,
                 path,
@@ -85,12 +88,12 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
         request: Request,
         format: str = Query("geojson", description="geojson, gpkg, shp (zipped) or csv"),
         bbox: str | None = Query(None),
+        store: FeatureStore = Depends(get_store),
     ) -> FileResponse:
         if format not in FORMATS:
             raise bad("format", f"不支持 {format!r}；可选：{', '.join(FORMATS)}")
-        store: FeatureStore = request.app.state.store
         raw = {k: v for k, v in request.query_params.items() if k not in ("format", "bbox")}
-        filters = store.parse_filters(name, raw) if raw else None
+        filters = parse_filters(store.layer(name), raw) if raw else None
         suffix, media = FORMATS[format]
         folder = Path(tempfile.mkdtemp(prefix="safemap-export-"))
         stamp = dt.datetime.now().strftime("%Y%m%d")
