@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from safemap.layers.store import FeatureStore
 
 #: 裕民县 (82.27–83.46°E, 45.40–46.51°N) with about 10 km of margin for border roads.
 YUMIN_EXTENT = (82.1, 45.25, 83.65, 46.65)
@@ -63,3 +66,21 @@ class Settings(BaseSettings):
     def store_target(self) -> str:
         """The PostGIS URL when set, otherwise the GeoPackage path."""
         return self.database_url or str(self.gpkg_path)
+
+
+def open_configured_store(settings: Settings) -> FeatureStore:
+    """Open (creating or upgrading) the store the settings select.
+
+    Parameters
+    ----------
+    settings
+        The deployment's settings: PostGIS when ``database_url`` is set, else the GeoPackage.
+
+    Returns
+    -------
+    FeatureStore
+        The open store; the caller closes it.
+    """
+    from safemap.layers.store import open_store
+
+    return open_store(settings.store_target, extent=settings.extent, local_tz=settings.timezone)

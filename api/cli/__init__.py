@@ -1,5 +1,5 @@
 """The ``safemap`` command line: thin commands that parse, call a service and print."""
 
-from safemap.api.cli.main import main
+from safemap.api.cli.group import main
 
 __all__ = ["main"]

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
+from safemap.api.cli.common import BadInput, configured_store, dumps, settings, write_output
 from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
-from safemap.layers.store import FeatureStore
-
-
-def _open() -> FeatureStore:
-    from safemap.api.http.app import open_configured_store
-    from safemap.api.settings import Settings
-
-    return open_configured_store(Settings())
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    output.write_text(text, encoding="utf-8-sig" if output.suffix == ".csv" else "utf-8")
-    click.echo(f"已写入 {output}", err=True)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v))
 
 
 def _pct(x: float | None) -> str:
@@ -49,9 +28,7 @@ def _kinds(text: str) -> list[str]:
     items = [k.strip() for k in text.split(",") if k.strip()]
     for k in items:
         if k not in TEAM_KIND.codes:
-            raise click.BadParameter(
-                f"unknown kind {k!r}; choose from {', '.join(TEAM_KIND.codes)}", param_hint="--kinds"
-            )
+            raise BadInput(f"没有队伍类型 {k!r}；可选：{', '.join(TEAM_KIND.codes)}", "--kinds")
     return items
 
 
@@ -83,16 +60,14 @@ def coverage_report_cmd(
     """Shares covered within the standard time, uncovered sites, townships, depot reach."""
     from safemap.api.services.coverage_report import coverage_report, report_csv
 
-    store = _open()
-    try:
-        r = coverage_report(store, vehicle=vehicle, kinds=_kinds(kinds), standard_min=standard_min, depot_min=depot_min)
-    finally:
-        store.close()
+    teams = _kinds(kinds)
+    with configured_store() as store:
+        r = coverage_report(store, vehicle=vehicle, kinds=teams, standard_min=standard_min, depot_min=depot_min)
     if fmt == "json":
-        _emit(_dumps(r), output)
+        write_output(dumps(r), output)
         return
     if fmt == "csv":
-        _emit(report_csv(r, table), output)
+        write_output(report_csv(r, table), output)
         return
     std = r["standard"]
     lines = [
@@ -111,7 +86,7 @@ def coverage_report_cmd(
     d = r["depots"]
     lacking = "、".join(x["township"] for x in d["townships_without_depot"]) or "无"
     lines.append(f"{d['limit_min']:g} min 内无物资储备库可达的乡镇：{lacking}")
-    _emit("\n".join(lines) + "\n", output)
+    write_output("\n".join(lines) + "\n", output)
 
 
 @click.command("access-review")
@@ -124,26 +99,27 @@ def access_review_cmd(township: str | None, fmt: str, output: Path | None) -> No
     """Fire lanes, turnarounds, hydrants and engine/ladder reach, with the clause of each finding."""
     from safemap.api.reports.access import findings_csv, render_html
     from safemap.api.services.access_review import access_review
-    from safemap.api.settings import Settings
 
-    store = _open()
-    try:
+    config = settings()
+    with configured_store(config) as store:
+        if township is not None:
+            known = sorted(store.to_geodataframe("townships")["name"].dropna())
+            if township not in known:
+                raise BadInput(f"没有乡镇 {township!r}；可选：{'、'.join(known)}", "--township")
         review = access_review(store, township=township)
-    finally:
-        store.close()
     if fmt == "json":
-        _emit(_dumps(review), output)
+        write_output(dumps(review), output)
     elif fmt == "csv":
-        _emit(findings_csv(review), output)
+        write_output(findings_csv(review), output)
     elif fmt == "html":
-        _emit(render_html(review, Settings().title), output)
+        write_output(render_html(review, config.title), output)
     else:
         lines = [f"{s['label']}（{s['clause']}）：{s['count']}" for s in review["summary"]]
         for f in review["findings"]["features"]:
             p = f["properties"]
             if p["layer"] == "fire_lanes":
                 lines.append(f"  [{p['clause']}] {p['message']}")
-        _emit("\n".join(lines) + "\n", output)
+        write_output("\n".join(lines) + "\n", output)
 
 
 @click.command("locate")
@@ -181,25 +157,23 @@ def locate_cmd(
     """Propose k new stations or depots (MCLP or p-center) and compare coverage before/after."""
     from safemap.api.services.locate import locate
 
-    store = _open()
-    try:
+    teams = _kinds(kinds)
+    with configured_store() as store:
         r = locate(
             store,
             problem=problem,
             k=k,
             layer=layer,
             vehicle=vehicle,
-            kinds=_kinds(kinds),
+            kinds=teams,
             demand=demand,
             candidates=candidates,
             spacing_m=spacing_m,
             standard_min=standard_min,
         )
-    finally:
-        store.close()
     if fmt == "json":
         r = {key: v for key, v in r.items() if key != "areas"}
-        _emit(_dumps(r), output)
+        write_output(dumps(r), output)
         return
     b, a = r["before"], r["after"]
     gap = "已证明最优" if r["optimal"] else f"与最优的差距 ≤ {(r['gap'] or 0) * 100:.2f}%"
@@ -214,7 +188,7 @@ def locate_cmd(
         f"{_pct(b['covered_share'])} → {_pct(a['covered_share'])}"
     )
     lines.append(f"最长行车时间：{b['worst_travel_min']} → {a['worst_travel_min']} min")
-    _emit("\n".join(lines) + "\n", output)
+    write_output("\n".join(lines) + "\n", output)
 
 
 COMMANDS = (coverage_report_cmd, access_review_cmd, locate_cmd)

@@ -3,46 +3,24 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from safemap.layers.errors import LayerError
-from safemap.layers.store import Actor, FeatureStore
+from safemap.api.cli.common import (
+    BadInput,
+    configured_store,
+    dumps,
+    features_of,
+    grade_store,
+    parse_bbox,
+    settings,
+    write_output,
+)
+from safemap.layers.model import Actor
 
-
-def _open() -> FeatureStore:
-    from safemap.api.http.app import open_configured_store
-    from safemap.api.settings import Settings
-
-    return open_configured_store(Settings())
-
-
-def _write(text: str | bytes, output: Path | None) -> None:
-    if output is None:
-        if isinstance(text, bytes):
-            raise click.UsageError("binary output needs -o FILE")
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    if isinstance(text, bytes):
-        output.write_bytes(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-    click.echo(f"已写入 {output}", err=True)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-
-
-def grade_store(store: FeatureStore, actor: Actor | None = None) -> dict[str, Any]:
-    """Recompute and store GB 18218 S, R, grade and exposed population of every hazard source."""
-    from safemap.api.services.safety import recompute_grades
-    from safemap.layers.store import SYSTEM
-
-    return recompute_grades(store, actor or SYSTEM)
+__all__ = ["COMMANDS", "grade_store"]  # grade_store: kept importable here for older callers
 
 
 @click.command("check-distances")
@@ -50,18 +28,15 @@ def grade_store(store: FeatureStore, actor: Actor | None = None) -> dict[str, An
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def check_distances(fmt: str, output: Path | None) -> None:
     """Every hazard/target pair closer than a separation rule allows."""
-    from safemap.api.http.routers.safety import _features
     from safemap.api.reports.safety import checks_csv
     from safemap.api.services.safety import violations
 
-    store = _open()
-    try:
-        frame = violations(store)
-        feats = _features(frame)
+    with configured_store() as store:
+        feats = features_of(violations(store))
         if fmt == "csv":
-            _write(checks_csv(feats), output)
+            write_output(checks_csv(feats), output)
         elif fmt == "geojson":
-            _write(_dumps({"type": "FeatureCollection", "features": feats}), output)
+            write_output(dumps({"type": "FeatureCollection", "features": feats}), output)
         else:
             lines = [f"安全间距违规 {len(feats)} 处："]
             for f in feats:
@@ -71,17 +46,14 @@ def check_distances(fmt: str, output: Path | None) -> None:
                     f"实际 {p['actual_m']:.1f} m < 要求 {p['required_m']:g} m"
                     f"（差 {p['shortfall_m']:.1f} m；{p['standard']} {p['clause']}）"
                 )
-            _write("\n".join(lines) + "\n", output)
-    finally:
-        store.close()
+            write_output("\n".join(lines) + "\n", output)
 
 
 @click.command("grade-hazards")
 @click.option("--quiet", is_flag=True, help="Only the summary line.")
 def grade_hazards(quiet: bool) -> None:
     """Recompute GB 18218 S, R and grade of every hazard source and store them."""
-    store = _open()
-    try:
+    with configured_store() as store:
         result = grade_store(store, Actor("cli:grade-hazards", "admin"))
         click.echo(f"已分级 {result['graded']} 个危险源：重大危险源 {result['major']} 个，更新 {result['changed']} 个")
         if not quiet:
@@ -91,11 +63,6 @@ def grade_hazards(quiet: bool) -> None:
                     f"  {s['id']:>5} {s['name'][:28]:<28} S={s['s_value']:<9.4g} R={s['r_value']:<8.4g} "
                     f"等级 {grade}  500m内 {s['exposed_population']} 人"
                 )
-    except LayerError as exc:
-        click.secho(f"错误：{exc.message}", fg="red", err=True)
-        sys.exit(2)
-    finally:
-        store.close()
 
 
 @click.command("site-check")
@@ -132,7 +99,7 @@ def site_check_cmd(
     output: Path | None,
 ) -> None:
     """Check a proposed site of KIND against every separation rule; print or save the report."""
-    from shapely.geometry import Point, shape
+    from shapely.geometry import Point
 
     from safemap.api.reports.safety import checks_csv, report_geojson, site_report_html
     from safemap.api.services.safety import load
@@ -140,33 +107,34 @@ def site_check_cmd(
     from safemap.gis.site_check import SITE_KINDS
 
     if kind not in SITE_KINDS:
-        raise click.UsageError(f"--kind: one of {', '.join(SITE_KINDS)}")
+        raise BadInput(f"没有场所类型 {kind!r}；可选：{', '.join(SITE_KINDS)}", "--kind")
+    config = settings()
     if geojson_file is not None:
-        obj = json.loads(geojson_file.read_text(encoding="utf-8"))
-        geom = shape(obj.get("geometry", obj) if obj.get("type") == "Feature" else obj)
+        geom = _site_geometry(_read_geojson(geojson_file), config.extent, "--geojson")
     elif lon is not None and lat is not None:
-        geom = Point(lon, lat)
+        geom = _site_geometry(Point(lon, lat), config.extent, "--lon/--lat")
     else:
-        raise click.UsageError("give --lon and --lat, or --geojson")
+        raise BadInput("请给出 --lon 和 --lat，或 --geojson（场所轮廓）")
     overrides: dict[str, Any] = {}
     for item in sets:
-        key, _, value = item.partition("=")
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"应为 属性=值（例如 population=1200），收到 {item!r}", "--set")
         try:
             overrides[key] = float(value)
         except ValueError:
             overrides[key] = value
-    store = _open()
-    try:
+    with configured_store(config) as store:
         data = load(store)
         result = site_check(data, geom, kind, name=name, overrides=overrides, vicinity_m=vicinity)
         if fmt == "json":
-            _write(_dumps(result), output)
+            write_output(dumps(result), output)
         elif fmt == "html":
-            _write(site_report_html(result, data.crs), output)
+            write_output(site_report_html(result, data.crs), output)
         elif fmt == "csv":
-            _write(checks_csv(result["checks"]["features"]), output)
+            write_output(checks_csv(result["checks"]["features"]), output)
         elif fmt == "geojson":
-            _write(_dumps(report_geojson(result)), output)
+            write_output(dumps(report_geojson(result)), output)
         else:
             s = result["summary"]
             lines = [
@@ -187,9 +155,32 @@ def site_check_cmd(
                 lines.append(
                     f"  个人风险 {risk['ir_per_year']:.2e}/a（在役基准 {risk['limit_existing_per_year']:.0e}/a）"
                 )
-            _write("\n".join(lines) + "\n", output)
-    finally:
-        store.close()
+            write_output("\n".join(lines) + "\n", output)
+
+
+def _read_geojson(path: Path) -> Any:
+    """The geometry of a GeoJSON geometry or Feature file."""
+    from shapely.geometry import shape
+
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+        return shape(obj.get("geometry", obj) if obj.get("type") == "Feature" else obj)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise BadInput(f"{path.name} 不是有效的 GeoJSON 几何或要素（{exc}）", "--geojson") from None
+
+
+def _site_geometry(geom: Any, extent: tuple[float, float, float, float], param: str) -> Any:
+    """``geom`` if it is a valid geometry inside the service area."""
+    import shapely
+
+    if geom is None or geom.is_empty or not geom.is_valid:
+        reason = "空几何" if geom is None or geom.is_empty else shapely.is_valid_reason(geom)
+        raise BadInput(f"几何无效：{reason}", param)
+    x0, y0, x1, y1 = extent
+    b = geom.bounds
+    if b[0] < x0 or b[2] > x1 or b[1] < y0 or b[3] > y1:
+        raise BadInput(f"超出服务范围（经度 {x0}–{x1}，纬度 {y0}–{y1}）", param)
+    return geom
 
 
 @click.command("risk-raster")
@@ -204,19 +195,23 @@ def risk_raster(output: Path, cell: float, bbox: str | None, contours: Path | No
     from safemap.api.services.risk_raster import contours_geojson, geotiff_bytes
     from safemap.api.services.safety import risk
 
-    store = _open()
-    try:
-        box = tuple(float(v) for v in bbox.split(",")) if bbox else None
-        result = risk(store, bbox=box, cell_m=cell)  # type: ignore[arg-type]
-        _write(geotiff_bytes(result), output)
-        click.echo(
-            f"{result.grid.nx}×{result.grid.ny} 个网格，{len(result.scenarios)} 个场景，"
-            f"最大个人风险 {result.ir.max():.2e}/a"
-        )
-        if contours is not None:
-            _write(_dumps(contours_geojson(result)), contours)
-    finally:
-        store.close()
+    if not cell > 0:
+        raise BadInput(f"网格边长应大于 0 m，收到 {cell:g}", "--cell")
+    box = parse_bbox(bbox)
+    with configured_store() as store:
+        try:
+            result = risk(store, bbox=box, cell_m=cell)
+        except ValueError as exc:  # the grid would be too large
+            raise BadInput(f"网格过大：{exc}（请缩小 --bbox 或增大 --cell）", "--cell") from None
+        except LookupError as exc:  # no scenario and no bbox
+            raise BadInput(str(exc), "--bbox") from None
+    write_output(geotiff_bytes(result), output)
+    click.echo(
+        f"{result.grid.nx}×{result.grid.ny} 个网格，{len(result.scenarios)} 个场景，"
+        f"最大个人风险 {result.ir.max():.2e}/a"
+    )
+    if contours is not None:
+        write_output(dumps(contours_geojson(result)), contours)
 
 
 COMMANDS = (check_distances, grade_hazards, site_check_cmd, risk_raster)

@@ -128,7 +128,7 @@ def test_osm_extract_costs_match_networkx(tmp_path: Path) -> None:
     import networkx as nx
     import osmium
 
-    from safemap.api.cli.network import import_osm
+    from safemap.api.services.osm_import import import_osm
     from safemap.layers.osm_roads import HIGHWAY_CLASS, parse_speed
     from safemap.layers.store import open_store
 
