@@ -1,7 +1,9 @@
 """Reports of the safety analyses: printable HTML (with an SVG map), CSV and GeoJSON; the F–N plot.
 
 The HTML is self-contained (inline SVG and CSS, no script, nothing fetched), so it opens
-and prints on an offline intranet PC and can be archived with a planning file. Text in
+and prints on an offline intranet PC and can be archived with a planning file. It is rendered
+from ``templates/site_report.html.j2`` (on ``base.html.j2``, with ``site_map.svg.j2``); this
+module only projects the geometry and picks the values. Text in
 the SVGs stays text, drawn with the reader's own Chinese fonts.
 """
 
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,7 @@ import numpy as np
 from pyproj import CRS, Transformer
 from shapely.geometry import shape
 
+from safemap.api.reports._jinja import render
 from safemap.gis.individual_risk import F_LOWER_AT_1, F_UPPER_AT_1
 
 CSV_COLUMNS = (
@@ -36,10 +38,6 @@ CSV_COLUMNS = (
     ("note", "备注"),
 )
 ZONE_COLOURS = ("#b71c1c", "#e65100", "#f9a825", "#1565c0", "#6a1b9a", "#00838f")
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def checks_csv(features: Iterable[dict[str, Any]]) -> str:
@@ -107,179 +105,107 @@ class _Canvas:
                 parts.append(d + (" Z" if part.geom_type == "Polygon" else ""))
         return " ".join(parts)
 
-    def scale_bar(self) -> str:
+    def scale_bar(self) -> tuple[float, float]:
+        """A round length near a fifth of the map's width: (metres, pixels)."""
         target = (self.x1 - self.x0) / 5
         nice = 10 ** np.floor(np.log10(target))
         for m in (1, 2, 5, 10):
             if nice * m >= target:
                 nice *= m
                 break
-        px = nice * self.scale
-        y = self.height - 14
-        return (
-            f'<g class="bar"><line x1="14" y1="{y}" x2="{14 + px:.1f}" y2="{y}" stroke="#000" stroke-width="3"/>'
-            f'<text x="14" y="{y - 6}">{nice:g} m</text></g>'
-        )
+        return float(nice), float(nice * self.scale)
 
 
-def map_svg(result: dict[str, Any], crs: CRS) -> str:
-    """An SVG map of the site, its zones, and each check drawn with its distance."""
+def _map(result: dict[str, Any], crs: CRS) -> dict[str, Any]:
+    """What ``site_map.svg.j2`` draws, projected to its box: paths, points, the scale bar."""
     site = shape(result["site"]["geometry"])
     zones = [(f["properties"], shape(f["geometry"])) for f in result["zones"]["features"]]
     checks = [(f["properties"], shape(f["geometry"])) for f in result["checks"]["features"]]
     canvas = _Canvas([site, *[g for _, g in zones], *[g for _, g in checks]], crs)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{canvas.width}" height="{canvas.height}" '
-        f'viewBox="0 0 {canvas.width} {canvas.height}" class="map">',
-        f'<rect width="{canvas.width}" height="{canvas.height}" fill="#fafafa" stroke="#999"/>',
-    ]
-    for i, (props, g) in enumerate(reversed(zones)):
-        colour = ZONE_COLOURS[(len(zones) - 1 - i) % len(ZONE_COLOURS)]
-        out.append(
-            f'<path d="{canvas.path(g)}" fill="{colour}" fill-opacity="0.12" stroke="{colour}" stroke-width="1.5">'
-            f"<title>{_e(props.get('label'))}</title></path>"
-        )
+    centre = canvas.pt(*canvas.t.transform(site.centroid.x, site.centroid.y))
+    drawn_checks = []
     for props, g in checks:
-        colour = "#2e7d32" if props.get("passed") else "#d50000"
-        out.append(
-            f'<path d="{canvas.path(g)}" stroke="{colour}" stroke-width="2" fill="none" stroke-dasharray="6 3"/>'
+        # The other object's end of the line is the one farther from the site: it gets the dot and
+        # the distance (the lines of a busy check all start at the site, so labels at their
+        # midpoints would pile up on one another).
+        ends = [canvas.pt(*canvas.t.transform(*g.coords[i])) for i in (0, -1)]
+        far = max(ends, key=lambda p: (p[0] - centre[0]) ** 2 + (p[1] - centre[1]) ** 2)
+        right = far[0] > canvas.width - 90
+        drawn_checks.append(
+            {
+                "d": canvas.path(g),
+                "passed": bool(props.get("passed")),
+                "end": far,
+                "label_at": (far[0] - 7 if right else far[0] + 7, far[1] - 5),
+                "label_anchor": "end" if right else "start",
+                "actual_m": props.get("actual_m", 0),
+                "required_m": props.get("required_m", 0),
+            }
         )
-        end = g.coords[-1] if props.get("target_layer") else g.coords[0]
-        x, y = canvas.pt(*canvas.t.transform(*end))
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>')
-        mx, my = canvas.pt(*canvas.t.transform(*g.interpolate(0.5, normalized=True).coords[0]))
-        out.append(
-            f'<text x="{mx + 4:.1f}" y="{my - 4:.1f}" fill="{colour}">{props.get("actual_m", 0):.0f}/'
-            f"{props.get('required_m', 0):g} m</text>"
-        )
-    out.append(f'<path d="{canvas.path(site)}" fill="#1565c0" fill-opacity="0.35" stroke="#0d47a1" stroke-width="3"/>')
-    if site.geom_type == "Point":
-        x, y = canvas.pt(*canvas.t.transform(site.x, site.y))
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="7" fill="#1565c0" stroke="#fff" stroke-width="2"/>')
-    out.append(canvas.scale_bar())
-    out.append('<text x="740" y="24" text-anchor="end" font-size="18">北 ↑</text></svg>')
-    return "\n".join(out)
+    bar_m, bar_px = canvas.scale_bar()
+    return {
+        "width": canvas.width,
+        "height": canvas.height,
+        # drawn last zone first (as before); each keeps the colour of its position in the list
+        "zones": [
+            {"d": canvas.path(g), "colour": ZONE_COLOURS[i % len(ZONE_COLOURS)], "label": props.get("label")}
+            for i, (props, g) in reversed(list(enumerate(zones)))
+        ],
+        "checks": drawn_checks,
+        "site": canvas.path(site),
+        "site_point": canvas.pt(*canvas.t.transform(site.x, site.y)) if site.geom_type == "Point" else None,
+        "bar_m": bar_m,
+        "bar_px": bar_px,
+    }
 
 
-STYLE = """
-body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;margin:24px;color:#222}
-h1{font-size:22px}h2{font-size:17px;border-bottom:2px solid #0d47a1;padding-bottom:2px;margin-top:24px}
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #bbb;padding:3px 6px;text-align:left}
-th{background:#e3f2fd}.fail{color:#c62828;font-weight:bold}.pass{color:#2e7d32}.num{text-align:right}
-.verdict{font-size:18px;padding:8px;border:2px solid}.map text{font-size:12px}.note{color:#555;font-size:12px}
-@media print{body{margin:8mm}}
-"""
+def map_svg(result: dict[str, Any], crs: CRS) -> str:
+    """An SVG map of the site, its zones, and each check drawn with its distance.
+
+    Parameters
+    ----------
+    result
+        A site check as the service returns it (``site``, ``zones``, ``checks``).
+    crs
+        A metric CRS to draw in (true shapes and distances).
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element, rendered from ``templates/site_map.svg.j2``.
+    """
+    return render("site_map.svg.j2", map=_map(result, crs))
 
 
 def site_report_html(result: dict[str, Any], crs: CRS, generated: dt.datetime | None = None) -> str:
-    """A printable HTML report of a site check."""
-    site = result["site"]["properties"]
-    summ = result["summary"]
-    when = (generated or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    failed = summ["failed"] > 0
-    rows = []
-    for f in result["checks"]["features"]:
-        p = f["properties"]
-        cls = "pass" if p["passed"] else "fail"
-        rows.append(
-            f'<tr><td class="{cls}">{"符合" if p["passed"] else "不符合"}</td>'
-            f'<td>{_e(p["standard"])} {_e(p["clause"])}</td>'
-            f"<td>{_e(p['rule'])}</td><td>{_e(p['hazard_name'])}</td><td>{_e(p['target_name'])}</td>"
-            f'<td class="num">{p["required_m"]:g}</td><td class="num">{p["actual_m"]:.1f}</td>'
-            f'<td class="num">{p["shortfall_m"]:.1f}</td><td>{_e(p.get("measured_between"))}</td></tr>'
-        )
-    zone_rows = [
-        f"<tr><td>{_e(z['properties']['label'])}</td><td class='num'>{z['properties']['population']}</td>"
-        f"<td>{_e('、'.join(t['name'] for t in z['properties']['targets'][:30]))}</td></tr>"
-        for z in result["zones"]["features"]
-    ]
-    unchecked = [
-        f"<tr><td>{_e(u['standard'])} {_e(u['clause'])}</td><td>{_e(u['rule'])}</td><td class='num'>"
-        f"{'' if u['required_m'] is None else u['required_m']}</td><td>{_e(u['note'])}</td></tr>"
-        for u in result.get("unchecked_rules", [])
-    ]
-    parts = [
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
-        f"<title>选址安全间距核查报告：{_e(site['name'])}</title><style>{STYLE}</style></head><body>",
-        f"<h1>选址安全间距核查报告：{_e(site['name'])}</h1>",
-        f"<p>类型：{_e(site['kind_label'])}　生成时间：{when}　核查范围：所需间距外加 {summ['vicinity_m']:g} m</p>",
-        f"<p class='verdict {'fail' if failed else 'pass'}'>结论：{_e(summ['verdict'])}"
-        f"（核查 {summ['checks']} 项，不符合 {summ['failed']} 项）</p>",
-        "<h2>位置示意图</h2>",
-        map_svg(result, crs),
-        "<p class='note'>蓝色为拟建场所；红色虚线为不符合的间距，绿色为符合；标注为 实际/要求 间距（m）。</p>",
-        "<h2>安全间距核查</h2>",
-        "<table><tr><th>结论</th><th>标准条款</th><th>规则</th><th>危险源</th><th>防护目标</th><th>要求(m)</th>"
-        "<th>实际(m)</th><th>不足(m)</th><th>间距起止点</th></tr>",
-        *(rows or ["<tr><td colspan='9'>核查范围内没有适用的规则对象</td></tr>"]),
-        "</table>",
-    ]
-    if unchecked:
-        parts += [
-            "<h2>未能自动核查的规则（地图上无对应图层，请现场核实）</h2>",
-            "<table><tr><th>标准条款</th><th>规则</th><th>要求(m)</th><th>说明</th></tr>",
-            *unchecked,
-            "</table>",
-        ]
-    if zone_rows:
-        parts += [
-            "<h2>事故后果影响区及区内人员</h2>",
-            "<table><tr><th>影响区</th><th>人数</th><th>区内防护目标</th></tr>",
-            *zone_rows,
-            "</table>",
-        ]
-    parts += _risk_section(result)
-    parts += [
-        "<h2>依据与说明</h2><p class='note'>间距数值取自系统“安全间距规则”表（管理员可维护），"
-        "每条规则注明标准、条款和来源；"
-        "标注【未核实】的数值来自二手资料，正式审批前应与标准原文核对。距离为拟建场所与对象实际几何图形（边界）之间的最短距离。</p>",
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+    """A printable HTML report of a site check.
 
+    Parameters
+    ----------
+    result
+        A site check as the service returns it: ``site``, ``summary`` (with the verdict),
+        ``checks``, ``zones``, and optionally ``unchecked_rules``, ``risk`` and ``gb18218``.
+    crs
+        A metric CRS for the map.
+    generated
+        The time printed as the report's date; now if not given.
 
-def _risk_section(result: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    risk = result.get("risk") or {}
-    if "ir_per_year" in risk:
-        over = risk["exceeds_existing_limit"]
-        out += [
-            "<h2>个人风险（GB 36894）</h2>",
-            f"<p>该位置个人风险 {risk['ir_per_year']:.2e} /a；{_e(risk['gb36894_class'])} 在役装置基准 "
-            f"{risk['limit_existing_per_year']:.0e} /a，新建装置基准 {risk['limit_new_per_year']:.0e} /a："
-            f"<span class='{'fail' if over else 'pass'}'>"
-            f"{'超过在役装置基准' if over else '未超过在役装置基准'}</span></p>",
-        ]
-        if risk.get("contributions"):
-            out += ["<table><tr><th>事故场景</th><th>贡献 (/a)</th></tr>"]
-            out += [
-                f"<tr><td>{_e(c['scenario'])}</td><td class='num'>{c['ir_per_year']:.2e}</td></tr>"
-                for c in risk["contributions"]
-            ]
-            out += ["</table>"]
-    elif risk:
-        over = risk.get("targets_over_limit") or []
-        out += [
-            "<h2>个人风险（GB 36894，新建装置基准）</h2>",
-            f"<p>计算场景 {len(risk.get('scenarios', []))} 个；超过基准的防护目标 {len(over)} 个。</p>",
-        ]
-        if over:
-            out += ["<table><tr><th>防护目标</th><th>类别</th><th>个人风险 (/a)</th><th>基准 (/a)</th></tr>"]
-            out += [
-                f"<tr><td>{_e(t['target_name'])}</td><td>{_e(t['gb36894_class'])}</td>"
-                f"<td class='num'>{t['ir_per_year']:.2e}</td><td class='num'>{t['limit_new_per_year']:.0e}</td></tr>"
-                for t in over
-            ]
-            out += ["</table>"]
-    g = result.get("gb18218")
-    if g:
-        grade = g["grade_label"] or "—"
-        out += [
-            "<h2>重大危险源辨识与分级（GB 18218-2018）</h2>",
-            f"<p>S = {g['S']:.3f}，{'构成' if g['is_major'] else '不构成'}重大危险源；α = {g['alpha']}（500 m 内 "
-            f"{g['exposed_population']} 人），R = {g['R']:.2f}，等级：{grade}</p>",
-        ]
-    return out
+    Returns
+    -------
+    str
+        The self-contained HTML page, rendered from ``templates/site_report.html.j2``.
+    """
+    return render(
+        "site_report.html.j2",
+        result=result,
+        site=result["site"]["properties"],
+        summary=result["summary"],
+        checks=[f["properties"] for f in result["checks"]["features"]],
+        unchecked=result.get("unchecked_rules", []),
+        zones=[z["properties"] for z in result["zones"]["features"]],
+        map=_map(result, crs),
+        when=(generated or dt.datetime.now()).strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 def fn_svg(curve: Sequence[tuple[float, float]], title: str = "社会风险 F–N 曲线") -> str:
