@@ -13,7 +13,7 @@ Then serves the product app (``api.app.create_app``) from a separate process on
 
 * server render: ``render_map`` time in Python (first request after a write);
 * page size;
-* first full render: navigation start -> ``window.safemap.ready`` (all layers drawn),
+* first full render: navigation start -> ``SafeMap.state.ready`` (all layers drawn),
   for the first load (includes the server render) and the median of later loads.
 """
 
@@ -160,9 +160,9 @@ def load_once(browser: Any, url: str) -> dict[str, float]:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url, wait_until="commit")
-    page.wait_for_function("window.safemap && window.safemap.ready === true", timeout=30_000)
+    page.wait_for_function("window.SafeMap && SafeMap.state && SafeMap.state.ready === true", timeout=30_000)
     t = page.evaluate(
-        """() => ({ready: safemap.readyMs, populate: safemap.populateMs, setup: safemap.setupMs,
+        """() => ({ready: SafeMap.state.readyMs, populate: SafeMap.state.populateMs, setup: SafeMap.state.setupMs,
         response: performance.timing.responseEnd - performance.timing.navigationStart,
         dcl: performance.timing.domContentLoadedEventEnd - performance.timing.navigationStart})"""
     )

@@ -1,9 +1,17 @@
 """Where the map page's browser assets live, and which vendored files it needs.
 
 Everything the page loads is served by the app from :data:`STATIC_DIR` (mounted at
-``/static``): our own ``safemap.css``/``safemap.js`` (committed) and the npm
-libraries copied into ``static/vendor/`` by ``python -m webmap.vendor`` (not
-committed). Government intranets are offline, so no asset may come from a CDN.
+``/static``): our own ``safemap.css`` and the scripts of :data:`PAGE_SCRIPTS`
+(committed) and the npm libraries copied into ``static/vendor/`` by
+``python -m webmap.vendor`` (not committed). Government intranets are offline, so no
+asset may come from a CDN.
+
+The page's own JavaScript is a set of small ES2015 scripts, each adding one part to the
+single global ``window.SafeMap``, loaded with plain ``<script>`` tags in the order of
+:data:`PAGE_SCRIPTS`. Not ES modules: module scripts are deferred, so they would run
+after folium's inline script that calls ``SafeMap.setup``, and the Chromium 4x–5x cores
+of some browsers still on government PCs do not load them at all. No bundler: the files
+are served as written, so what a developer reads is what the browser runs.
 """
 
 from __future__ import annotations
@@ -63,8 +71,22 @@ VENDOR_FILES: dict[str, str] = {
     },
 }
 
+#: The page's own scripts, in load order (each needs only those before it).
+PAGE_SCRIPTS: tuple[str, ...] = (
+    "js/core.js",  # the SafeMap namespace, config and catalogue look-ups, hooks
+    "js/compat.js",  # fixes for the vendored Leaflet plugins
+    "js/api.js",  # URLs under the app's base, the API helper, the user's token
+    "js/draw.js",  # catalogue layers drawn from the data block or vector tiles
+    "js/popups.js",  # the feature popup: clicks, tiled picks, search results
+    "js/search.js",  # the name search box
+    "js/controls.js",  # pointer coordinates and the legend
+    "js/dock.js",  # the tool dock: panel tabs, token button, signed-in user
+    "js/events.js",  # live server-sent events
+    "js/main.js",  # SafeMap.setup / populate: the entry points the page calls
+)
+
 #: Our own assets, committed in ``static/``.
-OWN_FILES: tuple[str, ...] = ("safemap.css", "safemap.js")
+OWN_FILES: tuple[str, ...] = ("safemap.css", *PAGE_SCRIPTS)
 
 
 def missing_assets() -> list[Path]:
@@ -125,7 +147,7 @@ def vendor_url(static_prefix: str, rel: str) -> str:
 
 
 def own_url(static_prefix: str, name: str) -> str:
-    """URL of one of our own assets (``safemap.css``/``safemap.js``, panel scripts) under the static mount."""
+    """URL of one of our own assets (``safemap.css``, page and panel scripts) under the static mount."""
     if name not in OWN_FILES and not (name.startswith("panels/") and (STATIC_DIR / name).is_file()):
         raise KeyError(name)
     return _versioned(f"{static_prefix.rstrip('/')}/{name}", STATIC_DIR / name)

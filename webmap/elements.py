@@ -1,7 +1,7 @@
 """folium/branca elements of the map page that folium does not ship.
 
-Each element is a thin template; the behaviour lives in ``static/safemap.js`` so it
-can be read and debugged as ordinary JavaScript.
+Each element is a thin template; the behaviour lives in the scripts under ``static/js/``
+(see :data:`webmap.assets.PAGE_SCRIPTS`) so it can be read and debugged as ordinary JavaScript.
 """
 
 from __future__ import annotations
@@ -148,17 +148,23 @@ class PageChrome(VerbatimMacro):
 
 
 class SafeMapSetup(VerbatimMacro):
-    """Creates ``window.safemap`` and the controls that must come first in their corner.
+    """The page's configuration block and the call of ``SafeMap.setup`` on it.
 
-    Rendered right after the map so the search box and zoom buttons sit above the
-    plugin buttons (Leaflet stacks controls in the order they are added).
+    The configuration (bounds, attribution, basemap, API base, catalogue enums and role
+    names: see :func:`webmap.page.page_config`) travels as ``<script type="application/json"
+    id="safemap-config">``. Rendered right after the map so the search box and zoom
+    buttons sit above the plugin buttons (Leaflet stacks controls in the order they are added).
     """
 
     _template = Template(
         """
+{% macro html(this, kwargs) %}
+<script type="application/json" id="safemap-config">{{ this.config_json }}</script>
+{% endmacro %}
 {% macro script(this, kwargs) %}
     var {{ this.get_name() }} = SafeMap.setup(
-        {{ this._parent.get_name() }}, {{ this.config_json }});
+        {{ this._parent.get_name() }},
+        JSON.parse(document.getElementById("safemap-config").textContent));
 {% endmacro %}
 """
     )
@@ -203,7 +209,7 @@ class SafeMapData(VerbatimMacro):
 
 
 class LoadCheck(VerbatimMacro):
-    """Shows ``#sm-fail`` when Leaflet or safemap.js is missing (vendor step not run)."""
+    """Shows ``#sm-fail`` when Leaflet or the page's scripts are missing (vendor step not run)."""
 
     _template = Template(
         """

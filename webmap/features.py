@@ -21,7 +21,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from safemap.layers.catalogue import ChildTable, Field, Layer
-from safemap.layers.store import FeatureStore, Page
+from safemap.layers.model import Page
+from safemap.layers.store import FeatureStore
 from safemap.webmap.styles import Paint, member_colors, paint, style_of
 
 #: Fields shown in the popup footer (small, grey) rather than the table.

@@ -18,11 +18,11 @@ from typing import Any, Literal
 import folium
 from folium.plugins import Fullscreen, MarkerCluster, TreeLayerControl
 
-from safemap.layers.catalogue import Layer
+from safemap.layers import enums
+from safemap.layers.catalogue import ROLE_LABELS, EnumType, Layer
 from safemap.layers.definitions import GROUPS
-from safemap.layers.demo import ATTRIBUTION
 from safemap.layers.store import FeatureStore
-from safemap.webmap.assets import own_url, vendor_url
+from safemap.webmap.assets import PAGE_SCRIPTS, own_url, vendor_url
 from safemap.webmap.elements import (
     LoadCheck,
     Measure,
@@ -33,16 +33,13 @@ from safemap.webmap.elements import (
     use_assets,
 )
 from safemap.webmap.features import TILE_THRESHOLD, LayerData, drawn, load_layers
-from safemap.webmap.panels import PANELS
+from safemap.webmap.panels import COMMON_SCRIPT, PANELS
 from safemap.webmap.styles import layer_swatch, legend_entry, style_of
 
 log = logging.getLogger(__name__)
 
 BasemapName = Literal["osm", "tianditu", "custom", "none"]
 BBox = tuple[float, float, float, float]
-
-#: Default data credit: the demo county's (real boundary and names, synthetic rest).
-DEMO_DATA_ATTRIBUTION = ATTRIBUTION
 
 #: Deep enough to read fire lanes inside a compound; tiles are enlarged past their own maximum.
 MAX_ZOOM = 20
@@ -73,7 +70,8 @@ class MapOptions:
     basemap_attribution
         Credit of the ``custom`` basemap.
     data_attribution
-        Credit of the data, shown beside the basemap credit.
+        Credit of the data, shown beside the basemap credit (the app passes
+        ``Settings.data_attribution``; none by default).
     extent
         Service area (min lon, min lat, max lon, max lat): the map opens on the data
         inside it, or on the whole extent while there is no data.
@@ -81,6 +79,10 @@ class MapOptions:
         Where the app serves :data:`webmap.assets.STATIC_DIR`.
     map_tile_threshold
         Layers with more features are drawn from vector tiles instead of being embedded.
+    api_base
+        Where the browser reaches the app (API, popups, tiles, events): empty for the
+        directory the page is served from, which works behind any path prefix; or a URL
+        path such as ``/safemap/`` when the page is served elsewhere.
     """
 
     title: str = "安全生产风险与应急资源一张图"
@@ -88,10 +90,11 @@ class MapOptions:
     tianditu_key: str | None = None
     basemap_url: str | None = None
     basemap_attribution: str = ""
-    data_attribution: str = DEMO_DATA_ATTRIBUTION
+    data_attribution: str = ""
     extent: BBox | None = None
     static_prefix: str = "/static"
     map_tile_threshold: int = TILE_THRESHOLD
+    api_base: str = ""
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> MapOptions:
@@ -263,6 +266,34 @@ def _by_group(data: Sequence[LayerData]) -> list[tuple[str, list[LayerData]]]:
     return [(g, members) for g, members in grouped if members]
 
 
+def catalogue_config() -> dict[str, Any]:
+    """What the page's scripts take from the catalogue: enum labels and colours, role names.
+
+    Returns
+    -------
+    dict
+        ``enums``: enumeration name -> ``[[code, label, colour or None], …]`` in display
+        order (every enumeration of :mod:`safemap.layers.enums`); ``roles``: role code ->
+        Chinese name. The scripts keep no copy of either (``SafeMap.enumLabel`` …).
+    """
+    found = [value for value in vars(enums).values() if isinstance(value, EnumType)]
+    return {
+        "enums": {e.name: [[m.code, m.label, m.color] for m in e.members] for e in found},
+        "roles": dict(ROLE_LABELS),
+    }
+
+
+def page_config(options: MapOptions, basemap: Basemap | None, bounds: BBox | None) -> dict[str, Any]:
+    """The page's configuration block (``#safemap-config``, read by ``SafeMap.setup``)."""
+    return {
+        "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]] if bounds else None,
+        "attribution": options.data_attribution,
+        "basemap": options.basemap if basemap else "none",
+        "apiBase": options.api_base,
+        **catalogue_config(),
+    }
+
+
 def _add_tools(m: folium.Map, static: str) -> None:
     """Full screen and measuring (metres/km², the plugin's Chinese build), below the zoom."""
     fullscreen = Fullscreen(position="topleft", title="全屏显示", title_cancel="退出全屏", force_separate_button=True)
@@ -363,7 +394,7 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
         location=center,
         zoom_start=9 if bounds else 4,
         tiles=None,
-        zoom_control=False,  # added by safemap.js with Chinese tooltips, below the search box
+        zoom_control=False,  # added by SafeMap.setup (js/main.js) with Chinese tooltips, below the search box
         control_scale=False,  # likewise, metric only
         # Leaflet map options; folium's own max_zoom/min_zoom only reach its default tiles.
         maxZoom=MAX_ZOOM,
@@ -379,13 +410,8 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     PageChrome(options.title, status=_status(data, store), warning=warning, static_prefix=static).add_to(m)
 
     bases = _add_basemaps(m, basemap)
-    setup = {
-        "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]] if bounds else None,
-        "attribution": options.data_attribution,
-        "basemap": options.basemap if basemap else "none",
-    }
     # Order matters: Leaflet stacks controls in a corner in the order they are added.
-    SafeMapSetup(setup).add_to(m)
+    SafeMapSetup(page_config(options, basemap, bounds)).add_to(m)
     _add_tools(m, static)
     groups = _add_groups(m, data, static)
     _add_layer_control(m, static, bases, data, groups)
@@ -401,7 +427,8 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     tiled = any(d.tiled is not None for d in data)
     loader.js = (
         *((("vectorgrid_js", vendor_url(static, "vectorgrid/Leaflet.VectorGrid.bundled.min.js")),) if tiled else ()),
-        ("safemap_js", own_url(static, "safemap.js")),
+        *((f"safemap_{name}", own_url(static, name)) for name in PAGE_SCRIPTS),
+        *((("panel_common_js", own_url(static, COMMON_SCRIPT)),) if PANELS else ()),
         *((f"panel_{p.name}_js", own_url(static, p.script)) for p in PANELS),
     )
     loader.css = (

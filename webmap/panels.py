@@ -1,10 +1,12 @@
 """Tool panels of the map page (site check, dispatch, coverage …), docked on the left.
 
 Each panel is one script under ``webmap/static/panels/`` that calls
-``SafeMap.registerPanel(name, build)``; ``build(container, safemap)`` fills the panel's
-body when the page is ready. The page loads the scripts of the panels listed here, in
-order, after ``safemap.js``; ``SafeMap.api(path, options)`` calls the API with the
-user's token (entered once via the 令牌 button and kept in the browser).
+``SafeMap.registerPanel(name, build)``; ``build(container, state)`` fills the panel's
+body when it is first opened and may return the panel's handle (``SafeMap.panel(name)``).
+The page loads :data:`COMMON_SCRIPT` (escaping, formatting, option lists, run buttons)
+and then the scripts of the panels listed here, in order, after the page's own scripts;
+``SafeMap.api(path, options)`` calls the API with the user's token (entered once via the
+令牌 button and kept in the browser), ``SafeMap.hooks`` lets a panel take map clicks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ class Panel:
     script: str
     stylesheet: str | None = None
 
+
+#: What the panels share, loaded before them.
+COMMON_SCRIPT = "panels/common.js"
 
 #: The panels on the page, in tab order.
 PANELS: tuple[Panel, ...] = (

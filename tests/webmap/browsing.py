@@ -2,8 +2,11 @@
 
 ``LiveServer`` runs ``api.app.create_app`` on a free 127.0.0.1 port in a daemon thread;
 ``Visit`` loads a page, aborts and records any request to another host, and collects page
-and console errors. The ``browser`` fixture (tests/webmap/conftest.py) launches Debian's
-Chromium once per session (never Playwright's own download).
+and console errors. Tests wait on conditions (``wait_for_function``, Playwright ``expect``,
+:meth:`Visit.painted`), never for a fixed time. The page's one global is ``SafeMap``; its
+running state is ``SafeMap.state`` (map, layers, features …). The ``browser`` fixture
+(tests/webmap/conftest.py) launches Debian's Chromium once per session (never
+Playwright's own download).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ ARGS = [
     "--disable-sync",
 ]
 LOCAL = "http://127.0.0.1:"
+#: The page has drawn its features (SafeMap.populate, two frames later).
+READY = "() => !!(window.SafeMap && SafeMap.state && SafeMap.state.ready === true)"
 
 
 class LiveServer:
@@ -46,6 +51,13 @@ class LiveServer:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
         self.url = f"{LOCAL}{self.port}/"
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no client is connected (closed pages' event streams have ended)."""
+        deadline = time.monotonic() + timeout
+        state = self.server.server_state
+        while state.connections and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -74,7 +86,7 @@ class Visit:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
         self.page.goto(url)
-        self.page.wait_for_function("window.safemap && window.safemap.ready === true", timeout=20_000)
+        self.page.wait_for_function(READY, timeout=20_000)
 
     def _route(self, route: Any) -> None:
         if route.request.url.startswith(LOCAL):
@@ -91,7 +103,7 @@ class Visit:
         return tuple(
             self.js(
                 """([name, id]) => {
-                  const m = safemap.map, lyr = SafeMap.find(name, id);
+                  const m = SafeMap.state.map, lyr = SafeMap.find(name, id);
                   const ll = lyr.getLatLng ? lyr.getLatLng() : lyr.getCenter();
                   const p = m.latLngToContainerPoint(ll), r = m.getContainer().getBoundingClientRect();
                   return [r.left + p.x, r.top + p.y];
@@ -99,6 +111,20 @@ class Visit:
                 [layer, feature_id],
             )
         )
+
+    def painted(self) -> None:
+        """Wait until the browser has painted twice (a view change drawn, a click's effects shown)."""
+        self.page.wait_for_function(
+            "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
+        )
+
+    def popup_shown(self) -> Any:
+        """The open feature popup, once it has faded in."""
+        from playwright.sync_api import expect
+
+        popup = self.page.locator(".leaflet-popup")
+        expect(popup).to_have_css("opacity", "1")
+        return self.page.locator(".leaflet-popup-content")
 
     def close(self) -> None:
         self.context.close()

@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
-from safemap.layers.demo import build_demo
-from safemap.layers.store import FeatureStore, open_store
+from safemap.layers.store import FeatureStore
 from safemap.webmap.assets import missing_assets
-from tests.conftest import YUMIN_EXTENT
 from tests.webmap.browsing import ARGS, CHROMIUM, LiveServer, app_for
 
 
@@ -29,15 +27,13 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def graded_county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
-    """The demo county with GB 18218 grades, for panels that only read (planner, coverage)."""
-    from safemap.api.cli.safety import grade_store
+def graded_county(demo_store: FeatureStore) -> FeatureStore:
+    """The demo county with GB 18218 grades, for panels that only read (planner, coverage).
 
-    store = open_store(tmp_path_factory.mktemp("county") / "demo.gpkg", extent=YUMIN_EXTENT)
-    build_demo(store)
-    grade_store(store)
-    yield store
-    store.close()
+    The session's shared ``demo_store`` (tests/conftest.py); a panel test that writes
+    takes ``demo_copy`` and serves it itself.
+    """
+    return demo_store
 
 
 @pytest.fixture(scope="session")

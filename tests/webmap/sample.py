@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from safemap.layers.definitions import LAYERS
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 from safemap.webmap.features import drawn
+from tests.support.demo import YUMIN_EXTENT
 
 ADMIN = Actor("test", "admin")
 #: Layers with geometry and a style; attribute tables (rules …) are not drawn.
 MAP_LAYERS = drawn(LAYERS)
-EXTENT = (82.1, 45.25, 83.65, 46.65)
+EXTENT = YUMIN_EXTENT
 
 
 def feature(lon: float, lat: float, **props: Any) -> dict[str, Any]:

@@ -8,10 +8,12 @@ recorded; with ``basemap="none"`` there must be none. Screenshots go to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from safemap.layers.definitions import GROUPS
 from safemap.layers.store import FeatureStore, open_store
@@ -19,6 +21,7 @@ from tests.webmap.browsing import LiveServer, Visit, app_for
 from tests.webmap.sample import EXTENT, MAP_LAYERS, fill
 
 pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
@@ -48,7 +51,7 @@ def visit(browser: Any, offline: LiveServer) -> Iterator[Visit]:
 
 def _feature_id(v: Visit, layer: str, name: str) -> int:
     return v.js(
-        "([l, n]) => safemap.features[l].find(x => x.smFeature[1] === n).smFeature[0]",
+        "([l, n]) => SafeMap.state.features[l].find(x => x.smFeature[1] === n).smFeature[0]",
         [layer, name],
     )
 
@@ -64,9 +67,11 @@ def test_page_works_offline(visit: Visit) -> None:
         assert layer.label in control, layer.label
     for group in GROUPS:
         assert group in control
-    handles = visit.js("Object.keys(safemap.layers)")
+    handles = visit.js("Object.keys(SafeMap.state.layers)")
     assert sorted(handles) == sorted(layer.name for layer in MAP_LAYERS)
-    assert visit.js("safemap.map.hasLayer(safemap.layers.roads)")
+    assert visit.js("SafeMap.state.map.hasLayer(SafeMap.state.layers.roads)")
+    # One global of our own: everything hangs under SafeMap.
+    assert visit.js("typeof window.safemap") == "undefined"
     legend = visit.page.inner_text(".sm-legend")
     assert "图例" in legend and "红（重大风险）" in legend
     # Measuring (Chinese build) and full screen are there, with Chinese titles.
@@ -82,42 +87,39 @@ def test_clicking_a_marker_opens_its_popup(visit: Visit) -> None:
     # Zoom in close (markers of other layers sit near it) and wait for markercluster
     # to draw the marker itself, then click it.
     visit.js(
-        """(id) => { safemap.map.setView(SafeMap.find('enterprises', id).getLatLng(), 18,
-                                        {animate: false}); }""",
+        """(id) => { SafeMap.state.map.setView(SafeMap.find('enterprises', id).getLatLng(), 18,
+                                              {animate: false}); }""",
         fid,
     )
-    visit.page.wait_for_function("(id) => safemap.map.hasLayer(SafeMap.find('enterprises', id))", arg=fid)
+    visit.page.wait_for_function("(id) => SafeMap.state.map.hasLayer(SafeMap.find('enterprises', id))", arg=fid)
     x, y = visit.screen_point("enterprises", fid)
     visit.page.mouse.click(x, y)
-    popup = visit.page.locator(".leaflet-popup-content")
-    popup.wait_for(timeout=5_000)
+    popup = visit.popup_shown()
     text = popup.inner_text()
     assert "裕民县示例化工有限公司" in text
     assert "风险等级" in text and "红（重大风险）" in text
     assert "危化品生产" in text
-    visit.page.wait_for_timeout(400)  # the popup fades in
     visit.page.screenshot(path="/tmp/safemap-popup.png")
 
 
 def test_clicking_a_road_opens_its_popup(visit: Visit) -> None:
     fid = _feature_id(visit, "roads", "文化路")
     visit.js(
-        "(id) => { safemap.map.fitBounds(SafeMap.find('roads', id).getBounds(), {maxZoom: 15, animate: false}); }",
+        """(id) => { SafeMap.state.map.fitBounds(SafeMap.find('roads', id).getBounds(),
+                                              {maxZoom: 15, animate: false}); }""",
         fid,
     )
-    visit.page.wait_for_timeout(300)
+    visit.painted()
     # A quarter along the road: the midpoint may carry a marker of another layer.
     x, y = visit.js(
-        """(id) => { const m = safemap.map, lyr = SafeMap.find('roads', id), ll = lyr.getLatLngs();
+        """(id) => { const m = SafeMap.state.map, lyr = SafeMap.find('roads', id), ll = lyr.getLatLngs();
            const a = m.latLngToContainerPoint(ll[0]), b = m.latLngToContainerPoint(ll[1]);
            const r = m.getContainer().getBoundingClientRect();
            return [r.left + a.x + (b.x - a.x) / 4, r.top + a.y + (b.y - a.y) / 4]; }""",
         fid,
     )
     visit.page.mouse.click(x, y)
-    popup = visit.page.locator(".leaflet-popup-content")
-    popup.wait_for(timeout=5_000)
-    text = popup.inner_text()
+    text = visit.popup_shown().inner_text()
     assert "文化路" in text and "道路等级" in text and "城市主干路" in text and "封闭" in text
 
 
@@ -130,32 +132,30 @@ def test_search_finds_a_feature_by_chinese_name(visit: Visit) -> None:
     assert "裕民县消防救援大队" in hits.first.inner_text()
     assert "救援队伍" in hits.first.inner_text()
     box.press("Enter")
-    popup = visit.page.locator(".leaflet-popup-content")
-    popup.wait_for(timeout=5_000)
+    popup = visit.popup_shown()
     assert "裕民县消防救援大队" in popup.inner_text()
     assert "水罐消防车×3" in popup.inner_text()
-    visit.page.wait_for_timeout(400)
     visit.page.screenshot(path="/tmp/safemap-search.png")
     box.fill("没有这个名字")
-    assert "未找到" in visit.page.inner_text(".sm-search-results")
+    expect(visit.page.locator(".sm-search-results")).to_contain_text("未找到")
 
 
 def test_layer_control_switches_layers_and_legend(visit: Visit) -> None:
     label = visit.page.locator(".leaflet-control-layers label", has_text="道路").first
     label.locator("input").uncheck()
-    assert not visit.js("safemap.map.hasLayer(safemap.layers.roads)")
-    assert "sm-off" in (visit.page.get_attribute('.sm-lg-layer[data-layer="roads"]', "class") or "")
+    assert not visit.js("SafeMap.state.map.hasLayer(SafeMap.state.layers.roads)")
+    expect(visit.page.locator('.sm-lg-layer[data-layer="roads"]')).to_have_class(re.compile(r"\bsm-off\b"))
     label.locator("input").check()
-    assert visit.js("safemap.map.hasLayer(safemap.layers.roads)")
+    assert visit.js("SafeMap.state.map.hasLayer(SafeMap.state.layers.roads)")
 
 
 def test_measure_control_speaks_chinese(visit: Visit) -> None:
+    control = visit.page.locator(".leaflet-control-measure")
     visit.page.hover(".leaflet-control-measure")
-    visit.page.wait_for_timeout(300)
-    text = visit.page.inner_text(".leaflet-control-measure")
-    assert "测量" in text
+    expect(control.locator(".js-start")).to_be_visible()
+    expect(control).to_contain_text("测量", use_inner_text=True)
     visit.page.click(".leaflet-control-measure .js-start")
-    assert "点击地图加点" in visit.page.inner_text(".leaflet-control-measure")
+    expect(control).to_contain_text("点击地图加点", use_inner_text=True)
     assert visit.errors == []
 
 
@@ -182,7 +182,7 @@ def test_osm_basemap_only_asks_for_tiles(browser: Any, demo: FeatureStore) -> No
             assert v.errors == []
             # Blocked tiles are logged as failed loads; nothing else may be.
             assert [c for c in v.console if "Failed to load resource" not in c] == []
-            assert v.js("safemap.features.roads.length") == 1
+            assert v.js("SafeMap.state.features.roads.length") == 1
         finally:
             v.close()
 
@@ -190,12 +190,17 @@ def test_osm_basemap_only_asks_for_tiles(browser: Any, demo: FeatureStore) -> No
 def test_full_screen_button_toggles(visit: Visit) -> None:
     button = visit.page.locator(".leaflet-control-zoom-fullscreen")
     button.click()
-    visit.page.wait_for_function("safemap.map._isFullscreen === true", timeout=5_000)
-    assert button.get_attribute("title") == "退出全屏"
-    visit.page.wait_for_timeout(300)
+    visit.page.wait_for_function("SafeMap.state.map._isFullscreen === true", timeout=5_000)
+    expect(button).to_have_attribute("title", "退出全屏")
+    # The map has taken the whole window and redrawn at that size.
+    visit.page.wait_for_function(
+        """() => { const s = SafeMap.state.map.getSize();
+                   return s.x === window.innerWidth && s.y === window.innerHeight; }"""
+    )
+    visit.painted()
     visit.page.screenshot(path="/tmp/safemap-fullscreen.png")
     button.click()
-    visit.page.wait_for_function("safemap.map._isFullscreen === false", timeout=5_000)
+    visit.page.wait_for_function("SafeMap.state.map._isFullscreen === false", timeout=5_000)
     assert visit.errors == []
 
 
@@ -227,14 +232,18 @@ def test_large_layers_come_as_vector_tiles(browser: Any, tiled: LiveServer) -> N
     try:
         tiles: list[tuple[str, int]] = []
         v.page.on("response", lambda r: tiles.append((r.url, r.status)) if ".mvt" in r.url else None)
-        assert v.js("() => safemap.features.roads.length") == 0
-        assert v.js("() => !!(safemap.tiles && safemap.tiles.roads)")
-        v.js("() => safemap.map.fitBounds([[46.195, 82.97], [46.205, 82.99]], {animate: false})")
-        v.page.wait_for_timeout(800)
+        assert v.js("() => SafeMap.state.features.roads.length") == 0
+        assert v.js("() => !!(SafeMap.state.tiles && SafeMap.state.tiles.roads)")
+        v.js("() => SafeMap.state.map.fitBounds([[46.195, 82.97], [46.205, 82.99]], {animate: false})")
+        # Every tile of the new view has come and been drawn.
+        v.page.wait_for_function(
+            "() => { const g = SafeMap.state.tiles.roads; return Object.keys(g._tiles).length > 0 && !g.isLoading(); }",
+            timeout=10_000,
+        )
         assert tiles and all(status == 200 for _, status in tiles), tiles
         # A quarter along 文化路 (82.97→82.99 at 46.20): the midpoint may carry other markers.
         x, y = v.js(
-            """() => { const m = safemap.map, p = m.latLngToContainerPoint([46.20, 82.975]);
+            """() => { const m = SafeMap.state.map, p = m.latLngToContainerPoint([46.20, 82.975]);
                const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }"""
         )
         v.page.mouse.click(x, y)

@@ -21,15 +21,15 @@ def test_coverage_panel_on_the_map(browser: Any, county_server: LiveServer) -> N
         # Service areas: four bands drawn, with their areas in the legend.
         v.page.click(".sm-cv-areas")
         v.page.wait_for_selector(".sm-cv-legend div", timeout=60_000)
-        assert v.js("safemap.coverage.bands.getLayers().length") == 4
+        assert v.js("SafeMap.panel('coverage').bands.getLayers().length") == 4
         legend = v.page.inner_text(".sm-cv-legend")
         assert "0–5 分钟" in legend and "15–30 分钟" in legend and "非凸包" in legend
-        v.js("() => { safemap.map.setView([46.19, 82.99], 12, {animate: false}); }")
+        v.js("() => { SafeMap.state.map.setView([46.19, 82.99], 12, {animate: false}); }")
         v.page.screenshot(path="/tmp/safemap-coverage-areas.png")
 
         # Coverage report: shares, uncovered list; clicking one shows it on the map.
         v.page.click(".sm-cv-tabs button[data-tab=report]")
-        assert v.js("safemap.map.hasLayer(safemap.coverage.bands)") is False
+        assert v.js("SafeMap.state.map.hasLayer(SafeMap.panel('coverage').bands)") is False
         v.page.click(".sm-cv-report")
         v.page.wait_for_selector(".sm-cv-report-out table", timeout=60_000)
         out = v.page.inner_text(".sm-cv-report-out")
@@ -53,11 +53,12 @@ def test_coverage_panel_on_the_map(browser: Any, county_server: LiveServer) -> N
         text = v.page.inner_text(".sm-cv-review-out")
         assert "GB 50016-2014" in text and "GB 50974-2014" in text and "净宽 3.6 m" in text
         lanes = v.js(
-            "safemap.coverage.last.review.findings.features.filter(f => f.properties.layer === 'fire_lanes').length"
+            """SafeMap.panel('coverage').last.review.findings.features
+                 .filter(f => f.properties.layer === 'fire_lanes').length"""
         )
         assert lanes >= 8
         v.page.click(".sm-cv-review-out li[data-layer=fire_lanes]")
-        v.js("() => { safemap.map.setView([46.204, 82.985], 15, {animate: false}); }")
+        v.js("() => { SafeMap.state.map.setView([46.204, 82.985], 15, {animate: false}); }")
         v.page.screenshot(path="/tmp/safemap-coverage-review.png")
         with v.context.expect_page() as popup:
             v.page.click(".sm-cv-links a[target=_blank]")

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from safemap.layers.demo import build_demo
-from safemap.layers.store import FeatureStore, open_store
+from safemap.layers.enums import TEAM_STATUS
+from safemap.layers.store import FeatureStore
 from safemap.layers.tokens import create_token
-from tests.conftest import YUMIN_EXTENT
 from tests.webmap.browsing import LiveServer, Visit, app_for
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
-    store = open_store(tmp_path_factory.mktemp("dispatch") / "demo.gpkg", extent=YUMIN_EXTENT)
-    build_demo(store)
-    yield store
-    store.close()
+@pytest.fixture
+def county(demo_copy: FeatureStore) -> FeatureStore:
+    """The test dispatches and confirms: it writes, so it gets its own copy of the demo county."""
+    return demo_copy
 
 
 def test_plan_confirm_and_live_status(browser: Any, county: FeatureStore) -> None:
@@ -36,23 +31,26 @@ def test_plan_confirm_and_live_status(browser: Any, county: FeatureStore) -> Non
     try:
         a.js("t => SafeMap.setToken(t)", token)
         a.js("() => SafeMap.openPanel('dispatch')")
-        a.js("([x, y]) => safemap.dispatch.setIncident(L.latLng(y, x))", [incident.x, incident.y])
+        a.js("([x, y]) => SafeMap.panel('dispatch').setIncident(L.latLng(y, x))", [incident.x, incident.y])
         a.page.fill(".sm-dp-radius", "500")
         a.page.select_option(".sm-dp-wind", "270")
         a.page.click(".sm-dp-plan")
         a.page.wait_for_selector(".sm-dp-confirm", timeout=20_000)
         rows = a.js("() => document.querySelectorAll('.sm-dp-pickteam:checked').length")
         assert rows == 2
-        assert a.js("() => safemap.dispatch.drawn.getLayers().length") >= 3  # zone + routes + labels
+        assert a.js("() => SafeMap.panel('dispatch').drawn.getLayers().length") >= 3  # zone + routes + labels
         assert "上风向进入" in a.page.inner_text(".sm-dp-result")
         team = int(a.js("() => Number(document.querySelector('.sm-dp-pickteam:checked').dataset.team)"))
         a.page.screenshot(path="/tmp/safemap-dispatch-plan.png")
         a.page.click(".sm-dp-confirm")
         a.page.wait_for_selector(".sm-dp-ok", timeout=20_000)
-        # The other open map recolours the team without a reload.
+        # The other open map rings the team in the catalogue's colour of 出动中, without a reload.
         b.page.wait_for_function(
-            "id => SafeMap.find('rescue_teams', id).options.color === '#d50000'", arg=team, timeout=15_000
+            "id => SafeMap.find('rescue_teams', id).options.color === SafeMap.enumColor('team_status', 'dispatched')",
+            arg=team,
+            timeout=15_000,
         )
+        assert b.js("() => SafeMap.enumColor('team_status', 'dispatched')") == TEAM_STATUS.members[1].color
         # Confirming the same plan again: the 409 reason is shown, nothing crashes.
         a.js("() => { document.querySelector('.sm-dp-confirm').disabled = false; }")
         a.page.click(".sm-dp-confirm")
@@ -63,5 +61,5 @@ def test_plan_confirm_and_live_status(browser: Any, county: FeatureStore) -> Non
     finally:
         a.close()
         b.close()
-        time.sleep(0.5)  # let the event streams notice the closed pages
+        server.wait_idle()  # the closed pages' event streams have ended
         server.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,11 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from safemap.layers.catalogue import ROLE_LABELS
 from safemap.layers.definitions import GROUPS, get_layer
+from safemap.layers.enums import RISK_LEVEL, TEAM_KIND, TEAM_STATUS, VEHICLE_PROFILE
 from safemap.layers.store import FeatureStore
-from safemap.webmap.assets import STATIC_DIR, VENDOR_FILES, missing_assets, vendored
+from safemap.webmap.assets import PAGE_SCRIPTS, STATIC_DIR, VENDOR_FILES, missing_assets, vendored
 from safemap.webmap.features import format_value, summarise
 from safemap.webmap.page import MapOptions, render_map
+from safemap.webmap.panels import COMMON_SCRIPT, PANELS
 from tests.webmap.sample import ADMIN, EXTENT, MAP_LAYERS, feature, fill
 
 URL = re.compile(r"https?://[^\s\"'<>)\\]+")
@@ -131,10 +136,59 @@ def test_every_asset_is_served_by_the_app(filled: FeatureStore) -> None:
         "leaflet-measure.cn.js",
         "Control.FullScreen.js",
         "L.Control.Layers.Tree.js",
-        "safemap.js",
+        "js/core.js",
+        "js/main.js",
+        "panels/common.js",
         "safemap.css",
     ):
         assert any(r.split("?")[0].endswith(lib) for r in local), lib
+
+
+def test_scripts_load_in_order(filled: FeatureStore) -> None:
+    """Leaflet first, then the page's modules in PAGE_SCRIPTS order, the panels' common code, the panels."""
+    html = render_map(filled, MapOptions(basemap="none"))
+    parser = _Refs()
+    parser.feed(html)
+    scripts = [r.split("?")[0].removeprefix("/static/") for r in parser.refs if r.endswith(".js") or ".js?" in r]
+    ours = [s for s in scripts if not s.startswith("vendor/")]
+    assert ours == [*PAGE_SCRIPTS, COMMON_SCRIPT, *(p.script for p in PANELS)]
+    assert scripts.index("vendor/leaflet/leaflet.js") < scripts.index(PAGE_SCRIPTS[0])
+    for name in ours:
+        assert (STATIC_DIR / name).is_file(), name
+
+
+def page_config(html: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="safemap-config">(.*?)</script>', html, re.S)
+    assert match, "the config block is missing"
+    return json.loads(match.group(1))
+
+
+def test_config_hands_the_catalogue_to_the_page(filled: FeatureStore) -> None:
+    config = page_config(render_map(filled, MapOptions(basemap="none", api_base="/safemap/")))
+    assert config["apiBase"] == "/safemap/"
+    assert config["enums"]["team_status"] == [[m.code, m.label, m.color] for m in TEAM_STATUS.members]
+    assert config["enums"]["vehicle_profile"][0] == ["fire_engine", "水罐消防车", None]
+    assert config["roles"] == ROLE_LABELS
+    assert config["basemap"] == "none"
+    assert config["attribution"] == ""  # no credit unless the deployment gives one
+    credited = page_config(render_map(filled, MapOptions(basemap="none", data_attribution="县应急管理局")))
+    assert credited["attribution"] == "县应急管理局"
+
+
+def test_scripts_keep_no_copy_of_enum_labels() -> None:
+    """Enum labels reach the page through the config block only (they drifted when copied)."""
+    scripts = [STATIC_DIR / name for name in PAGE_SCRIPTS] + sorted((STATIC_DIR / "panels").glob("*.js"))
+    text = "\n".join(path.read_text() for path in scripts)
+    for enum in (TEAM_STATUS, TEAM_KIND, VEHICLE_PROFILE, RISK_LEVEL):
+        for member in enum.members:
+            assert f'"{member.label}"' not in text, member.label
+    for member in RISK_LEVEL.members:  # the four risk colours (other greens and reds are route styling)
+        assert member.color and member.color.lower() not in text.lower(), member.color
+
+
+def test_page_module_does_not_import_the_demo() -> None:
+    code = "import sys, safemap.webmap.page; assert 'safemap.layers.demo' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_vendored_files_exist_after_vendoring() -> None:
@@ -240,11 +294,13 @@ def test_options_from_settings() -> None:
         tianditu_key="k",
         basemap_url=None,
         basemap_attribution="",
-        extent=[82.1, 45.25, 83.65, 46.65],
+        extent=list(EXTENT),
+        data_attribution="边界: DataV.GeoAtlas",
         port=8000,
     )
     options = MapOptions.from_settings(settings, static_prefix="/s")
     assert options.title == "裕民县一张图"
+    assert options.data_attribution == "边界: DataV.GeoAtlas"
     assert options.extent == EXTENT
     assert options.static_prefix == "/s"
 
@@ -268,7 +324,8 @@ def test_value_formatting() -> None:
 
 
 def test_static_dir_holds_our_assets() -> None:
-    assert (STATIC_DIR / "safemap.js").is_file()
+    for name in PAGE_SCRIPTS:
+        assert (STATIC_DIR / name).is_file(), name
     assert (STATIC_DIR / "safemap.css").is_file()
     assert Path(STATIC_DIR).name == "static"
 

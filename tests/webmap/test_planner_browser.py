@@ -25,15 +25,16 @@ def test_site_check_on_the_map(browser: Any, county_server: LiveServer, graded_c
         v.page.select_option(".sm-pl-kind", "school")
         v.page.fill(".sm-pl-name", "城东新建小学")
         # Place the site by clicking the map where the point is drawn.
-        v.js("(ll) => { safemap.map.setView(ll, 17, {animate: false}); }", [c.y, c.x + 0.0003])
+        v.js("(ll) => { SafeMap.state.map.setView(ll, 17, {animate: false}); }", [c.y, c.x + 0.0003])
         v.page.click(".sm-pl-click")
-        box = v.page.locator("#" + v.js("safemap.map.getContainer().id")).bounding_box()
+        box = v.page.locator("#" + v.js("SafeMap.state.map.getContainer().id")).bounding_box()
         point = v.js(
-            "(ll) => { const p = safemap.map.latLngToContainerPoint(ll); return [p.x, p.y]; }", [c.y, c.x + 0.0003]
+            "(ll) => { const p = SafeMap.state.map.latLngToContainerPoint(ll); return [p.x, p.y]; }",
+            [c.y, c.x + 0.0003],
         )
         v.page.mouse.click(box["x"] + point[0], box["y"] + point[1])
-        assert v.js("safemap.planner.geometry.type") == "Point"
-        v.page.wait_for_timeout(50)
+        assert v.js("SafeMap.panel('planner').geometry.type") == "Point"
+        v.painted()
         assert v.page.locator(".leaflet-popup").count() == 0  # placing a site opens no feature popup
         v.page.click(".sm-pl-run")
         v.page.wait_for_selector(".sm-pl-verdict", timeout=30_000)
@@ -48,24 +49,23 @@ def test_site_check_on_the_map(browser: Any, county_server: LiveServer, graded_c
         # Overlays: risk raster (an image with bounds), major-hazard grades, violations.
         for name in ("risk", "grades", "violations", "fourcolour"):
             v.page.check(f"[data-overlay={name}]")
-        v.page.wait_for_function("Object.keys(safemap.planner.overlays).length === 4", timeout=30_000)
-        assert v.js("safemap.planner.overlays.risk.getElement().tagName") == "IMG"
+        v.page.wait_for_function("Object.keys(SafeMap.panel('planner').overlays).length === 4", timeout=30_000)
+        assert v.js("SafeMap.panel('planner').overlays.risk.getElement().tagName") == "IMG"
         legend = v.page.inner_text(".sm-pl-legend")
-        assert (
-            "四级" in legend and "个人风险" in legend and "现有安全间距违规：6 处" in legend and "红 重大风险" in legend
-        )
+        for text in ("四级", "个人风险", "现有安全间距违规：6 处", "红（重大风险）"):
+            assert text in legend, text
 
         # Draw a polygon LPG depot: three clicks and a double click.
         v.page.select_option(".sm-pl-kind", "lpg_depot")
         v.page.fill(".sm-pl-name", "")
-        v.js("(ll) => { safemap.map.setView(ll, 16, {animate: false}); }", [c.y + 0.002, c.x + 0.004])
+        v.js("(ll) => { SafeMap.state.map.setView(ll, 16, {animate: false}); }", [c.y + 0.002, c.x + 0.004])
         v.page.click(".sm-pl-draw")
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         for dx, dy in ((0, 0), (60, 0), (60, 40)):
             v.page.mouse.click(cx + dx, cy + dy)
         v.page.mouse.dblclick(cx, cy + 40)
-        assert v.js("safemap.planner.geometry.type") == "Polygon"
-        assert v.js("safemap.planner.geometry.coordinates[0].length") == 5  # 4 vertices + closing point
+        assert v.js("SafeMap.panel('planner').geometry.type") == "Polygon"
+        assert v.js("SafeMap.panel('planner').geometry.coordinates[0].length") == 5  # 4 vertices + closing point
         v.page.click(".sm-pl-run")
         v.page.wait_for_function(
             "document.querySelector('.sm-pl-verdict').textContent.indexOf('液化石油气') >= 0", timeout=30_000

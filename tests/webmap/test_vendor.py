@@ -47,3 +47,17 @@ def test_every_listed_file_comes_from_a_pinned_package() -> None:
     for source in VENDOR_FILES.values():
         package = source.split("/")[0]
         assert package in pinned, f"{source} is not from a pinned package"
+
+
+def test_eslint_is_a_pinned_dev_tool_never_vendored() -> None:
+    import json
+
+    package = json.loads((vendor.NPM_DIR / "package.json").read_text())
+    dev = package["devDependencies"]
+    assert "eslint" in dev and all(v[0].isdigit() for v in dev.values()), "pin exact versions"
+    lock = json.loads((vendor.NPM_DIR / "package-lock.json").read_text())["packages"]
+    for name, version in dev.items():
+        assert lock[f"node_modules/{name}"]["version"] == version
+        assert lock[f"node_modules/{name}"].get("dev") is True
+    assert not any(src.split("/")[0] in dev for src in VENDOR_FILES.values())
+    assert (vendor.NPM_DIR / "eslint.config.js").is_file()

@@ -6,37 +6,39 @@
  * late sites drawn on the map (GET /api/access/review, printable report).
  * ES2015 only, Chinese UI, nothing loaded from outside the app.
  */
-/* global L, SafeMap */
-(function () {
+(function (SafeMap) {
   "use strict";
 
-  var esc = function (t) { return SafeMap.esc(t === null || t === undefined ? "" : String(t)); };
+  var C = SafeMap.common, esc = C.esc, pct = C.pct, minutes = C.minutes;
   var BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026", "#67001f", "#40004b"];
+  // Rescue forces: [code, layer, team kinds, vehicle]. Named from the catalogue: the team
+  // kinds' labels, the vehicle's where it is the point (ladder), the layer's for depots.
   var FORCES = [
-    ["fire", "消防救援站、专职消防队", "rescue_teams", "fire_station,professional_fire", "fire_engine"],
-    ["ladder", "登高消防车", "rescue_teams", "fire_station,professional_fire", "aerial_ladder"],
-    ["hazmat", "危化品救援队", "rescue_teams", "hazmat", "hazmat"],
-    ["medical", "医疗救护队", "rescue_teams", "medical", "ambulance"],
-    ["mine", "矿山救护队", "rescue_teams", "mine_rescue", "mine_rescue"],
-    ["depots", "应急物资储备库", "material_depots", "", "materials_truck"]
+    ["fire", "rescue_teams", "fire_station,professional_fire", "fire_engine"],
+    ["ladder", "rescue_teams", "fire_station,professional_fire", "aerial_ladder"],
+    ["hazmat", "rescue_teams", "hazmat", "hazmat"],
+    ["medical", "rescue_teams", "medical", "ambulance"],
+    ["mine", "rescue_teams", "mine_rescue", "mine_rescue"],
+    ["depots", "material_depots", "", "materials_truck"]
   ];
+  function forceLabel(f, page) {
+    if (f[0] === "ladder") return SafeMap.enumLabel("vehicle_profile", f[3]);
+    if (!f[2]) return page.info[f[1]] ? page.info[f[1]].label : f[1];
+    return f[2].split(",").map(function (k) { return SafeMap.enumLabel("team_kind", k); }).join("、");
+  }
   var RULE_STYLE = {
     lane_width: "#d50000", lane_clear_height: "#d50000", lane_slope: "#d50000", lane_obstructed: "#6a1b9a",
     lane_load: "#ff6d00", turnaround: "#d50000", turnaround_high_rise: "#d50000", turnaround_heavy: "#d50000",
     hydrant_spacing: "#1565c0", hydrant_cover: "#0277bd", hydrant_status: "#37474f", response_time: "#c2185b"
   };
 
-  function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%"; }
-  function minutes(x) { return x === null || x === undefined ? "无法到达" : x.toFixed(1) + " min"; }
-
-  function build(container, safemap) {
-    var map = safemap.map;
+  function build(container, page) {
+    var map = page.map;
     var state = {
       bands: L.layerGroup().addTo(map), locate: L.layerGroup().addTo(map), review: L.layerGroup().addTo(map),
       last: {}, busy: false
     };
-    safemap.coverage = state;
-    var forceOptions = FORCES.map(function (f) { return '<option value="' + f[0] + '">' + esc(f[1]) + "</option>"; }).join("");
+    var forceOptions = C.options(FORCES.map(function (f) { return [f[0], forceLabel(f, page)]; }), "fire");
     container.innerHTML =
       '<div class="sm-cv-tabs">' +
       '<button type="button" data-tab="areas" class="sm-active">服务范围</button>' +
@@ -68,7 +70,7 @@
       '<button type="button" class="sm-cv-review sm-cv-primary">核查消防车道与消火栓</button>' +
       '<div class="sm-cv-review-out"></div></section>' +
       '<div class="sm-panel-error" hidden></div>';
-    var $ = function (sel) { return container.querySelector(sel); };
+    var $ = C.finder(container);
     var errorBox = $(".sm-panel-error");
     var groups = { areas: state.bands, locate: state.locate, review: state.review };
 
@@ -98,18 +100,13 @@
 
     function run(button, promise, done) {
       errorBox.hidden = true;
-      button.disabled = true;
-      var label = button.textContent;
-      button.textContent = "计算中…";
-      return promise.then(function (data) {
-        button.disabled = false;
-        button.textContent = label;
-        done(data);
-      }, function (err) {
-        button.disabled = false;
-        button.textContent = label;
-        errorBox.textContent = "计算失败：" + err.message;
-        errorBox.hidden = false;
+      return C.run(button, promise, {
+        busy: "计算中…",
+        done: done,
+        fail: function (err) {
+          errorBox.textContent = "计算失败：" + err.message;
+          errorBox.hidden = false;
+        }
       });
     }
 
@@ -136,9 +133,9 @@
     $(".sm-cv-areas").addEventListener("click", function () {
       var f = force();
       var parts = $(".sm-cv-thresholds").value.split(/[,，\s]+/).filter(function (s) { return s !== ""; });
-      var body = { layer: f[2], vehicle: f[4], thresholds_min: parts.map(Number) };
-      body.kinds = f[3] ? f[3].split(",") : null;
-      run(this, SafeMap.api("/api/coverage/service-areas", { method: "POST", body: body }), function (fc) {
+      var body = { layer: f[1], vehicle: f[3], thresholds_min: parts.map(Number) };
+      body.kinds = f[2] ? f[2].split(",") : null;
+      run(this, SafeMap.api("api/coverage/service-areas", { method: "POST", body: body }), function (fc) {
         state.last.areas = fc;
         drawBands(fc, state.bands, $(".sm-cv-legend"));
       });
@@ -147,7 +144,7 @@
     /* ---------------------------------------------------------------- coverage report */
     $(".sm-cv-report").addEventListener("click", function () {
       var std = Number($(".sm-cv-standard").value) || 5;
-      run(this, SafeMap.api("/api/coverage/report?standard_min=" + std), function (rep) {
+      run(this, SafeMap.api("api/coverage/report?standard_min=" + std), function (rep) {
         state.last.report = rep;
         var out = $(".sm-cv-report-out");
         var html = '<div class="sm-cv-note">标准：' + rep.standard.minutes + " min（" + esc(rep.standard.clause) +
@@ -181,7 +178,7 @@
           (lacking.length ? esc(lacking.map(function (t) { return t.township; }).join("、")) : "无") + "</div>";
         html += '<div class="sm-cv-links">导出 CSV：' + ["summary", "by_township", "uncovered", "depots"].map(function (t) {
           var name = { summary: "汇总", by_township: "乡镇", uncovered: "未覆盖", depots: "储备库" }[t];
-          return '<a href="/api/coverage/report?format=csv&standard_min=' + std + "&table=" + t + '" download>' + name + "</a>";
+          return '<a href="' + esc(SafeMap.url("api/coverage/report?format=csv&standard_min=" + std + "&table=" + t)) + '" download>' + name + "</a>";
         }).join(" ") + "</div>";
         out.innerHTML = html;
       });
@@ -207,11 +204,11 @@
     $(".sm-cv-locate").addEventListener("click", function () {
       var f = force();
       var body = {
-        problem: $(".sm-cv-problem").value, k: Number($(".sm-cv-k").value) || 1, layer: f[2], vehicle: f[4],
+        problem: $(".sm-cv-problem").value, k: Number($(".sm-cv-k").value) || 1, layer: f[1], vehicle: f[3],
         demand: $(".sm-cv-demand").value, candidates: { source: $(".sm-cv-candidates").value }
       };
-      body.kinds = f[3] ? f[3].split(",") : null;
-      run(this, SafeMap.api("/api/coverage/locate", { method: "POST", body: body }), function (res) {
+      body.kinds = f[2] ? f[2].split(",") : null;
+      run(this, SafeMap.api("api/coverage/locate", { method: "POST", body: body }), function (res) {
         state.last.locate = res;
         state.locate.clearLayers();
         var before = res.areas.features[0], after = res.areas.features[1];
@@ -247,7 +244,7 @@
 
     /* ---------------------------------------------------------------- fire-access review */
     $(".sm-cv-review").addEventListener("click", function () {
-      run(this, SafeMap.api("/api/access/review"), function (rev) {
+      run(this, SafeMap.api("api/access/review"), function (rev) {
         state.last.review = rev;
         state.review.clearLayers();
         state.findingsById = {};
@@ -283,12 +280,13 @@
             return '<li data-layer="fire_lanes" data-id="' + p.feature_id + '">' + esc(p.message) + "</li>";
           }).join("") + "</ol>";
         if (rev.dem && rev.dem.used) html += '<div class="sm-cv-note">未填坡度的车道按 DEM 计算' + (rev.dem.synthetic ? "（演示用合成 DEM）" : "") + "</div>";
-        html += '<div class="sm-cv-links"><a href="/api/access/review?format=html" target="_blank" rel="noopener">打印报告</a> ' +
-          '<a href="/api/access/review?format=csv" download>导出 CSV</a></div>';
+        html += '<div class="sm-cv-links"><a href="' + esc(SafeMap.url("api/access/review?format=html")) + '" target="_blank" rel="noopener">打印报告</a> ' +
+          '<a href="' + esc(SafeMap.url("api/access/review?format=csv")) + '" download>导出 CSV</a></div>';
         $(".sm-cv-review-out").innerHTML = html;
       });
     });
+    return state;
   }
 
   SafeMap.registerPanel("coverage", build);
-})();
+})(window.SafeMap);

@@ -2,64 +2,40 @@
  * 应急调度 panel: place the incident, state the needs, get teams and depots ranked by real
  * travel time, see the routes with ETAs, confirm (a 409 says who took a team first), release.
  * Also, on every open map: team markers are ringed by status (待命 green, 出动中 red,
- * 休整 grey) and closed roads redrawn, live from the server-sent events at /api/events.
+ * 休整 grey, the catalogue's team_status colours) and closed roads redrawn, live from the
+ * server-sent events at api/events (SafeMap.events). build() returns the panel's handle
+ * {drawn, state, setIncident, loadActive}, SafeMap.panel("dispatch").
  * ES2015, no optional chaining (older Chromium cores on government PCs).
  */
-/* global L, SafeMap, EventSource */
-(function () {
+(function (SafeMap) {
   "use strict";
 
-  var STATUS = { available: "#2e7d32", dispatched: "#d50000", off_duty: "#9e9e9e" };
-  var STATUS_LABEL = { available: "待命", dispatched: "出动中", off_duty: "休整/不可用" };
+  var C = SafeMap.common, esc = C.esc, mmss = C.mmss, km = C.km, options = C.options, latlngs = C.latlngs;
+  // Route colours of the selected teams (not catalogue colours: just distinct lines).
   var COLORS = ["#d50000", "#2962ff", "#00a152", "#ff6d00", "#aa00ff", "#00b8d4", "#c51162", "#6d4c41"];
-  var KINDS = [
-    ["fire_station,professional_fire", "消防救援队伍"],
-    ["fire_station", "消防救援站"],
-    ["professional_fire", "专职消防队"],
-    ["hazmat", "危化品救援队"],
-    ["mine_rescue", "矿山救护队"],
-    ["medical", "医疗救护队"],
-    ["enterprise_brigade", "企业专职/志愿消防队"],
-    ["forest_fire", "森林草原消防队"],
-    ["volunteer", "社会志愿救援队"]
-  ];
-  var VEHICLES = [
-    ["", "按队伍首发车辆"], ["fire_engine", "水罐消防车"], ["foam_engine", "泡沫消防车"],
-    ["aerial_ladder", "登高平台消防车"], ["hazmat", "危化品处置车"], ["rescue", "抢险救援车"],
-    ["ambulance", "救护车"], ["mine_rescue", "矿山救护车"]
-  ];
+  var FIRE_TEAMS = "fire_station,professional_fire";
   var WINDS = [["", "不考虑"], ["0", "北风"], ["45", "东北风"], ["90", "东风"], ["135", "东南风"],
     ["180", "南风"], ["225", "西南风"], ["270", "西风"], ["315", "西北风"]];
-  var esc = function (t) { return SafeMap.esc(t === null || t === undefined ? "" : t); };
 
-  function mmss(s) {
-    if (s === null || s === undefined) return "—";
-    var m = Math.floor(s / 60), r = Math.round(s - m * 60);
-    if (r === 60) { m += 1; r = 0; }
-    return m + " 分 " + (r < 10 ? "0" : "") + r + " 秒";
+  /** Team kinds to ask for: both fire-fighting kinds together, then each kind of the catalogue. */
+  function kinds() {
+    return [[FIRE_TEAMS, "消防救援队伍"]].concat(C.enumList("team_kind"));
   }
-  function kindLabel(code) {
-    for (var i = 0; i < KINDS.length; i++) if (KINDS[i][0] === code) return KINDS[i][1];
-    return code;
+  /** Vehicles a team need may ask for (the catalogue's, minus those no team need names). */
+  function vehicles() {
+    return [["", "按队伍首发车辆"]].concat(C.enumList("vehicle_profile",
+      ["fire_engine", "foam_engine", "aerial_ladder", "hazmat", "rescue", "ambulance", "mine_rescue"]));
   }
-  function km(m) { return m === null || m === undefined ? "—" : (m / 1000).toFixed(1) + " km"; }
-  function options(list, chosen) {
-    return list.map(function (o) {
-      return '<option value="' + esc(o[0]) + '"' + (o[0] === chosen ? " selected" : "") + ">" + esc(o[1]) + "</option>";
-    }).join("");
-  }
-  function latlngs(geometry) {
-    return geometry.coordinates.map(function (c) { return [c[1], c[0]]; });
-  }
+  function kindLabel(code) { return SafeMap.enumLabel("team_kind", code); }
 
   /* ------------------------------------------------------------ live status on every map */
-  var live = { source: null, listeners: [], teams: {} };
+  // Team markers ringed in their status colour (catalogue enum team_status), closed roads
+  // and obstructed fire lanes redrawn, as the server reports them.
 
   function ringTeam(id, status) {
-    live.teams[id] = status;
     var lyr = SafeMap.find("rescue_teams", id);
     if (!lyr) return;
-    lyr.setStyle({ color: STATUS[status] || "#ffffff", weight: status === "available" ? 2.5 : 4 });
+    lyr.setStyle({ color: SafeMap.enumColor("team_status", status, "#ffffff"), weight: status === "available" ? 2.5 : 4 });
     if (lyr.getElement && lyr.getElement()) lyr.getElement().setAttribute("data-status", status);
   }
 
@@ -67,46 +43,25 @@
     var lyr = SafeMap.find(layer, id);
     if (!lyr || !lyr.setStyle) return;
     if (lyr.smBase === undefined) lyr.smBase = { color: lyr.options.color, dashArray: lyr.options.dashArray };
-    lyr.setStyle(closed ? { color: "#d50000", dashArray: "8 6" } : lyr.smBase);
+    lyr.setStyle(closed ? { color: SafeMap.enumColor("road_status", "closed", "#d50000"), dashArray: "8 6" } : lyr.smBase);
   }
 
-  function startLive() {
-    if (live.source || typeof EventSource === "undefined") return;
-    var es = new EventSource("/api/events");
-    live.source = es;
-    es.addEventListener("snapshot", function (e) {
-      JSON.parse(e.data).teams.forEach(function (t) { ringTeam(t.id, t.status); });
-      live.listeners.forEach(function (fn) { fn("snapshot"); });
-    });
-    es.addEventListener("rescue_teams", function (e) {
-      var d = JSON.parse(e.data);
-      if (d.status) ringTeam(d.id, d.status);
-      live.listeners.forEach(function (fn) { fn("team", d); });
-    });
-    es.addEventListener("dispatches", function (e) {
-      live.listeners.forEach(function (fn) { fn("dispatch", JSON.parse(e.data)); });
-    });
-    es.addEventListener("roads", function (e) {
-      var d = JSON.parse(e.data);
-      if (d.status) styleRoad("roads", d.id, d.status === "closed");
-    });
-    es.addEventListener("fire_lanes", function (e) {
-      var d = JSON.parse(e.data);
-      if (d.obstructed !== null && d.obstructed !== undefined) styleRoad("fire_lanes", d.id, d.obstructed);
-    });
-    es.onopen = function () { live.listeners.forEach(function (fn) { fn("open"); }); };
-    es.onerror = function () { live.listeners.forEach(function (fn) { fn("error"); }); };
-  }
-
-  var waited = 0;
-  (function whenReady() {
-    if (window.safemap && window.safemap.ready) { startLive(); return; }
-    if (++waited < 600) setTimeout(whenReady, 100);
-  })();
+  SafeMap.events.on("snapshot", function (d) {
+    d.teams.forEach(function (t) { ringTeam(t.id, t.status); });
+  });
+  SafeMap.events.on("rescue_teams", function (d) {
+    if (d.status) ringTeam(d.id, d.status);
+  });
+  SafeMap.events.on("roads", function (d) {
+    if (d.status) styleRoad("roads", d.id, d.status === "closed");
+  });
+  SafeMap.events.on("fire_lanes", function (d) {
+    if (d.obstructed !== null && d.obstructed !== undefined) styleRoad("fire_lanes", d.id, d.obstructed);
+  });
 
   /* ------------------------------------------------------------ the panel */
-  SafeMap.registerPanel("dispatch", function (container, safemap) {
-    var map = safemap.map;
+  SafeMap.registerPanel("dispatch", function (container, state) {
+    var map = state.map;
     var drawn = L.layerGroup().addTo(map);
     var st = { incident: null, marker: null, plan: null, closing: false };
 
@@ -130,14 +85,14 @@
       '<button type="button" class="sm-dp-close sm-dp-grow">点击道路：封闭/解除封闭</button></div>' +
       '<div class="sm-dp-hint sm-dp-closehint">需调度员令牌；封闭路段以红色虚线显示</div></fieldset>';
 
-    var $ = function (sel) { return container.querySelector(sel); };
+    var $ = C.finder(container);
 
-    function addNeed(kinds, count, vehicle) {
+    function addNeed(kindCodes, count, vehicle) {
       var row = document.createElement("div");
       row.className = "sm-dp-row sm-dp-need";
-      row.innerHTML = '<select class="sm-dp-kind sm-dp-grow">' + options(KINDS, kinds) + "</select>" +
+      row.innerHTML = '<select class="sm-dp-kind sm-dp-grow">' + options(kinds(), kindCodes) + "</select>" +
         '<input type="number" class="sm-dp-count" min="1" max="50" value="' + count + '">' +
-        '<select class="sm-dp-veh" title="车辆">' + options(VEHICLES, vehicle || "") + "</select>" +
+        '<select class="sm-dp-veh" title="车辆">' + options(vehicles(), vehicle || "") + "</select>" +
         '<button type="button" class="sm-dp-small" title="删除">×</button>';
       row.querySelector("button").onclick = function () { row.remove(); };
       $(".sm-dp-needs").appendChild(row);
@@ -151,10 +106,10 @@
       row.querySelector("button").onclick = function () { row.remove(); };
       $(".sm-dp-mats").appendChild(row);
     }
-    addNeed("fire_station,professional_fire", 2, "");
+    addNeed(FIRE_TEAMS, 2, "");
     $(".sm-dp-addneed").onclick = function () { addNeed("hazmat", 1, ""); };
     $(".sm-dp-addmat").onclick = function () { addMat("", ""); };
-    SafeMap.api("/api/layers/material_depots?limit=1000").then(function (fc) {
+    SafeMap.api("api/layers/material_depots?limit=1000").then(function (fc) {
       var items = {};
       fc.features.forEach(function (f) { (f.properties.inventory || []).forEach(function (i) { items[i.item] = i.unit; }); });
       $("#sm-dp-items").innerHTML = Object.keys(items).sort().map(function (k) {
@@ -203,15 +158,14 @@
     $(".sm-dp-plan").onclick = function () {
       var res = $(".sm-dp-result");
       if (!st.incident) { res.innerHTML = '<div class="sm-dp-error">请先在地图上点选事发地</div>'; return; }
-      var btn = this;
-      btn.disabled = true;
       res.innerHTML = '<div class="sm-dp-hint">正在计算行车时间…</div>';
-      SafeMap.api("/api/dispatch/plan", { method: "POST", body: body() }).then(function (plan) {
-        st.plan = plan;
-        showPlan(plan);
-      }, function (err) {
-        res.innerHTML = '<div class="sm-dp-error">' + esc(err.message) + "</div>";
-      }).then(function () { btn.disabled = false; });
+      C.run(this, SafeMap.api("api/dispatch/plan", { method: "POST", body: body() }), {
+        done: function (plan) {
+          st.plan = plan;
+          showPlan(plan);
+        },
+        fail: function (err) { res.innerHTML = '<div class="sm-dp-error">' + esc(err.message) + "</div>"; }
+      });
     };
 
     function drawRoute(geometry, color, label, weight, dash) {
@@ -291,7 +245,7 @@
       var msg = $(".sm-dp-msg");
       if (!SafeMap.token()) { msg.innerHTML = '<div class="sm-dp-error">确认调度需要调度员令牌：请点击左上角“令牌”按钮输入</div>'; return; }
       btn.disabled = true;
-      SafeMap.api("/api/dispatch/confirm", { method: "POST", body: { incident: plan.incident.lon !== undefined ? [plan.incident.lon, plan.incident.lat] : st.incident, teams: teams, depots: depots } })
+      SafeMap.api("api/dispatch/confirm", { method: "POST", body: { incident: plan.incident.lon !== undefined ? [plan.incident.lon, plan.incident.lat] : st.incident, teams: teams, depots: depots } })
         .then(function (r) {
           msg.innerHTML = '<div class="sm-dp-ok">已出动（调度批次 ' + esc(r.plan_id) + "）：" + r.dispatches.length + " 项</div>";
           loadActive();
@@ -304,7 +258,7 @@
 
     /* active dispatches and release */
     function loadActive() {
-      SafeMap.api("/api/dispatch/active").then(function (fc) {
+      SafeMap.api("api/dispatch/active").then(function (fc) {
         var el = $(".sm-dp-active");
         if (!fc.features.length) { el.textContent = "无"; return; }
         el.innerHTML = '<table class="sm-dp-table">' + fc.features.map(function (f) {
@@ -316,33 +270,33 @@
         }).join("") + "</table>";
         el.querySelectorAll(".sm-dp-release").forEach(function (b) {
           b.onclick = function () {
-            SafeMap.api("/api/dispatch/release", { method: "POST", body: { dispatch_ids: [Number(b.getAttribute("data-id"))] } })
+            SafeMap.api("api/dispatch/release", { method: "POST", body: { dispatch_ids: [Number(b.getAttribute("data-id"))] } })
               .then(loadActive, function (err) { window.alert(err.message); });
           };
         });
       }, function () { /* keep the old list */ });
     }
     loadActive();
-    live.listeners.push(function (what) {
+    function liveBadge(on) {
       var badge = $(".sm-dp-live");
-      if (what === "error") { badge.textContent = "● 连接中断，自动重连…"; badge.classList.add("sm-dp-off"); return; }
-      badge.textContent = "● 实时";
-      badge.classList.remove("sm-dp-off");
-      if (what === "dispatch" || what === "team") loadActive();
+      badge.textContent = on ? "● 实时" : "● 连接中断，自动重连…";
+      badge.classList.toggle("sm-dp-off", !on);
+    }
+    SafeMap.events.on("error", function () { liveBadge(false); });
+    ["open", "snapshot", "rescue_teams", "dispatches", "roads", "fire_lanes"].forEach(function (type) {
+      SafeMap.events.on(type, function () {
+        liveBadge(true);
+        if (type === "dispatches" || type === "rescue_teams") loadActive();
+      });
     });
-    if (live.source && live.source.readyState === 1) { $(".sm-dp-live").textContent = "● 实时"; $(".sm-dp-live").classList.remove("sm-dp-off"); }
+    if (SafeMap.events.connected()) liveBadge(true);
 
-    /* closures */
-    var roads = safemap.layers.roads;
-    function onRoadClick(e) {
-      if (!st.closing) return;
-      var lyr = e.propagatedFrom || e.layer;
-      if (!lyr || !lyr.smFeature) return;
-      map.closePopup();
-      var id = lyr.smFeature[0], hint = $(".sm-dp-closehint");
-      SafeMap.api("/api/layers/roads/" + id).then(function (f) {
+    /* closures: while on, a click on a road toggles its status instead of opening its popup */
+    function toggleRoad(id) {
+      var hint = $(".sm-dp-closehint");
+      SafeMap.api("api/layers/roads/" + id).then(function (f) {
         var next = f.properties.status === "closed" ? "open" : "closed";
-        return SafeMap.api("/api/layers/roads/" + id, {
+        return SafeMap.api("api/layers/roads/" + id, {
           method: "PATCH", body: { properties: { status: next } }, headers: { "If-Match": '"' + f.properties.version + '"' }
         }).then(function () {
           styleRoad("roads", id, next === "closed");
@@ -350,13 +304,18 @@
         });
       }).then(null, function (err) { hint.textContent = "未能修改：" + err.message; });
     }
-    if (roads) roads.on("click", onRoadClick);
+    SafeMap.hooks.on("featureclick", function (e) {
+      if (!st.closing || e.layer !== "roads") return false;
+      map.closePopup();
+      toggleRoad(e.id);
+      return true;
+    });
     $(".sm-dp-close").onclick = function () {
       st.closing = !st.closing;
       this.textContent = st.closing ? "结束封闭编辑" : "点击道路：封闭/解除封闭";
       $(".sm-dp-closehint").textContent = st.closing ? "请点击要封闭或解除封闭的道路" : "需调度员令牌；封闭路段以红色虚线显示";
     };
 
-    safemap.dispatch = { drawn: drawn, state: st, setIncident: setIncident, loadActive: loadActive };
+    return { drawn: drawn, state: st, setIncident: setIncident, loadActive: loadActive };
   });
-})();
+})(window.SafeMap);

@@ -6,11 +6,10 @@
  * (GB 18218), the four-colour enterprise risk map, and the separation violations.
  * ES2015 only, Chinese UI, nothing loaded from outside the app.
  */
-/* global L, SafeMap */
-(function () {
+(function (SafeMap) {
   "use strict";
 
-  var esc = function (t) { return SafeMap.esc(t === null || t === undefined ? "" : t); };
+  var C = SafeMap.common, esc = C.esc, fmt = C.fmt;
 
   var KINDS = [
     ["school", "新建学校"], ["kindergarten", "幼儿园"], ["hospital", "医院"], ["nursing_home", "养老院"],
@@ -30,14 +29,18 @@
     explosives_store: [["tnt_kg", "炸药量（TNT当量，kg）", 1000, "number"]],
     chemical_warehouse: [["substances", "储存物质（每行：名称 吨数，如 氯 3）", "氯 3", "textarea"]]
   };
-  var GRADE_COLOURS = { 1: "#e60012", 2: "#f39800", 3: "#f5d200", 4: "#0068b7" };
+  // Major-hazard grades 1–4 (GB 18218) are drawn in the four risk colours, red to blue
+  // (catalogue enum risk_level).
+  function gradeColour(grade) {
+    var risk = SafeMap.enumMembers("risk_level")[grade - 1];
+    return risk ? risk[2] : "#757575";
+  }
   var GRADE_LABELS = { 1: "一级", 2: "二级", 3: "三级", 4: "四级" };
   var ZONE_COLOURS = ["#b71c1c", "#e65100", "#f9a825", "#1565c0", "#6a1b9a", "#00838f"];
 
-  function build(container, safemap) {
-    var map = safemap.map;
+  function build(container, page) {
+    var map = page.map;
     var state = { geometry: null, drawing: null, result: null, layers: L.layerGroup().addTo(map), overlays: {} };
-    safemap.planner = state;
     container.innerHTML =
       '<fieldset class="sm-pl-layers"><legend>专题图层</legend>' +
       '<label><input type="checkbox" data-overlay="risk"> 个人风险栅格（GB 36894）</label>' +
@@ -59,7 +62,7 @@
       '<button type="button" data-fmt="html">HTML</button><button type="button" data-fmt="csv">CSV</button>' +
       '<button type="button" data-fmt="geojson">GeoJSON</button></div>' +
       '<div class="sm-pl-result"></div>';
-    var $ = function (sel) { return container.querySelector(sel); };
+    var $ = C.finder(container);
     var kindSel = $(".sm-pl-kind");
     KINDS.forEach(function (k) {
       var o = document.createElement("option");
@@ -131,15 +134,12 @@
     /* ------------------------------------------------------------ placing and drawing */
 
     // A click that places a site is not a click on the feature underneath: while placing
-    // (and shortly after, for popups fetched from the server), the page opens no popup.
+    // (and shortly after, for features found by the server under the click), the click
+    // opens no popup.
     state.quietUntil = 0;
-    if (safemap.popup && safemap.popup.openOn) {
-      var openOn = safemap.popup.openOn;
-      safemap.popup.openOn = function (m) {
-        if (state.drawing || Date.now() < state.quietUntil) return this;
-        return openOn.call(this, m);
-      };
-    }
+    SafeMap.hooks.on("featureclick", function () {
+      return !!state.drawing || Date.now() < state.quietUntil;
+    });
     function swallowPopup() {
       state.quietUntil = Date.now() + 1500;
       map.closePopup();
@@ -214,8 +214,6 @@
     state.setSite = setSite;
 
     /* ------------------------------------------------------------ results */
-
-    function fmt(v, digits) { return v === null || v === undefined ? "—" : Number(v).toFixed(digits); }
 
     function draw(result) {
       state.layers.clearLayers();
@@ -292,25 +290,24 @@
     function run() {
       if (!state.geometry) return;
       errorBox.hidden = true;
-      runBtn.disabled = true;
-      runBtn.textContent = "核查中…";
-      SafeMap.api("/api/safety/site-check", { method: "POST", body: body() }).then(function (result) {
-        state.result = result;
-        draw(result);
-        summary(result);
-        $(".sm-pl-export").hidden = false;
-      }, function (err) {
-        errorBox.textContent = err.message;
-        errorBox.hidden = false;
-      }).then(function () {
-        runBtn.disabled = false;
-        runBtn.textContent = "开始核查";
+      C.run(runBtn, SafeMap.api("api/safety/site-check", { method: "POST", body: body() }), {
+        busy: "核查中…",
+        done: function (result) {
+          state.result = result;
+          draw(result);
+          summary(result);
+          $(".sm-pl-export").hidden = false;
+        },
+        fail: function (err) {
+          errorBox.textContent = err.message;
+          errorBox.hidden = false;
+        }
       });
     }
 
     function download(fmtName) {
       if (!state.geometry) return;
-      SafeMap.api("/api/safety/site-check/report?format=" + fmtName, { method: "POST", body: body() }).then(function (r) {
+      SafeMap.api("api/safety/site-check/report?format=" + fmtName, { method: "POST", body: body() }).then(function (r) {
         return fmtName === "geojson" ? new Blob([JSON.stringify(r)], { type: "application/geo+json" }) : r.blob();
       }).then(function (blob) {
         var url = URL.createObjectURL(blob);
@@ -352,14 +349,14 @@
 
     var OVERLAYS = {
       risk: function () {
-        return SafeMap.api("/api/safety/risk-raster?format=png&cell_m=" + cellFor() + "&bbox=" + viewBbox()).then(function (o) {
+        return SafeMap.api("api/safety/risk-raster?format=png&cell_m=" + cellFor() + "&bbox=" + viewBbox()).then(function (o) {
           showLegend("risk", "<div class='sm-pl-legtitle'>个人风险（/a，最大 " + o.max_per_year.toExponential(1) + "）</div>" +
             o.legend.map(function (l) { return "<div><i style='background:" + l.color + "'></i>" + esc(l.label) + "</div>"; }).join(""));
           return L.imageOverlay(o.image, o.bounds, { opacity: 0.85, interactive: false });
         });
       },
       contours: function () {
-        return SafeMap.api("/api/safety/risk-contours?cell_m=" + cellFor() + "&bbox=" + viewBbox()).then(function (fc) {
+        return SafeMap.api("api/safety/risk-contours?cell_m=" + cellFor() + "&bbox=" + viewBbox()).then(function (fc) {
           return L.geoJSON(fc, {
             style: function (f) {
               var lv = f.properties.level_per_year;
@@ -370,39 +367,38 @@
         });
       },
       grades: function () {
-        return SafeMap.api("/api/safety/hazard-grades").then(function (res) {
+        return SafeMap.api("api/safety/hazard-grades").then(function (res) {
           var g = L.layerGroup();
           res.hazards.forEach(function (h) {
             if (!h.grade) return;
-            L.circleMarker([h.lat, h.lon], { radius: 11, color: "#000", weight: 1.5, fillColor: GRADE_COLOURS[h.grade], fillOpacity: 0.95 })
+            L.circleMarker([h.lat, h.lon], { radius: 11, color: "#000", weight: 1.5, fillColor: gradeColour(h.grade), fillOpacity: 0.95 })
               .bindTooltip(esc(h.name) + "<br>" + esc(h.enterprise || "") + "<br>重大危险源" + GRADE_LABELS[h.grade] +
                 "（S=" + fmt(h.s_value, 2) + "，R=" + fmt(h.r_value, 2) + "，500 m 内 " + h.exposed_population + " 人）")
               .addTo(g);
           });
           showLegend("grades", "<div class='sm-pl-legtitle'>重大危险源等级（GB 18218）</div>" + [1, 2, 3, 4].map(function (k) {
-            return "<div><i class='sm-pl-dot' style='background:" + GRADE_COLOURS[k] + "'></i>" + GRADE_LABELS[k] + "</div>";
+            return "<div><i class='sm-pl-dot' style='background:" + gradeColour(k) + "'></i>" + GRADE_LABELS[k] + "</div>";
           }).join(""));
           return g;
         });
       },
       fourcolour: function () {
-        var group = safemap.layers.enterprises;
+        var group = page.layers.enterprises;
         if (group && !map.hasLayer(group)) map.addLayer(group);
-        var counts = { red: 0, orange: 0, yellow: 0, blue: 0 };
-        (safemap.features.enterprises || []).forEach(function (l) {
+        var levels = SafeMap.enumMembers("risk_level"), counts = {};
+        levels.forEach(function (m) { counts[m[2]] = 0; });
+        (page.features.enterprises || []).forEach(function (l) {
           var c = l.options && l.options.fillColor;
-          if (c === "#e60012") counts.red += 1; else if (c === "#f39800") counts.orange += 1;
-          else if (c === "#f5d200") counts.yellow += 1; else if (c === "#0068b7") counts.blue += 1;
+          if (c in counts) counts[c] += 1;
         });
         showLegend("fourcolour", "<div class='sm-pl-legtitle'>企业安全风险四色图</div>" +
-          [["#e60012", "红 重大风险", counts.red], ["#f39800", "橙 较大风险", counts.orange], ["#f5d200", "黄 一般风险", counts.yellow],
-            ["#0068b7", "蓝 低风险", counts.blue]].map(function (r) {
-            return "<div><i class='sm-pl-dot' style='background:" + r[0] + "'></i>" + r[1] + "（" + r[2] + " 家）</div>";
+          levels.map(function (m) {
+            return "<div><i class='sm-pl-dot' style='background:" + esc(m[2]) + "'></i>" + esc(m[1]) + "（" + counts[m[2]] + " 家）</div>";
           }).join(""));
         return Promise.resolve(L.layerGroup());
       },
       violations: function () {
-        return SafeMap.api("/api/safety/violations").then(function (fc) {
+        return SafeMap.api("api/safety/violations").then(function (fc) {
           showLegend("violations", "<div class='sm-pl-legtitle'>现有安全间距违规：" + fc.features.length + " 处</div>");
           return L.geoJSON(fc, {
             style: { color: "#d50000", weight: 4 },
@@ -467,7 +463,8 @@
       box.addEventListener("change", function () { toggleOverlay(box.getAttribute("data-overlay"), box.checked); });
     });
     renderFields();
+    return state;
   }
 
   SafeMap.registerPanel("planner", build);
-})();
+})(window.SafeMap);
