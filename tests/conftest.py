@@ -1,9 +1,14 @@
-"""Shared fixtures: stores on a temporary GeoPackage and on a throwaway PostGIS cluster.
+"""Shared fixtures: stores on a temporary GeoPackage and on a throwaway PostGIS cluster, and the demo county.
 
 The PostGIS cluster is started once per test session (as the ``postgres`` user when
 running as root); each test gets a fresh database cloned from a template that already
 holds PostGIS and the SafeMap schema. Set ``SAFEMAP_TEST_DATABASE_URL`` to use an
 existing server's database as the template instead.
+
+The demo county (graded, as ``safemap demo`` leaves it) is built once per session into a
+GeoPackage file (``demo_county``). Tests that only read share one store on it
+(``demo_store``); a test that writes takes ``demo_copy``, a store on its own copy of the
+file. A test that writes to ``demo_store`` fails at teardown.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import psycopg
 import pytest
 
 from safemap.layers.store import FeatureStore, open_store
+from tests.support.demo import YUMIN_EXTENT, DemoCounty, build_demo_file, open_demo
 
-YUMIN_EXTENT = (82.1, 45.25, 83.65, 46.65)
+__all__ = ["YUMIN_EXTENT"]
+
 _counter = itertools.count()
 
 
@@ -68,3 +75,41 @@ def store(request: pytest.FixtureRequest) -> Iterator[FeatureStore]:
     """The same test against both stores (the contract suite uses this)."""
     name = "gpkg_store" if request.param == "geopackage" else "pg_store"
     yield request.getfixturevalue(name)
+
+
+# ---------------------------------------------------------------------------- the demo county
+
+
+@pytest.fixture(scope="session")
+def demo_county(tmp_path_factory: pytest.TempPathFactory) -> DemoCounty:
+    """The graded demo county in a closed GeoPackage file (never opened again: copies are)."""
+    return build_demo_file(tmp_path_factory.mktemp("demo-county") / "demo.gpkg")
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_county: DemoCounty, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
+    """The demo county shared by every test that only reads it (do not write: use ``demo_copy``)."""
+    store = open_demo(demo_county, tmp_path_factory.mktemp("demo-shared") / "demo.gpkg")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def demo_copy(demo_county: DemoCounty, tmp_path: Path) -> Iterator[FeatureStore]:
+    """A store on this test's own copy of the demo county, free to write."""
+    store = open_demo(demo_county, tmp_path / "demo.gpkg")
+    yield store
+    store.close()
+
+
+@pytest.fixture(autouse=True)
+def _demo_store_stays_unchanged(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test that writes to the shared demo store (directly or through a client on it)."""
+    if "demo_store" not in request.fixturenames:
+        yield
+        return
+    store: FeatureStore = request.getfixturevalue("demo_store")
+    before = store.generation()
+    yield
+    after = store.generation()
+    assert after == before, f"{request.node.nodeid} wrote to the shared demo_store: take demo_copy instead"

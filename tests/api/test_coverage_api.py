@@ -15,26 +15,40 @@ from shapely.geometry import shape
 
 from safemap.api.http.app import create_app
 from safemap.api.settings import Settings
-from safemap.layers.demo import build_demo
 from safemap.layers.demo.town import EW_STREETS, NS_STREETS
-from safemap.layers.store import FeatureStore, open_store
-
-EXTENT = (82.1, 45.25, 83.65, 46.65)
+from safemap.layers.store import FeatureStore
+from tests.support.demo import YUMIN_EXTENT as EXTENT
+from tests.support.demo import clear_grades
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
-    store = open_store(tmp_path_factory.mktemp("coverage") / "demo.gpkg", extent=EXTENT)
-    build_demo(store)
-    yield store
-    store.close()
+def demo(demo_store: FeatureStore) -> FeatureStore:
+    """The session's demo county (read only: test_the_rules_are_data edits a copy)."""
+    return demo_store
+
+
+def _client(store: FeatureStore) -> Iterator[TestClient]:
+    settings = Settings(basemap="none", gpkg_path=Path("unused.gpkg"), max_body_bytes=64 * 1024)
+    with TestClient(create_app(settings, store=store)) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
 def client(demo: FeatureStore) -> Iterator[TestClient]:
-    settings = Settings(basemap="none", gpkg_path=Path("unused.gpkg"), max_body_bytes=64 * 1024)
-    with TestClient(create_app(settings, store=demo)) as c:
-        yield c
+    yield from _client(demo)
+
+
+@pytest.fixture
+def copy_client(demo_copy: FeatureStore) -> Iterator[TestClient]:
+    """A client on this test's own copy of the demo county, for tests that edit it."""
+    yield from _client(demo_copy)
+
+
+@pytest.fixture
+def ungraded_demo(demo_copy: FeatureStore) -> FeatureStore:
+    """A copy of the demo county whose hazard sources are not graded yet (GB 18218 values empty)."""
+    assert clear_grades(demo_copy) > 0
+    return demo_copy
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +125,8 @@ def test_huge_payload_is_refused(client: TestClient) -> None:
 # ---------------------------------------------------------------------------- coverage report
 
 
-def test_coverage_report_on_the_demo(client: TestClient, demo: FeatureStore) -> None:
+def test_coverage_report_on_the_demo(copy_client: TestClient, ungraded_demo: FeatureStore) -> None:
+    client, demo = copy_client, ungraded_demo
     r = client.get("/api/coverage/report")
     assert r.status_code == 200, r.text
     rep = r.json()
@@ -304,9 +319,10 @@ def test_review_formats_and_filters(client: TestClient) -> None:
     assert client.get("/api/access/review", params={"format": "pdf"}).status_code == 400
 
 
-def test_the_rules_are_data(client: TestClient, demo: FeatureStore) -> None:
+def test_the_rules_are_data(copy_client: TestClient, demo_copy: FeatureStore) -> None:
     """An admin's correction in the rules table changes the review without a release."""
-    from safemap.layers.store import SYSTEM
+    client, demo = copy_client, demo_copy
+    from safemap.layers.model import SYSTEM
 
     page = demo.query("fire_access_rules", filters={"code": ["lane_width"]})
     (row,) = page.rows

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from safemap.api.http.app import create_app
 from safemap.api.settings import Settings
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 from safemap.layers.tokens import create_token
 from tests.gis.netfixtures import ll, road
 from tests.support.background_server import BackgroundServer

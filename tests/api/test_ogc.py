@@ -13,7 +13,8 @@ from safemap.api.http.app import create_app
 from safemap.api.http.ogc import CONFORMANCE, CRS84
 from safemap.api.settings import Settings
 from safemap.layers.definitions import LAYERS
-from safemap.layers.store import Actor, FeatureStore
+from safemap.layers.model import Actor
+from safemap.layers.store import FeatureStore
 from tests.support.background_server import BackgroundServer
 
 ADMIN = Actor("admin", "admin")

@@ -9,24 +9,19 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from safemap.api.cli.safety import grade_store
 from safemap.api.http.app import create_app
 from safemap.api.services.risk_raster import read_geotiff
 from safemap.api.settings import Settings
-from safemap.layers.demo import build_demo
-from safemap.layers.store import SYSTEM, FeatureStore, open_store
+from safemap.layers.model import SYSTEM
+from safemap.layers.store import FeatureStore
 from safemap.layers.tokens import create_token
-
-EXTENT = (82.1, 45.25, 83.65, 46.65)
+from tests.support.demo import YUMIN_EXTENT as EXTENT
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
-    store = open_store(tmp_path_factory.mktemp("safety") / "demo.gpkg", extent=EXTENT)
-    build_demo(store)
-    grade_store(store)
-    yield store
-    store.close()
+def demo(demo_store: FeatureStore) -> FeatureStore:
+    """The session's graded demo county (read only)."""
+    return demo_store
 
 
 @pytest.fixture(scope="module")

@@ -72,3 +72,33 @@ def ladder() -> gpd.GeoDataFrame:
 def random_xy(n: int, seed: int = 1, size: float = 2000.0) -> np.ndarray:
     """``n`` random points in the square [0, size]² (metres)."""
     return np.random.default_rng(seed).uniform(0, size, (n, 2))
+
+
+def ringed_cross(*extra: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Four spokes from the origin O (500 m + 1000 m each) and a square ring through their ends.
+
+    ::
+
+        (-1500,1500) ─── N2 (0,1500) ─── (1500,1500)      ring: eight 1500 m pieces
+             │               │                │
+        W2 (-1500,0) ── W1 ─ O ─ E1 ── E2 (1500,0)         spokes: O–X1 500 m, X1–X2 1000 m
+             │               │                │
+        (-1500,-1500) ── S2 (0,-1500) ── (1500,-1500)
+                             │
+                          S3 (0,-2500)                     a 1000 m spur south of the ring
+
+    Roads 1–8 are the spokes (N, E, S, W; inner piece first), 9–16 the ring, 17 the spur;
+    ``extra`` road rows are added as given.
+    """
+    rows = []
+    fid = 1
+    for dx, dy in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+        rows.append(road(fid, [(0, 0), (500 * dx, 500 * dy)]))
+        rows.append(road(fid + 1, [(500 * dx, 500 * dy), (1500 * dx, 1500 * dy)]))
+        fid += 2
+    ring = [(0, 1500), (1500, 1500), (1500, 0), (1500, -1500), (0, -1500), (-1500, -1500), (-1500, 0), (-1500, 1500)]
+    for a, b in zip(ring, [*ring[1:], ring[0]], strict=True):
+        rows.append(road(fid, [a, b], name=f"环路{fid}"))
+        fid += 1
+    rows.append(road(fid, [(0, -1500), (0, -2500)], name="南支路"))
+    return frame([*rows, *extra])

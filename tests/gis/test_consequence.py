@@ -143,3 +143,14 @@ def test_plume_turns_with_the_wind() -> None:
     assert north_wind.bounds[1] < 1000 - 100 and north_wind.bounds[3] <= 1000 + 1e-6
     west_wind = pl.to_map(local, (0.0, 0.0), 270.0)  # from the west: goes east
     assert west_wind.bounds[2] > 100 and np.isclose(west_wind.bounds[0], 0.0, atol=1e-6)
+
+
+def test_plume_footprint_in_several_parts_turns_whole() -> None:
+    """make_valid may split a self-touching outline: every part (and hole) is turned and moved."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    parts = MultiPolygon([Polygon([(0, 0), (10, 0), (10, 2), (0, 2)]), Polygon([(20, -1), (30, -1), (30, 1), (20, 1)])])
+    south = pl.to_map(parts, (100.0, 100.0), 0.0)  # wind from the north: downwind is south (−y)
+    assert south.geom_type == "MultiPolygon" and np.isclose(south.area, parts.area)
+    # Downwind x → south; the plume's left (+y) → east when travelling south.
+    assert np.allclose(south.bounds, (99.0, 70.0, 102.0, 100.0))

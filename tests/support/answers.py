@@ -86,23 +86,14 @@ def _answer(r: Any) -> Any:
 def _demo_client() -> Iterator[tuple[Any, Any]]:
     from fastapi.testclient import TestClient
 
-    try:  # before and after the move to the safemap.* namespace
-        from safemap.api.cli.common import grade_store  # type: ignore[import-not-found]
-        from safemap.api.http.app import create_app  # type: ignore[import-not-found]
-        from safemap.api.settings import Settings  # type: ignore[import-not-found]
-        from safemap.layers.demo import build_demo  # type: ignore[import-not-found]
-        from safemap.layers.store import open_store  # type: ignore[import-not-found]
-    except ImportError:
-        from safemap.api.cli.main import grade_store  # type: ignore[no-redef]
-        from safemap.api.http.app import create_app  # type: ignore[no-redef]
-        from safemap.api.settings import Settings  # type: ignore[no-redef]
-        from safemap.layers.demo import build_demo  # type: ignore[no-redef]
-        from safemap.layers.store import open_store  # type: ignore[no-redef]
+    from safemap.api.http.app import create_app
+    from safemap.api.services.editing import build_demo
+    from safemap.api.settings import YUMIN_EXTENT, Settings
+    from safemap.layers.store import open_store
+
     with tempfile.TemporaryDirectory() as tmp:
-        extent = (82.1, 45.25, 83.65, 46.65)
-        store = open_store(Path(tmp) / "demo.gpkg", extent=extent)
-        build_demo(store)
-        grade_store(store)
+        store = open_store(Path(tmp) / "demo.gpkg", extent=YUMIN_EXTENT)
+        build_demo(store)  # builds and grades, as `safemap demo` does
         settings = Settings(basemap="none", gpkg_path=Path(tmp) / "unused.gpkg")
         with TestClient(create_app(settings, store=store)) as client:
             yield client, store
