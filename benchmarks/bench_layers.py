@@ -27,7 +27,8 @@ import pyogrio
 import shapely
 
 from safemap.api.settings import YUMIN_EXTENT
-from safemap.layers.store import SYSTEM, FeatureStore, open_store
+from safemap.layers.model import SYSTEM
+from safemap.layers.store import FeatureStore, open_store
 from safemap.layers.validation import CleanFeature
 from tests.support import pg_cluster
 from tests.support.background_server import BackgroundServer

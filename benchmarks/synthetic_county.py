@@ -19,7 +19,8 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Point, Polygon, mapping, shape
 
-from safemap.layers.store import SYSTEM, FeatureStore
+from safemap.layers.model import SYSTEM
+from safemap.layers.store import FeatureStore
 from safemap.layers.validation import validate_feature
 
 ROOT = Path(__file__).resolve().parents[1]

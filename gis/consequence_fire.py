@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.optimize import brentq
@@ -100,7 +101,10 @@ def fireball_flux_w_m2(r_m: float | np.ndarray, w_kg: float, q0_w_m2: float = Q0
 def _fireball_distance(w_kg: float, flux: float, q0: float) -> float:
     big_r = fireball_radius_m(w_kg)
     start = big_r / math.sqrt(2)  # the flux peaks here and falls beyond
-    f = lambda r: fireball_flux_w_m2(r, w_kg, q0) - flux  # noqa: E731
+
+    def f(r: float) -> float:
+        return float(fireball_flux_w_m2(r, w_kg, q0)) - flux  # a float r gives a float flux
+
     if f(start) <= 0:
         return 0.0
     hi = start * 2
@@ -154,7 +158,8 @@ def bleve(fuel_kg: float, q0_w_m2: float = Q0_CYLINDER) -> FireballResult:
 def fireball_lethality(r_m: np.ndarray, fuel_kg: float, q0_w_m2: float = Q0_CYLINDER) -> np.ndarray:
     """Probability of death at horizontal distance ``r_m`` from a fireball of ``fuel_kg`` kg."""
     t = fireball_duration_s(fuel_kg)
-    return probability(thermal_probit("death", fireball_flux_w_m2(r_m, fuel_kg, q0_w_m2), t))
+    # An array of distances gives an array of probabilities.
+    return cast(np.ndarray, probability(thermal_probit("death", fireball_flux_w_m2(r_m, fuel_kg, q0_w_m2), t)))
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,8 @@ class PoolFire:
 
     def lethality(self, x_m: np.ndarray, exposure_s: float) -> np.ndarray:
         """Probability of death at ``x_m`` after ``exposure_s`` seconds (death probit above)."""
-        return probability(thermal_probit("death", self.flux_w_m2(x_m), exposure_s))
+        # An array of distances gives an array of probabilities.
+        return cast(np.ndarray, probability(thermal_probit("death", self.flux_w_m2(x_m), exposure_s)))
 
     def probit_distance_m(self, kind: str, exposure_s: float) -> float:
         """Distance from the pool centre of 50 % ``kind`` (death, burn_2nd, burn_1st), m."""

@@ -22,6 +22,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ class MultiSearch:
 
 def directed_costs(net: Network, seg_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Seconds to traverse each segment in and against drawing order (``inf`` against a one-way)."""
-    back = np.where(net.seg_oneway, np.inf, seg_cost)
+    back = np.where(net.oneway, np.inf, seg_cost)
     return np.asarray(seg_cost, float), back
 
 
@@ -111,7 +112,7 @@ def _graph_with_sources(net: Network, seg_cost: np.ndarray, snaps: Sequence[Snap
         c = float(seg_cost[snap.seg])
         u, v = int(net.seg_u[snap.seg]), int(net.seg_v[snap.seg])
         seeds = [(v, (1.0 - snap.fraction) * c)]
-        if not net.seg_oneway[snap.seg]:
+        if not net.oneway[snap.seg]:
             seeds.append((u, snap.fraction * c))
         for node, d in seeds:
             rows.append(n + i)
@@ -155,11 +156,11 @@ def site_times(
             continue
         u, v = int(net.seg_u[s]), int(net.seg_v[s])
         options = [(search.dist[u] + t * c, int(search.source[u]), u)]
-        if not net.seg_oneway[s]:
+        if not net.oneway[s]:
             options.append((search.dist[v] + (1 - t) * c, int(search.source[v]), v))
         for i in by_seg.get(s, ()):
             f = search.snaps[i]
-            if f is not None and (t >= f.fraction or not net.seg_oneway[s]):
+            if f is not None and (t >= f.fraction or not net.oneway[s]):
                 options.append((abs(t - f.fraction) * c, i, -1))
         best = min(options, key=lambda o: o[0])
         if math.isfinite(best[0]):
@@ -249,7 +250,7 @@ def coverage_tables(sites: pd.DataFrame, standard_s: float) -> dict[str, pd.Data
     """
     df = sites.copy()
     df["covered"] = df["time_s"] <= standard_s
-    df["population"] = pd.to_numeric(df.get("population"), errors="coerce").fillna(0.0)
+    df["population"] = pd.to_numeric(df["population"], errors="coerce").fillna(0.0)
     df["pop_covered"] = df["population"].where(df["covered"], 0.0)
 
     def summarise(g: pd.DataFrame) -> pd.Series:
@@ -266,14 +267,24 @@ def coverage_tables(sites: pd.DataFrame, standard_s: float) -> dict[str, pd.Data
             }
         )
 
-    by_layer = df.groupby("layer", sort=False).apply(summarise, include_groups=False)
+    # include_groups=False (needed on pandas 2.2, the default on 3) is missing from pandas-stubs'
+    # DataFrameGroupBy.apply, whose **kwargs are those of ``func``.
+    by_layer = df.groupby("layer", sort=False).apply(summarise, include_groups=False)  # type: ignore[call-overload]
     hz = df[df["layer"] == "hazard_sources"].copy()
-    hz["grade_label"] = hz["grade"].map(lambda g: "未分级" if pd.isna(g) else f"{int(g)}级")
-    by_grade = hz.groupby("grade_label").apply(summarise, include_groups=False) if len(hz) else pd.DataFrame()
+    hz["grade_label"] = hz["grade"].map(_grade_label)
+    by_grade = (
+        hz.groupby("grade_label").apply(summarise, include_groups=False)  # type: ignore[call-overload]
+        if len(hz)
+        else pd.DataFrame()
+    )
     town = df.copy()
     town["township"] = town["township"].fillna("（未注明乡镇）")
-    by_township = town.groupby(["township", "layer"]).apply(summarise, include_groups=False)
+    by_township = town.groupby(["township", "layer"]).apply(summarise, include_groups=False)  # type: ignore[call-overload]
     return {"by_layer": by_layer, "by_grade": by_grade, "by_township": by_township}
+
+
+def _grade_label(grade: Any) -> str:
+    return "未分级" if pd.isna(grade) else f"{int(grade)}级"
 
 
 def time_matrix(
@@ -300,7 +311,7 @@ def time_matrix(
     has = np.array([s is not None for s in sites])
     c = np.asarray(seg_cost, float)[seg]
     u, v = net.seg_u[seg], net.seg_v[seg]
-    back = np.where(net.seg_oneway[seg], np.inf, 1.0)
+    back = np.where(net.oneway[seg], np.inf, 1.0)
     best = np.empty((len(valid), len(sites)))
     # In chunks, so a large network never holds a (facilities × junctions) matrix at once.
     for a in range(0, len(valid), 64):
@@ -311,8 +322,9 @@ def time_matrix(
     # A site on a facility's own segment: straight along it.
     for row, i in enumerate(valid):
         f = facilities[i]
+        assert f is not None  # ``valid`` holds only placed facilities
         for j in np.nonzero(has & (seg == f.seg))[0]:
-            if frac[j] >= f.fraction or not net.seg_oneway[f.seg]:
+            if frac[j] >= f.fraction or not net.oneway[f.seg]:
                 best[row, j] = min(best[row, j], abs(frac[j] - f.fraction) * c[j])
     best[:, ~has] = np.inf
     best = np.where(np.isnan(best), np.inf, best)

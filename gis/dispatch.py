@@ -185,7 +185,7 @@ def _time_group(
         wind_from_deg=hazard.wind_from_deg,
         upwind_penalty_s=hazard.upwind_penalty_s,
     )
-    out = []
+    out: list[tuple[float, Any]] = []
     for snap in snaps[1:]:
         if snap is None or not math.isfinite(plan.cost(snap)):
             out.append((np.inf, None))

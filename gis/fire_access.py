@@ -27,13 +27,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Enterprise industries where heavy foam and water tenders operate (the 18 × 18 m turnaround).
 HEAVY_INDUSTRIES = frozenset({"hazchem_production", "hazchem_storage", "lpg_station", "cng_station"})
@@ -189,14 +192,14 @@ def required_turnaround(site: SiteClass | None, rules: RuleBook) -> tuple[str, f
 
 
 def check_lanes(
-    lanes: object,
+    lanes: gpd.GeoDataFrame,
     rules: RuleBook,
     *,
     sites: Mapping[tuple[str, int], SiteClass] | None = None,
     dem_slopes: Mapping[int, float] | None = None,
     heavy_weight_t: float | None = None,
     engine_weight_t: float | None = None,
-    network_lines: object | None = None,
+    network_lines: gpd.GeoDataFrame | None = None,
 ) -> list[Finding]:
     """Every rule each fire lane breaks.
 
@@ -227,7 +230,8 @@ def check_lanes(
     dem_slopes = dem_slopes or {}
     findings: list[Finding] = []
     other_tree = shapely.STRtree(np.asarray(network_lines.geometry.values)) if network_lines is not None else None
-    for lane_id, row in lanes.iterrows():
+    for ix, row in lanes.iterrows():
+        lane_id = cast(int, ix)  # pandas-stubs types iterrows() labels as Hashable; ids are ints
         geom = row.geometry
         name = str(row.get("name") or f"消防车道 {lane_id}")
         site_key = _site_key(row)
@@ -310,7 +314,7 @@ def check_lanes(
     return findings
 
 
-def _site_key(row: Mapping[str, Any]) -> tuple[str, int] | None:
+def _site_key(row: pd.Series | Mapping[str, Any]) -> tuple[str, int] | None:
     layer, sid = row.get("site_layer"), row.get("site_id")
     if not isinstance(layer, str) or sid is None or (isinstance(sid, float) and math.isnan(sid)):
         return None
@@ -345,11 +349,12 @@ def _finding(
     )
 
 
-def _dead_end_point(geom: BaseGeometry, tree: shapely.STRtree | None, others: object | None) -> BaseGeometry:
+def _dead_end_point(geom: BaseGeometry, tree: shapely.STRtree | None, others: gpd.GeoDataFrame | None) -> BaseGeometry:
     coords = list(geom.coords)
     ends = [Point(coords[0]), Point(coords[-1])]
     if tree is None:
         return ends[1]
+    assert others is not None  # the tree is built from ``others``
     for end in (ends[1], ends[0]):
         hits = tree.query(end, predicate="dwithin", distance=0.5)
         touching = [h for h in hits if not others.geometry.values[h].equals(geom)]
@@ -358,7 +363,7 @@ def _dead_end_point(geom: BaseGeometry, tree: shapely.STRtree | None, others: ob
     return ends[1]
 
 
-def hydrant_findings(cover: pd.DataFrame, sites: object, rules: RuleBook, layer: str) -> list[Finding]:
+def hydrant_findings(cover: pd.DataFrame, sites: gpd.GeoDataFrame, rules: RuleBook, layer: str) -> list[Finding]:
     """Findings for sites in the hydrant network but beyond the protection radius (GB 50974 §7.2.5).
 
     Parameters
@@ -371,10 +376,11 @@ def hydrant_findings(cover: pd.DataFrame, sites: object, rules: RuleBook, layer:
         The sites' layer name.
     """
     rule = rules["hydrant_cover"]
-    out = []
+    out: list[Finding] = []
     bad = cover[cover["in_zone"] & ~cover["covered"]]
-    for sid, row in bad.iterrows():
-        site = sites.loc[sid]
+    for ix, row in bad.iterrows():
+        sid = cast(int, ix)  # pandas-stubs types iterrows() labels as Hashable; ids are ints
+        site = cast(pd.Series, sites.loc[sid])  # a label of a unique index selects one row
         name = str(site.get("name") or sid)
         d = float(row["distance_m"])
         out.append(
@@ -422,14 +428,15 @@ def spacing_findings(gaps: Iterable[Any], rules: RuleBook) -> list[Finding]:
     return out
 
 
-def status_findings(hydrants: object, rules: RuleBook) -> list[Finding]:
+def status_findings(hydrants: gpd.GeoDataFrame, rules: RuleBook) -> list[Finding]:
     """Findings for hydrants that are damaged or without water (they count for nothing)."""
     rule = rules["hydrant_status"]
     labels = {"damaged": "损坏", "no_water": "无水/压力不足"}
-    out = []
+    out: list[Finding] = []
     if "status" not in hydrants.columns:
         return out
-    for hid, row in hydrants[hydrants["status"].isin(list(labels))].iterrows():
+    for ix, row in hydrants[hydrants["status"].isin(list(labels))].iterrows():
+        hid = cast(int, ix)  # pandas-stubs types iterrows() labels as Hashable; ids are ints
         name = str(row.get("name") or hid)
         out.append(
             Finding(

@@ -17,6 +17,7 @@ Geometry in a metric CRS (metres).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ import shapely
 from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import substring
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class SpacingGap:
     geometry: BaseGeometry
 
 
-def hydrant_cover(sites: object, hydrants: object, radius_m: float, zone_m: float) -> pd.DataFrame:
+def hydrant_cover(sites: gpd.GeoDataFrame, hydrants: gpd.GeoDataFrame, radius_m: float, zone_m: float) -> pd.DataFrame:
     """Distance from each site to its nearest working hydrant.
 
     Parameters
@@ -81,8 +85,11 @@ def hydrant_cover(sites: object, hydrants: object, radius_m: float, zone_m: floa
         tree = STRtree(working.geometry.values)
         site_idx, hyd_idx = tree.query_nearest(sites.geometry.values, all_matches=False)
         dist = shapely.distance(sites.geometry.values[site_idx], working.geometry.values[hyd_idx])
-        out.iloc[site_idx, out.columns.get_loc("hydrant_id")] = working.index.to_numpy()[hyd_idx]
-        out.iloc[site_idx, out.columns.get_loc("distance_m")] = dist
+        # The column labels are unique, so get_loc gives one position, not a slice or mask.
+        hyd_col = cast(int, out.columns.get_loc("hydrant_id"))
+        dist_col = cast(int, out.columns.get_loc("distance_m"))
+        out.iloc[site_idx, hyd_col] = working.index.to_numpy()[hyd_idx]
+        out.iloc[site_idx, dist_col] = dist
     out["distance_m"] = out["distance_m"].astype(float)
     out["in_zone"] = out["distance_m"] <= zone_m
     out["covered"] = out["distance_m"] <= radius_m
@@ -90,7 +97,12 @@ def hydrant_cover(sites: object, hydrants: object, radius_m: float, zone_m: floa
 
 
 def hydrant_spacing(
-    hydrants: object, roads: object, spacing_m: float, *, snap_m: float = 30.0, street_column: str = "name"
+    hydrants: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame,
+    spacing_m: float,
+    *,
+    snap_m: float = 30.0,
+    street_column: str = "name",
 ) -> list[SpacingGap]:
     """Gaps between consecutive working hydrants along each street longer than ``spacing_m``.
 
@@ -116,8 +128,8 @@ def hydrant_spacing(
     if not len(h_idx):
         return []
     names = roads[street_column] if street_column in roads.columns else pd.Series(index=roads.index, dtype=object)
-    street = [str(v) if isinstance(v, str) and v else f"道路 {rid}" for rid, v in zip(roads.index, names, strict=True)]
-    street = np.array(street, dtype=object)
+    labels = [str(v) if isinstance(v, str) and v else f"道路 {rid}" for rid, v in zip(roads.index, names, strict=True)]
+    street = np.array(labels, dtype=object)
     wanted = sorted(set(street[r_idx]))
     gaps: list[SpacingGap] = []
     for name in wanted:
@@ -149,7 +161,7 @@ def hydrant_spacing(
     return gaps
 
 
-def _working(hydrants: object) -> object:
+def _working(hydrants: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "status" not in hydrants.columns:
         return hydrants
     return hydrants[hydrants["status"].fillna("ok") == "ok"]

@@ -306,19 +306,19 @@ def _nearest_offsets(s: Scenario, geoms: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def risk_at(scenarios: Sequence[Scenario], geoms: Sequence[object]) -> np.ndarray:
     """IR (per year) at each geometry's point nearest to each scenario's source (conservative)."""
-    geoms = np.asarray(geoms, dtype=object)
-    out = np.zeros(len(geoms))
-    if not len(geoms):
+    geom_arr = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geom_arr))
+    if not len(geom_arr):
         return out
     for s in scenarios:
         if s.table is None:
             s.tabulate()
         if s.reach_m <= 0:
             continue
-        near = shapely.dwithin(shapely.points(s.x, s.y), geoms, s.reach_m)
+        near = shapely.dwithin(shapely.points(s.x, s.y), geom_arr, s.reach_m)
         if not near.any():
             continue
-        dx, dy = _nearest_offsets(s, geoms[near])
+        dx, dy = _nearest_offsets(s, geom_arr[near])
         out[near] += s.frequency * s.lookup(dx, dy)
     return out
 
@@ -329,18 +329,20 @@ def fn_curve(scenarios: Sequence[Scenario], geoms: Sequence[object], population:
     Returns ``{"outcomes": [(N, f)], "curve": [(N, F)], "max_N", "exceeds_upper", "above_lower"}``:
     ``exceeds_upper`` is True if any F(N) > 10⁻³/N (intolerable), ``above_lower`` if any > 10⁻⁵/N.
     """
-    geoms = np.asarray(geoms, dtype=object)
+    geom_arr = np.asarray(geoms, dtype=object)
     pop = np.nan_to_num(np.asarray(population, dtype=float))
     outcomes: list[tuple[float, float]] = []
     for s in scenarios:
         if s.table is None:
             s.tabulate()
         near = (
-            shapely.dwithin(shapely.points(s.x, s.y), geoms, max(s.reach_m, 1.0)) if len(geoms) else np.zeros(0, bool)
+            shapely.dwithin(shapely.points(s.x, s.y), geom_arr, max(s.reach_m, 1.0))
+            if len(geom_arr)
+            else np.zeros(0, bool)
         )
         if not near.any():
             continue
-        dx, dy = _nearest_offsets(s, geoms[near])
+        dx, dy = _nearest_offsets(s, geom_arr[near])
         r, phi = np.hypot(dx, dy), np.arctan2(dx, dy) % (2 * np.pi)
         for i, (freq, _, _) in enumerate(s.outcomes):
             n = float(np.sum(pop[near] * s.lethality(i, r, phi)))

@@ -169,6 +169,9 @@ def mclp(
         bounds=Bounds(0.0, 1.0),
         options={"time_limit": left, "mip_rel_gap": 1e-4, "disp": False},
     )
+    # Read before ``res.x is None`` narrows ``res``: scipy-stubs tie a solution to status 0, but a
+    # run stopped by the time limit (status 1) returns its best solution too.
+    status: int = res.status
     if res.x is None:
         return LocationResult(
             "mclp",
@@ -192,7 +195,7 @@ def mclp(
     bound = before + (-float(dual) if dual is not None and np.isfinite(dual) else obj - before)
     bound = max(bound, obj)
     gap = (bound - obj) / bound if bound > 0 else 0.0
-    optimal = res.status == 0 and gap <= 1e-4 + 1e-12
+    optimal = status == 0 and gap <= 1e-4 + 1e-12
     return LocationResult(
         "mclp",
         chosen,
@@ -426,7 +429,7 @@ def _cover_within(
     res = milp(
         np.ones(n),
         constraints=[LinearConstraint(rows, 1.0, np.inf)],
-        integrality=np.ones(n),
+        integrality=np.ones(n, np.uint8),  # milp converts to uint8; the stubs want integers
         bounds=Bounds(0.0, 1.0),
         options={"time_limit": float(time_limit_s), "disp": False},
     )

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -77,6 +77,14 @@ class Listing:
     entry: str
 
 
+def _records(table: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Rows of a standards table given as a DataFrame or as row mappings."""
+    if isinstance(table, pd.DataFrame):
+        # pandas-stubs types the keys as Hashable; the standards tables have string column names.
+        return cast(list[Mapping[str, Any]], table.to_dict("records"))
+    return list(table)
+
+
 class CriticalQuantities:
     """GB 18218 Tables 1–4 from the two standards tables (as DataFrames or row dicts)."""
 
@@ -85,12 +93,12 @@ class CriticalQuantities:
         substances: pd.DataFrame | Iterable[Mapping[str, Any]],
         classes: pd.DataFrame | Iterable[Mapping[str, Any]],
     ) -> None:
-        subs = substances.to_dict("records") if isinstance(substances, pd.DataFrame) else list(substances)
-        cls = classes.to_dict("records") if isinstance(classes, pd.DataFrame) else list(classes)
-        self.classes: dict[str, dict[str, Any]] = {str(c["code"]): c for c in cls}
+        subs = _records(substances)
+        cls = _records(classes)
+        self.classes: dict[str, Mapping[str, Any]] = {str(c["code"]): c for c in cls}
         self.rows = subs
-        self.by_cas: dict[str, list[dict[str, Any]]] = {}
-        self.by_name: dict[str, dict[str, Any]] = {}
+        self.by_cas: dict[str, list[Mapping[str, Any]]] = {}
+        self.by_name: dict[str, Mapping[str, Any]] = {}
         for r in subs:
             cas = r.get("cas")
             if isinstance(cas, str) and cas.strip():
@@ -98,7 +106,7 @@ class CriticalQuantities:
             for n in [r["name"], *_split(r.get("aliases"))]:
                 self.by_name.setdefault(normalise_name(n), r)
 
-    def _table1(self, name: str | None, cas: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    def _table1(self, name: str | None, cas: str | None) -> tuple[Mapping[str, Any] | None, str | None]:
         key = normalise_name(name)
         if key in self.by_name:
             row = self.by_name[key]
@@ -248,13 +256,13 @@ def exposed_population(
     population (conservative: α only grows with people). GB 18218 counts residents outside
     the plant boundary; the unit's own outline stands in for that boundary here.
     """
-    units = np.asarray(units, dtype=object)
-    out = np.zeros(len(units), dtype=np.int64)
-    if len(targets) == 0 or len(units) == 0:
+    unit_geoms = np.asarray(units, dtype=object)
+    out = np.zeros(len(unit_geoms), dtype=np.int64)
+    if len(targets) == 0 or len(unit_geoms) == 0:
         return out
     pop = np.nan_to_num(np.asarray(population, dtype=float)).astype(np.int64)
     tree = STRtree(np.asarray(targets, dtype=object))
-    ui, tj = tree.query(units, predicate="dwithin", distance=radius_m)
+    ui, tj = tree.query(unit_geoms, predicate="dwithin", distance=radius_m)
     np.add.at(out, ui, pop[tj])
     return out
 

@@ -150,6 +150,12 @@ class Network:
         return len(self.node_xy)
 
     @property
+    def oneway(self) -> np.ndarray:
+        """``seg_oneway`` as set by ``__post_init__`` (never ``None`` there after)."""
+        assert self.seg_oneway is not None  # __post_init__ fills it
+        return self.seg_oneway
+
+    @property
     def n_edges(self) -> int:
         """Number of directed edges."""
         return len(self.edge_seg)

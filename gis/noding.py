@@ -13,8 +13,10 @@ Rules (all distances in metres, in a metric CRS):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from scipy.spatial import cKDTree
 from shapely import STRtree
@@ -101,7 +103,8 @@ def _t_junctions(
 ) -> None:
     if snap_m <= 0 or not len(ends):
         return
-    pts = shapely.points(ends)
+    # An (n, 2) array gives n points; the stubs cannot tell it from one (x, y) pair.
+    pts = cast(npt.NDArray[np.object_], shapely.points(ends))
     p_idx, g_idx = tree.query(pts, predicate="dwithin", distance=snap_m)
     for p, g in zip(p_idx, g_idx, strict=True):
         if only is not None and not only[g]:
@@ -182,7 +185,9 @@ def linestrings(parts: Sequence[np.ndarray]) -> np.ndarray:
     if not parts:
         return np.array([], dtype=object)
     sizes = np.array([len(p) for p in parts])
-    return shapely.linestrings(np.vstack(parts), indices=np.repeat(np.arange(len(parts)), sizes))
+    lines = shapely.linestrings(np.vstack(parts), indices=np.repeat(np.arange(len(parts)), sizes))
+    # With ``indices`` the answer is always an array; the stubs also allow a single LineString.
+    return cast(npt.NDArray[np.object_], lines)
 
 
 def _cumlen(c: np.ndarray) -> np.ndarray:

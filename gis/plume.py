@@ -13,11 +13,15 @@ mg/m³ = ppm · M / 24.45.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import shapely
+import shapely.affinity
 from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
 
 STABILITIES = ("A", "B", "C", "D", "E", "F")
 SETTINGS = ("rural", "urban")
@@ -25,12 +29,16 @@ MOLAR_VOLUME_L = 24.45
 VALID_RANGE_M = (100.0, 10_000.0)
 
 
-def _sy(a: float, k: float) -> callable:
+#: σ(x) in m at downwind distances x in m.
+Sigma = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+
+
+def _sy(a: float, k: float) -> Sigma:
     return lambda x: a * x * (1 + k * x) ** -0.5
 
 
 #: (σ_y(x), σ_z(x)) per (setting, stability), x in m.
-BRIGGS = {
+BRIGGS: dict[tuple[str, str], tuple[Sigma, Sigma]] = {
     ("rural", "A"): (_sy(0.22, 1e-4), lambda x: 0.20 * x),
     ("rural", "B"): (_sy(0.16, 1e-4), lambda x: 0.12 * x),
     ("rural", "C"): (_sy(0.11, 1e-4), lambda x: 0.08 * x * (1 + 2e-4 * x) ** -0.5),
@@ -131,8 +139,11 @@ class Plume:
         t = (math.log(c0) - math.log(threshold_mg_m3)) / (math.log(c0) - math.log(c1))
         return float(math.exp(math.log(x0) + t * (math.log(x1) - math.log(x0))))
 
-    def footprint_local(self, threshold_mg_m3: float, samples: int = 200) -> Polygon | None:
-        """Ground area at or above ``threshold_mg_m3`` in plume coordinates (x downwind, y left), m."""
+    def footprint_local(self, threshold_mg_m3: float, samples: int = 200) -> BaseGeometry | None:
+        """Ground area at or above ``threshold_mg_m3`` in plume coordinates (x downwind, y left), m.
+
+        A polygon, or what ``make_valid`` makes of a self-touching outline (e.g. a MultiPolygon).
+        """
         x_max = self.max_distance_m(threshold_mg_m3)
         if x_max <= 0:
             return None
@@ -152,12 +163,13 @@ def downwind_bearing(wind_from_deg: float) -> float:
     return (wind_from_deg + 180.0) % 360.0
 
 
-def to_map(local: Polygon, origin: tuple[float, float], wind_from_deg: float) -> Polygon:
-    """Rotate and move a plume-coordinate shape onto metric map coordinates (x east, y north)."""
+def to_map(local: BaseGeometry, origin: tuple[float, float], wind_from_deg: float) -> BaseGeometry:
+    """Rotate and move a plume-coordinate shape onto metric map coordinates (x east, y north).
+
+    Any geometry: ``footprint_local`` may give a MultiPolygon where ``make_valid`` splits a
+    self-touching outline, and holes are kept.
+    """
     theta = math.radians(downwind_bearing(wind_from_deg))
-    # Downwind unit vector (east, north) = (sin θ, cos θ); the plume's +y lies to its left.
+    # Downwind unit vector (east, north) = (sin θ, cos θ); the plume's +y lies to its left (−uy, ux).
     ux, uy = math.sin(theta), math.cos(theta)
-    coords = np.asarray(local.exterior.coords)
-    east = origin[0] + coords[:, 0] * ux - coords[:, 1] * uy
-    north = origin[1] + coords[:, 0] * uy + coords[:, 1] * ux
-    return Polygon(np.column_stack([east, north]))
+    return shapely.affinity.affine_transform(local, [ux, -uy, uy, ux, origin[0], origin[1]])

@@ -14,6 +14,10 @@
   settled, so a dispatch in one county of a large network does not search the province.
 * When no route exists, :meth:`Router.explain` says why, e.g.
   ``净高 3.6 m < 车辆 3.9 m（加依勒玛街（渡槽下穿通道））``.
+
+This module is longer than 500 lines on purpose: snapping, the per-query cost array, the
+bounded search and the explanation of a missing route share the Router's CSR arrays and
+its cached search graph; split apart they would pass those internals between modules.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
+from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from safemap.gis.network import ROADS, Network
@@ -212,7 +218,8 @@ class Router:
         """Nearest position on a usable segment for each lon/lat point (``None``: none within ``max_m``)."""
         net = self.net
         pts_xy = net.to_xy(np.asarray(lonlat, float).reshape(-1, 2))
-        pts = shapely.points(pts_xy)
+        # An (n, 2) array gives n points; the stubs cannot tell it from one (x, y) pair.
+        pts = cast(npt.NDArray[np.object_], shapely.points(pts_xy))
         lines = net.segment_lines()
         out: list[Snap | None] = [None] * len(pts)
         if net.n_segments == 0:
@@ -223,7 +230,7 @@ class Router:
             # with a 5 km cap on a 500,000-segment tree.
             (p_idx, s_idx), dist = tree.query_nearest(pts, all_matches=False, return_distance=True)
             near = dist <= max_m
-            pairs = dict(zip(p_idx[near].tolist(), s_idx[near].tolist(), strict=True))
+            pairs: dict[int, int] = dict(zip(p_idx[near].tolist(), s_idx[near].tolist(), strict=True))
         else:
             pairs = {}
             for k, p in enumerate(pts):
@@ -239,10 +246,10 @@ class Router:
                         break
                     radius *= 4
         for k, s in pairs.items():
-            line = lines[s]
+            line: LineString = lines[s]
             d_along = float(shapely.line_locate_point(line, pts[k]))
             on = shapely.line_interpolate_point(line, d_along)
-            length = net.seg_len[s]
+            length: float = net.seg_len[s]
             frac = 0.0 if length <= 0 else min(max(d_along / length, 0.0), 1.0)
             out[k] = Snap(int(s), frac, float(shapely.distance(on, pts[k])), (float(on.x), float(on.y)))
         return out
@@ -346,9 +353,10 @@ class Router:
         needed = self._target_nodes(targets, seg_cost, direction)
         if len(needed) and not math.isfinite(limit) and anchor is not None:
             bound = self._guess_limit(anchor, targets, seg_cost)
-        dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True, limit=bound)
+        # scipy-stubs type ``indices`` as an array only; scipy takes one int and then answers 1-D arrays.
+        dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True, limit=bound)  # type: ignore[call-overload]
         if len(needed) and not np.isfinite(dist[needed]).all() and bound < limit:
-            dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True, limit=limit)
+            dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True, limit=limit)  # type: ignore[call-overload]
         return Search(direction, anchor, dist, pred, seg_cost, n)
 
     def _seeds(self, snap: Snap, seg_cost: np.ndarray, direction: str) -> list[tuple[int, float]]:
@@ -356,7 +364,7 @@ class Router:
         s, t = snap.seg, snap.fraction
         c = seg_cost[s]
         u, v = int(net.seg_u[s]), int(net.seg_v[s])
-        two_way = not net.seg_oneway[s]
+        two_way = not net.oneway[s]
         if direction == "out":
             seeds = [(v, (1 - t) * c)] + ([(u, t * c)] if two_way else [])
         else:
@@ -375,7 +383,7 @@ class Router:
             if snap is None or not math.isfinite(seg_cost[snap.seg]):
                 continue
             nodes.append(net.seg_u[snap.seg] if direction == "out" else net.seg_v[snap.seg])
-            if not net.seg_oneway[snap.seg] or snap.fraction in (0.0, 1.0):
+            if not net.oneway[snap.seg] or snap.fraction in (0.0, 1.0):
                 nodes.append(net.seg_v[snap.seg] if direction == "out" else net.seg_u[snap.seg])
         return np.array(nodes, dtype=np.int64)
 
@@ -415,7 +423,7 @@ class Router:
         if not math.isfinite(c):
             return np.inf, -1
         u, v = int(net.seg_u[s]), int(net.seg_v[s])
-        two_way = not net.seg_oneway[s]
+        two_way = not net.oneway[s]
         options: list[tuple[float, int]] = []
         if search.direction == "out":
             options.append((search.dist[u] + t * c, u))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -37,15 +37,22 @@ TANK_KINDS = frozenset({"storage_tank", "tank_farm", "lpg_tank", "fuel_station_t
 FILL_FRACTION = 0.85
 TNT_NAMES = ("tnt", "三硝基甲苯", "梯恩梯", "硝化甘油")
 GROUP_KEY = ["standard", "clause", "target_layer", "target_field", "target_values"]
+#: GB 50016 liquid fire class → tank family; keyed by whatever the table cell holds (str, None, NaN).
+_LIQUID_FAMILY: dict[object, str] = {"甲": "ab", "乙": "ab", "丙": "c"}
 
 
 class SubstanceProperties:
     """Lookup of the ``substance_properties`` table by name/alias first, then CAS."""
 
     def __init__(self, table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> None:
-        rows = table.to_dict("records") if isinstance(table, pd.DataFrame) else list(table)
-        self.by_name: dict[str, dict[str, Any]] = {}
-        self.by_cas: dict[str, dict[str, Any]] = {}
+        rows: list[Mapping[str, Any]]
+        if isinstance(table, pd.DataFrame):
+            # pandas-stubs types to_dict() keys as Hashable; the table has string column names.
+            rows = cast(list[Mapping[str, Any]], table.to_dict("records"))
+        else:
+            rows = list(table)
+        self.by_name: dict[str, Mapping[str, Any]] = {}
+        self.by_cas: dict[str, Mapping[str, Any]] = {}
         for r in rows:
             for n in [r.get("name"), *str(r.get("aliases") or "").split("|")]:
                 if n and str(n) != "nan":
@@ -54,7 +61,7 @@ class SubstanceProperties:
             if isinstance(cas, str) and cas:
                 self.by_cas.setdefault(cas, r)
 
-    def find(self, name: str | None, cas: str | None) -> dict[str, Any] | None:
+    def find(self, name: str | None, cas: str | None) -> Mapping[str, Any] | None:
         """The row for a substance, or ``None``."""
         row = self.by_name.get(normalise_name(name))
         if row is None and cas:
@@ -84,11 +91,7 @@ def _liquid_volumes(subs: Sequence[Mapping[str, Any]], props: SubstancePropertie
         if not density:
             continue
         cls = row.get("liquid_fire_class")
-        key = (
-            "lpg"
-            if row.get("qra_category") == "liquefied_flammable_gas"
-            else {"甲": "ab", "乙": "ab", "丙": "c"}.get(cls)
-        )
+        key = "lpg" if row.get("qra_category") == "liquefied_flammable_gas" else _LIQUID_FAMILY.get(cls)
         if key:
             out[key] = out.get(key, 0.0) + q / density / FILL_FRACTION
     return out
@@ -113,7 +116,8 @@ def hazard_profiles(hazards: pd.DataFrame, props: SubstanceProperties) -> pd.Dat
     """
     rows: list[dict[str, Any]] = []
     for pos, h in enumerate(hazards.itertuples(index=False)):
-        rec = h._asdict()
+        # pandas-stubs' PandasNamedTuple lacks the namedtuple method _asdict (its __getattr__ answers).
+        rec: dict[str, Any] = h._asdict()  # type: ignore[operator,misc]
         kind = rec.get("kind")
         subs = rec.get("substances") or []
         if not isinstance(subs, list):
@@ -202,8 +206,8 @@ def applicable_rules(profiles: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFram
     """
     r = rules.reset_index(drop=True).copy()
     r["rule_pos"] = np.arange(len(r))
-    enabled = r["enabled"].fillna(True).astype(bool) if "enabled" in r else True
-    r = r[enabled]
+    if "enabled" in r:  # a rules table without the column has every rule enabled
+        r = r[r["enabled"].fillna(True).astype(bool)]
     for col in GROUP_KEY:
         r[col] = r[col].fillna("")
     m = profiles.merge(r, on="hazard_category", suffixes=("", "_rule"))
@@ -293,7 +297,8 @@ def check_pairs(
     tree = tree or STRtree(target_geoms)
     bounds = shapely.bounds(hazard_geoms) if len(hazard_geoms) else np.zeros((0, 4))
     frames = []
-    for rule_pos, grp in applicable.groupby("rule_pos", sort=True):
+    for key, grp in applicable.groupby("rule_pos", sort=True):
+        rule_pos = cast(int, key)  # pandas-stubs types group keys as any Scalar; rule_pos is an integer column
         mask = masks.get(int(rule_pos))
         if mask is None or not mask.any():
             continue

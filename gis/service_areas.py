@@ -218,7 +218,7 @@ def service_area_bands(
     ys = start[rep, 1] + delta[rep, 1] * s
     cols = np.clip(((xs - x0) / cell).astype(np.int64), 0, ncols - 1)
     rows = np.clip(((y1 - ys) / cell).astype(np.int64), 0, nrows - 1)
-    grid = np.full(nrows * ncols, np.inf, dtype="float32")
+    grid: np.ndarray = np.full(nrows * ncols, np.inf, dtype="float32")
     np.minimum.at(grid, rows * ncols + cols, times.astype("float32"))
     grid = grid.reshape(nrows, ncols)
     radius = int(np.floor(buffer_m / cell + 0.5))
@@ -258,7 +258,7 @@ def _trace(band: np.ndarray, nb: int, frame: tuple[float, float, float]) -> list
     """
     from rasterio.features import shapes
 
-    out = []
+    out: list[tuple[int, BaseGeometry]] = []
     for geom, value in shapes(band, mask=band < nb, connectivity=4):
         rings = [np.asarray(r, dtype="float64") for r in geom["coordinates"]]
         out.append((int(value), shapely.Polygon(rings[0], rings[1:])))

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: GDAL-order affine coefficients (a, b, c, d, e, f): x = a*col + b*row + c, y = d*col + e*row + f.
 Affine6 = tuple[float, float, float, float, float, float]
@@ -124,7 +128,7 @@ def grade_profile(distance_m: np.ndarray, height_m: np.ndarray, window_m: float)
 
 
 def line_slopes(
-    lines: object,
+    lines: gpd.GeoSeries,
     heights: np.ndarray,
     transform: Sequence[float],
     dem_crs: str | CRS,
@@ -173,7 +177,7 @@ def line_slopes(
     return out
 
 
-def _cell_size_m(transform: Sequence[float], dem_crs: str | CRS, lines: object) -> float:
+def _cell_size_m(transform: Sequence[float], dem_crs: str | CRS, lines: gpd.GeoSeries) -> float:
     """Cell size of the DEM in metres (geographic DEMs: degrees converted at the lines' latitude)."""
     size = float(max(abs(transform[0]), abs(transform[4])))
     crs = CRS.from_user_input(dem_crs)
