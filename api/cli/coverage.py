@@ -98,7 +98,7 @@ def coverage_report_cmd(
 def access_review_cmd(township: str | None, fmt: str, output: Path | None) -> None:
     """Fire lanes, turnarounds, hydrants and engine/ladder reach, with the clause of each finding."""
     from safemap.api.reports.access import findings_csv, render_html
-    from safemap.api.services.access_review import access_review
+    from safemap.api.services.access_review import access_review, late_sites
 
     config = settings()
     with configured_store(config) as store:
@@ -112,7 +112,7 @@ def access_review_cmd(township: str | None, fmt: str, output: Path | None) -> No
     elif fmt == "csv":
         write_output(findings_csv(review), output)
     elif fmt == "html":
-        write_output(render_html(review, config.title), output)
+        write_output(render_html(review, config.title, late_sites(review)), output)
     else:
         lines = [f"{s['label']}（{s['clause']}）：{s['count']}" for s in review["summary"]]
         for f in review["findings"]["features"]:

@@ -50,23 +50,7 @@ def findings_csv(review: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def _late_sites(review: dict[str, Any]) -> list[dict[str, Any]]:
-    """The sites a fire engine (or, for a high-rise, a ladder truck) cannot reach in time.
-
-    NOTE(issue 9): this is a domain rule (which sites fail the arrival-time standard, and that
-    the ladder counts only for high-rise sites); it belongs in the access-review service, which
-    could hand the report these flags. Kept here, unchanged, until that move.
-    """
-    out = []
-    for s in review["sites"]:
-        engine_late = not s["engine"]["ok"]
-        ladder_late = bool(s["high_rise"] and not s["ladder"]["ok"])
-        if engine_late or ladder_late:
-            out.append({"site": s, "engine_late": engine_late, "ladder_late": ladder_late})
-    return out
-
-
-def render_html(review: dict[str, Any], title: str) -> str:
+def render_html(review: dict[str, Any], title: str, late: list[dict[str, Any]]) -> str:
     """A self-contained page (no scripts, print CSS) a fire officer can print or save as PDF.
 
     Parameters
@@ -76,6 +60,10 @@ def render_html(review: dict[str, Any], title: str) -> str:
         ``findings``, ``sites``, ``rules``, optional ``township`` and ``dem``).
     title
         The deployment's title (the county), shown under the heading.
+    late
+        The sites that fail the arrival-time standard, as
+        :func:`safemap.api.services.access_review.late_sites` finds them (the rule is the
+        service's; the report only lists them).
 
     Returns
     -------
@@ -93,6 +81,6 @@ def render_html(review: dict[str, Any], title: str) -> str:
         std=review["standard"],
         dem=review.get("dem") or {},
         groups=list(groups.items()),
-        late=_late_sites(review),
+        late=late,
         layer_names=_LAYER,
     )

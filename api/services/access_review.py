@@ -159,6 +159,29 @@ def access_review(
     }
 
 
+def late_sites(review: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sites a fire engine (or, for a high-rise, a ladder truck) cannot reach in time.
+
+    Parameters
+    ----------
+    review
+        The answer of :func:`access_review`.
+
+    Returns
+    -------
+    list of dict
+        ``{"site", "engine_late", "ladder_late"}`` in the review's order: the engine counts for
+        every site, the ladder only for a high-rise site (GB 50016-2014 §7.2 aerial access).
+    """
+    out = []
+    for s in review["sites"]:
+        engine_late = not s["engine"]["ok"]
+        ladder_late = bool(s["high_rise"] and not s["ladder"]["ok"])
+        if engine_late or ladder_late:
+            out.append({"site": s, "engine_late": engine_late, "ladder_late": ladder_late})
+    return out
+
+
 def _reach_findings(rec: dict[str, Any], row: pd.Series, rules: Any, standard_s: float) -> list[Finding]:
     rule = rules["response_time"]
     out = []

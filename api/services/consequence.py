@@ -3,7 +3,7 @@
 Four models, each with its own input dataclass: :class:`VceInput` (vapour-cloud explosion),
 :class:`BleveInput` (fireball), :class:`PoolFireInput` and :class:`PlumeInput` (continuous
 release, Gaussian plume). The HTTP layer checks every field's range
-(:mod:`safemap.api.http.safety_models`) and hands one of these over; what only the data can
+(:mod:`safemap.api.http.models.safety`) and hands one of these over; what only the data can
 tell (an unknown substance, a missing parameter, a point outside the area) is raised here as
 :class:`~safemap.layers.errors.Unprocessable` naming the field. Zones are polygons drawn in
 the local UTM zone and returned in lon/lat, each with the protected targets and people inside.

@@ -16,6 +16,7 @@ from pyproj import CRS
 
 from safemap.api.reports import access, safety
 from safemap.api.reports._jinja import environment
+from safemap.api.services.access_review import late_sites
 
 EVIL = "<script>alert('x')</script>加油站&"
 UTM44 = CRS.from_epsg(32644)
@@ -285,7 +286,7 @@ def review(township: str | None = None) -> dict[str, Any]:
 
 
 def test_access_report_escapes_names_and_prints_headings_and_numbers() -> None:
-    html = access.render_html(review(), "裕民县 <i>")
+    html = access.render_html(review(), "裕民县 <i>", late_sites(review()))
     _self_contained(html)
     assert "<script>alert" not in html and "<i>" not in html and "dem &lt;1&gt;.tif" in html
     assert "<title>消防车通道与消火栓核查报告 — 裕民县 &lt;i&gt;</title>" in html
@@ -300,7 +301,7 @@ def test_access_report_escapes_names_and_prints_headings_and_numbers() -> None:
 
 
 def test_access_report_groups_findings_in_order_of_first_appearance() -> None:
-    html = access.render_html(review(), "裕民县")
+    html = access.render_html(review(), "裕民县", late_sites(review()))
     assert html.index("<h3>消防车道净宽（2）</h3>") < html.index("<h3>消火栓间距（1）</h3>")
     assert (
         '<td>消防车道</td><td class="num">1</td><td>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;加油站&amp;</td>'
@@ -313,7 +314,7 @@ def test_access_report_groups_findings_in_order_of_first_appearance() -> None:
 
 
 def test_access_report_lists_the_sites_not_reached_in_time() -> None:
-    html = access.render_html(review(township="哈拉布拉镇"), "裕民县")
+    html = access.render_html(review(township="哈拉布拉镇"), "裕民县", late_sites(review(township="哈拉布拉镇")))
     text = _text(html)
     assert "范围：哈拉布拉镇" in text
     assert "<h2>三、标准时间内消防车不能到达的场所（2）</h2>" in html and "按时到达" not in text
@@ -327,7 +328,7 @@ def test_access_report_lists_the_sites_not_reached_in_time() -> None:
 def test_access_report_without_dem_or_findings() -> None:
     r = review()
     r.update(dem=None, summary=[], findings={"type": "FeatureCollection", "features": []}, sites=[], rules=[])
-    text = _text(access.render_html(r, "裕民县"))
+    text = _text(access.render_html(r, "裕民县", late_sites(r)))
     assert "DEM" not in text and "三、标准时间内消防车不能到达的场所（0）" in text and "None" not in text
 
 

@@ -254,5 +254,5 @@ async def get_review(
             headers={"Content-Disposition": 'attachment; filename="fire_access_findings.csv"'},
         )
     if format == "html":
-        return HTMLResponse(access_report.render_html(review, settings.title))
+        return HTMLResponse(access_report.render_html(review, settings.title, access_review.late_sites(review)))
     return review

@@ -21,7 +21,7 @@ from starlette.responses import StreamingResponse
 
 from safemap.api.http.auth import require_role
 from safemap.api.http.deps import Extent, get_store, network_service, service_extent
-from safemap.api.http.models import ConfirmRequest, PlanRequest, StatusRequest, polygon_from_geojson
+from safemap.api.http.models.dispatch import ConfirmRequest, PlanRequest, StatusRequest, polygon_from_geojson
 from safemap.api.http.params import bad
 from safemap.api.http.routers.route import route_options
 from safemap.api.services import dispatch as dispatch_service

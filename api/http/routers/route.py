@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
 from safemap.api.http.deps import Extent, get_store, network_service, service_extent
-from safemap.api.http.models import MatrixRequest, RouteOptions, RouteRequest
+from safemap.api.http.models.dispatch import MatrixRequest, RouteOptions, RouteRequest
 from safemap.api.services import routing
 from safemap.api.services.network import NetworkService
 from safemap.layers.store import FeatureStore

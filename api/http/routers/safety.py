@@ -19,8 +19,8 @@ from starlette.responses import HTMLResponse, Response
 from safemap.api.http.auth import require_role
 from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
+from safemap.api.http.models.safety import MajorHazardIn, SiteIn, parse_consequence, validated
 from safemap.api.http.params import json_body, parse_bbox
-from safemap.api.http.safety_models import MajorHazardIn, SiteIn, parse_consequence, validated
 from safemap.api.reports import safety as safety_report
 from safemap.api.services import consequence as safety_consequence
 from safemap.api.services import risk_raster as safety_raster
