@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint install vendor system-deps demo clean
+.PHONY: run test fuzz bench lint install vendor system-deps demo clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -46,6 +46,11 @@ run: install
 test: system-deps install
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
+
+## A longer fuzz of the API from its own OpenAPI (the suite runs 3 examples per operation, mode and credential).
+SAFEMAP_FUZZ_EXAMPLES ?= 25
+fuzz: install
+	SAFEMAP_FUZZ_EXAMPLES=$(SAFEMAP_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/api/test_fuzz.py -s
 
 bench: system-deps install
 	$(BIN)/python -m benchmarks

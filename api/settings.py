@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 if TYPE_CHECKING:
     from safemap.layers.store import FeatureStore
 
 #: 裕民县 (82.27–83.46°E, 45.40–46.51°N) with about 10 km of margin for border roads.
 YUMIN_EXTENT = (82.1, 45.25, 83.65, 46.65)
+
+EXTENT_FORM = "应为4个数：最小经度,最小纬度,最大经度,最大纬度（如 82.1,45.25,83.65,46.65 或 [82.1,45.25,83.65,46.65]）"
+DATABASE_URL_FORM = "应为 PostgreSQL 地址，如 postgresql+psycopg://用户:密码@主机:5432/库名"
+#: Settings whose values are never repeated in a message (they hold passwords or keys).
+SECRET_SETTINGS = frozenset({"database_url", "tianditu_key"})
 
 
 class Settings(BaseSettings):
@@ -26,7 +36,7 @@ class Settings(BaseSettings):
     )
     gpkg_path: Path = Field(default=Path("var/safemap.gpkg"), description="Embedded store file.")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     basemap: Literal["osm", "tianditu", "custom", "none"] = Field(
         default="osm",
         description="osm; tianditu (needs tianditu_key); custom (basemap_url, e.g. an intranet "
@@ -40,7 +50,8 @@ class Settings(BaseSettings):
         "modood/Administrative-divisions-of-China (WTFPL); 其余为合成演示数据",
         description="Credit of the data shown on the map (the demo's by default).",
     )
-    extent: tuple[float, float, float, float] = Field(
+    # NoDecode: the value is parsed by _parse_extent (comma form or JSON list), not JSON-decoded first.
+    extent: Annotated[tuple[float, float, float, float], NoDecode] = Field(
         default=YUMIN_EXTENT,
         description="Service area (min lon, min lat, max lon, max lat); writes outside it are refused.",
     )
@@ -50,16 +61,70 @@ class Settings(BaseSettings):
         default=20_000, description="Layers with more features are drawn on the map from vector tiles."
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, description="Largest JSON request body.")
+    lock_timeout: float = Field(
+        default=5.0,
+        ge=0.1,
+        le=600,
+        description="Seconds a write waits for another write's lock before answering 503 with Retry-After.",
+    )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="Largest import upload.")
+    max_unzipped_bytes: int | None = Field(
+        default=None,
+        description="Largest total a zipped upload may unpack to; default 5 × max_upload_bytes.",
+    )
+    max_zip_ratio: float = Field(
+        default=100.0, description="Largest compression ratio of a zip member over 32 MB (zip bombs)."
+    )
+    max_zip_members: int = Field(default=1000, description="Most files a zipped upload may hold.")
+    upload_dir: Path | None = Field(
+        default=None,
+        description="Where uploads are stored while imported; default uploads/ next to the GeoPackage store.",
+    )
 
     @field_validator("extent", mode="before")
     @classmethod
     def _parse_extent(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [float(p) for p in value.replace(" ", "").split(",")]
-            if len(parts) != 4:
-                raise ValueError("extent needs four numbers: minlon,minlat,maxlon,maxlat")
-            return tuple(parts)
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        try:
+            parts = json.loads(text) if text.startswith("[") else [float(p) for p in text.split(",")]
+        except ValueError:
+            raise ValueError(EXTENT_FORM) from None
+        if not isinstance(parts, list) or len(parts) != 4:
+            raise ValueError(EXTENT_FORM)
+        return tuple(parts)
+
+    @field_validator("extent")
+    @classmethod
+    def _check_extent(cls, value: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        x0, y0, x1, y1 = value
+        if not all(math.isfinite(v) for v in value) or not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+            raise ValueError(f"超出经纬度范围或最小值不小于最大值；{EXTENT_FORM}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(value)
+        except Exception:  # the message would repeat the URL, password included
+            raise ValueError(DATABASE_URL_FORM) from None
+        if url.get_backend_name() not in ("postgresql", "postgres"):
+            raise ValueError(DATABASE_URL_FORM)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError("不是有效的时区名（如 Asia/Shanghai）") from None
         return value
 
     @property
@@ -83,4 +148,34 @@ def open_configured_store(settings: Settings) -> FeatureStore:
     """
     from safemap.layers.store import open_store
 
-    return open_store(settings.store_target, extent=settings.extent, local_tz=settings.timezone)
+    return open_store(
+        settings.store_target, extent=settings.extent, local_tz=settings.timezone, lock_timeout=settings.lock_timeout
+    )
+
+
+def load_settings() -> Settings:
+    """The deployment's settings; a bad value raises :class:`SettingsInvalid` with one line naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsInvalid(_describe_invalid(exc)) from None
+    except SettingsError as exc:
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"SAFEMAP_{found.group(1).upper()}" if found else "SAFEMAP_*"
+        raise SettingsInvalid(f"设置 {name} 的值无法解析") from None
+
+
+class SettingsInvalid(ValueError):
+    """A setting (environment variable or ``.env`` line) with a bad value; ``str()`` is one Chinese line."""
+
+
+def _describe_invalid(exc: ValidationError) -> str:
+    from safemap.layers.validation import describe_error
+
+    parts = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        if field in SECRET_SETTINGS:
+            err = {**err, "input": None}
+        parts.append(f"设置 SAFEMAP_{field.upper()}：{describe_error(err)}")
+    return "；".join(parts)

@@ -1,5 +1,9 @@
 """Reading CSV files for import: lon/lat columns or a WKT column, UTF-8 (BOM or not) or GBK.
 
+A cell our export quoted against formula injection (``'=…``, ``'+…``, ``'-…``, ``'@…``, see
+:mod:`safemap.layers.csvsafe`) loses that one quote here, so an export → import round trip
+is lossless; other cells are read as they are.
+
 Row numbers are line numbers in the file: the header is line 1, so the first record is
 normally line 2 (a quoted value spanning lines counts from its first line).
 """
@@ -19,6 +23,7 @@ import numpy.typing as npt
 import shapely
 
 from safemap.layers.columns import normalise
+from safemap.layers.csvsafe import restore_cell
 from safemap.layers.errors import Problem
 from safemap.layers.readers import RawTable, fail
 
@@ -77,7 +82,7 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None, spatia
     try:
         for cells in reader:  # the header is the first line that is not blank
             if any(c.strip() for c in cells):
-                header = [h.strip() for h in cells]
+                header = [restore_cell(h).strip() for h in cells]
                 break
     except csv.Error as exc:
         raise fail(f"无法读取表头：{exc}") from None
@@ -103,6 +108,7 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None, spatia
             line, last_line = last_line + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue
+            cells = [restore_cell(c) for c in cells]
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                 raw.problems.append(Problem("file", f"本行有 {len(cells)} 列，表头只有 {len(header)} 列", line))
             cells = cells + [""] * (len(header) - len(cells))

@@ -75,6 +75,13 @@ class SchemaError(LayerError):
     code = "schema_error"
 
 
+class TooLarge(LayerError):
+    """An input (an upload, or what a zip unpacks to) exceeds a size limit; the message names it."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class BadQuery(LayerError):
     """A query parameter is unknown or malformed."""
 
@@ -94,3 +101,18 @@ class Unroutable(LayerError):
 
     status = 422
     code = "no_route"
+
+
+class StoreBusy(LayerError):
+    """Another write (e.g. a long import) held the lock longer than the store waits: try again shortly.
+
+    ``retry_after`` is the number of seconds a client should wait before retrying
+    (the API sends it as ``Retry-After`` with status 503).
+    """
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message or f"数据库正忙（其他写入尚未完成），本次修改未保存，请 {retry_after} 秒后重试")
+        self.retry_after = retry_after

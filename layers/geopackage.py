@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,18 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import LargeBinary, UserDefinedType
 
 from safemap.layers.catalogue import Layer
+from safemap.layers.errors import StoreBusy
 from safemap.layers.tables import ColumnTypes, Schema
 
 SRS_ID = 4326
+DEFAULT_LOCK_TIMEOUT = 5.0
+"""Seconds a write waits for another write to finish before :class:`~layers.errors.StoreBusy`."""
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 WGS84_WKT = (
     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
@@ -195,14 +200,26 @@ def _parse_datetime(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
 
 
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist (it holds token hashes and all edits).
+
+    SQLite takes an empty file for a new database and gives its ``-wal`` and ``-shm`` files
+    the database file's mode, so they are 0600 too.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 class GeoPackageBackend:
     """The embedded store: a GeoPackage file opened through SQLAlchemy's sqlite driver."""
 
     name = "geopackage"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.path = Path(path)
+        self.lock_timeout = lock_timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(self.path)
         self.engine: Engine = create_engine(f"sqlite:///{self.path}", future=True)
         self.types = ColumnTypes(
             geometry=lambda layer: GpkgGeometry(layer.storage_geometry),
@@ -213,12 +230,12 @@ class GeoPackageBackend:
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", self._on_begin)
 
-    @staticmethod
-    def _on_connect(dbapi_con: sqlite3.Connection, _record: Any) -> None:
+    def _on_connect(self, dbapi_con: sqlite3.Connection, _record: Any) -> None:
         dbapi_con.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
         register_functions(dbapi_con)
         cur = dbapi_con.cursor()
-        cur.execute("PRAGMA busy_timeout = 15000")
+        # How long a writer waits for the write lock before giving up with StoreBusy (503).
+        cur.execute(f"PRAGMA busy_timeout = {max(0, round(self.lock_timeout * 1000))}")
         if cur.execute("PRAGMA application_id").fetchone()[0] == 0:
             # Set the GeoPackage identity while still in rollback-journal mode: in WAL mode
             # the header would sit in the -wal file, where GDAL does not look for it.
@@ -240,9 +257,26 @@ class GeoPackageBackend:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (serialised among writers; readers continue)."""
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            yield conn
+        """A write transaction (serialised among writers; readers continue).
+
+        Raises :class:`~layers.errors.StoreBusy` when the write lock stays taken for
+        longer than ``lock_timeout`` seconds.
+        """
+        try:
+            with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            busy = self.busy_error(exc)
+            if busy is None:
+                raise
+            raise busy from exc
+
+    def busy_error(self, exc: OperationalError) -> StoreBusy | None:
+        """:class:`StoreBusy` for SQLite's "database is locked" (``SQLITE_BUSY``/``LOCKED``), else ``None``."""
+        code = getattr(exc.orig, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return StoreBusy(retry_after=max(1, round(self.lock_timeout)))
+        return None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

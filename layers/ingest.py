@@ -26,7 +26,7 @@ from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.gcj02 import geometries_gcj02_to_wgs84
 from safemap.layers.readers import RawTable, detect_format, fail, read_geojson, read_gpkg
 from safemap.layers.rows import Row, build_features
-from safemap.layers.shapefiles import read_shapefile_zip
+from safemap.layers.shapefiles import ZipLimits, read_shapefile_zip
 from safemap.layers.validation import CleanFeature, Extent, validate_feature, validate_properties
 
 MAX_PROBLEMS = 500
@@ -75,6 +75,7 @@ def read_features(
     source_layer: str | None = None,
     lon_field: str | None = None,
     lat_field: str | None = None,
+    zip_limits: ZipLimits | None = None,
 ) -> FileFeatures:
     """Read and validate every feature of ``path`` for ``layer``.
 
@@ -82,7 +83,7 @@ def read_features(
     features may lie. Raises :class:`ValidationFailed` (field ``file``) when the file
     cannot be read at all; problems of single rows are collected in the result.
     """
-    raw = _read(path, layer, source_layer, lon_field, lat_field)
+    raw = _read(path, layer, source_layer, lon_field, lat_field, zip_limits)
     warnings = list(raw.warnings)
     if layer.is_spatial:
         src, gcj02 = _resolve_crs(raw, path, crs, gcj02, warnings)
@@ -104,6 +105,7 @@ def _read(
     source_layer: str | None,
     lon_field: str | None,
     lat_field: str | None,
+    zip_limits: ZipLimits | None = None,
 ) -> RawTable:
     if not path.is_file():
         raise fail(f"文件不存在：{path}")
@@ -116,7 +118,7 @@ def _read(
     if fmt == "gpkg":
         return read_gpkg(path, layer.name, children, source_layer, spatial=layer.is_spatial)
     if fmt == "shapefile":
-        return read_shapefile_zip(path, layer.name, children, source_layer)
+        return read_shapefile_zip(path, layer.name, children, source_layer, limits=zip_limits)
     return read_csv(path, lon_field=lon_field, lat_field=lat_field, spatial=layer.is_spatial)
 
 

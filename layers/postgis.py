@@ -14,13 +14,20 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Date, DateTime, Table, create_engine, func, insert, inspect, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import LargeBinary
 
 from safemap.layers.catalogue import Layer
+from safemap.layers.errors import StoreBusy
 from safemap.layers.tables import ColumnTypes, Schema
 
 SRID = 4326
+DEFAULT_LOCK_TIMEOUT = 5.0
+"""Seconds a write waits for a row lock before :class:`~layers.errors.StoreBusy` (``lock_timeout``)."""
+
+#: SQLSTATEs of a lock wait given up: lock_not_available (lock_timeout), deadlock_detected.
+_BUSY_STATES = ("55P03", "40P01")
 
 
 class PostGISBackend:
@@ -28,7 +35,8 @@ class PostGISBackend:
 
     name = "postgis"
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.lock_timeout = lock_timeout
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
@@ -42,9 +50,19 @@ class PostGISBackend:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (rows are locked with SELECT … FOR UPDATE where read)."""
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction (rows are locked with SELECT … FOR UPDATE where read).
+
+        A lock wait longer than ``lock_timeout`` seconds (``SET LOCAL lock_timeout``) or a
+        deadlock raises :class:`~layers.errors.StoreBusy`; nothing of the transaction is kept.
+        """
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{max(1, round(self.lock_timeout * 1000))}ms'")
+                yield conn
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _BUSY_STATES:
+                raise
+            raise StoreBusy(retry_after=max(1, round(self.lock_timeout))) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -82,8 +100,13 @@ class PostGISBackend:
         return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
     def lock(self, stmt: Any) -> Any:
-        """Lock the selected rows until the transaction ends."""
-        return stmt.with_for_update()
+        """Lock the selected rows until the transaction ends.
+
+        ``FOR NO KEY UPDATE``: writers of the same row wait for each other, but rows being
+        inserted elsewhere that refer to it (an import's foreign keys take ``FOR KEY SHARE``)
+        do not block an edit of it.
+        """
+        return stmt.with_for_update(key_share=True)
 
     def insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
         """Insert rows in batches (multi-row VALUES); return the new ids in row order."""

@@ -112,6 +112,21 @@ def fail(reason: str) -> ValidationFailed:
     return ValidationFailed(f"file: {reason}", [Problem("file", reason)])
 
 
+def scrub_path(text: str, path: Path, shown: str, *, vsi: str | None = None, member: str | None = None) -> str:
+    """``text`` (a GDAL message) with the file's server path replaced by ``shown``, its own name.
+
+    Uploads are stored under a server folder whose path must not reach the client; a zip
+    member's GDAL path (``/vsizip/<path>/<member>``) becomes ``<shown>/<member>``.
+    """
+    inside = f"{shown}/{member}" if member else shown
+    for full, replacement in ((vsi, inside), (str(path.resolve()), shown), (str(path), shown)):
+        if full:
+            text = text.replace(full, replacement)
+    for folder in {str(path.resolve().parent), str(path.parent)} - {"", "."}:
+        text = text.replace(folder + "/", "").replace(folder, "")
+    return text.replace("/vsizip/", "")
+
+
 def detect_format(path: Path) -> str:
     """Return the format of ``path`` from its suffix, or from its first bytes."""
     fmt = SUFFIXES.get(path.suffix.lower())
@@ -236,7 +251,7 @@ def read_gpkg(
     try:
         listed = pyogrio.list_layers(path)
     except Exception as exc:  # GDAL raises DataSourceError subclasses
-        raise fail(f"无法打开 GeoPackage：{exc}") from None
+        raise fail(f"无法打开 GeoPackage {path.name}：{scrub_path(str(exc), path, path.name)}") from None
     names = [str(n) for n, _ in listed]
     # An attribute table (no geometry) is read from the non-spatial tables instead.
     candidates = [str(n) for n, g in listed if (g is not None) == spatial and "__" not in str(n)]
@@ -244,7 +259,7 @@ def read_gpkg(
     try:
         frame = pyogrio.read_dataframe(path, layer=table, fid_as_index=True, read_geometry=spatial)
     except Exception as exc:
-        raise fail(f"无法读取 GeoPackage 图层 {table}：{exc}") from None
+        raise fail(f"无法读取 GeoPackage 图层 {table}：{scrub_path(str(exc), path, path.name)}") from None
     if not spatial:
         import geopandas as gpd
 
@@ -259,7 +274,7 @@ def read_gpkg(
             try:
                 cframe = pyogrio.read_dataframe(path, layer=name, read_geometry=False)
             except Exception as exc:
-                raise fail(f"无法读取子表 {name}：{exc}") from None
+                raise fail(f"无法读取子表 {name}：{scrub_path(str(exc), path, path.name)}") from None
             add_child(raw, child, cframe, name)
     return raw
 

@@ -35,6 +35,27 @@ _PY_TYPES: dict[str, Any] = {
 
 MAX_CHILD_ROWS = 500
 
+#: The integers both stores hold (SQLite INTEGER, PostgreSQL BIGINT): signed 64-bit.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+#: A row id as a request names it: positive and storable (larger ids cannot exist).
+StoreId = Annotated[int, PydField(ge=1, le=INT64_MAX)]
+#: The instants both stores and every time zone's rendering hold (a day's margin on either end of Python's range).
+INSTANT_MIN = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+INSTANT_MAX = dt.datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
+INSTANT_RANGE_MESSAGE = "时间超出可存储的范围（须在 0001-01-02 至 9999-12-30 之间）"
+
+
+def check_instant(value: dt.datetime) -> dt.datetime:
+    """``value`` unchanged if the stores can hold it (naive values read as UTC); else :class:`ValueError`."""
+    try:
+        utc = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(INSTANT_RANGE_MESSAGE) from None
+    if not INSTANT_MIN <= utc <= INSTANT_MAX:
+        raise ValueError(INSTANT_RANGE_MESSAGE)
+    return value
+
 
 def enum_aliases(enum: EnumType) -> dict[str, str]:
     """Every spelling of an enum's members -> code: lower-case codes, labels and unambiguous short labels."""
@@ -100,7 +121,10 @@ def annotation_for(f: Field) -> Any:
             return normalise(_blank_to_none(value))
     elif f.type == "str":
         base = str
-        metadata = [StringConstraints(strip_whitespace=True, max_length=f.max_length, pattern=_anchored(f))]
+        metadata = [
+            StringConstraints(strip_whitespace=True, max_length=f.max_length, pattern=_anchored(f)),
+            AfterValidator(no_control_characters),
+        ]
     else:
         base = _PY_TYPES[f.type]
         metadata = []
@@ -108,13 +132,29 @@ def annotation_for(f: Field) -> Any:
             metadata.append(PydField(ge=f.minimum))
         if f.maximum is not None:
             metadata.append(PydField(le=f.maximum))
+        if f.type == "int":
+            # What the stores hold, where the catalogue sets no bound (a later ge/le would replace its own).
+            if f.minimum is None:
+                metadata.append(PydField(ge=INT64_MIN))
+            if f.maximum is None:
+                metadata.append(PydField(le=INT64_MAX))
         if f.type == "float":
             metadata.append(AfterValidator(_finite))
+        if f.type == "datetime":
+            metadata.append(AfterValidator(check_instant))
     if f.check is not None:
         metadata.append(AfterValidator(_run_check(f.check)))
     # Constraints apply to the value only; None (an empty cell) passes through them.
     inner = Annotated[base, *metadata] if metadata else base
     return Annotated[inner | None, BeforeValidator(before)]
+
+
+def no_control_characters(value: str) -> str:
+    """``value`` unless it holds a control character (NUL, backspace, escape…; tab and line breaks are text)."""
+    for ch in value:
+        if (ch < " " and ch not in "\t\n\r") or "\x7f" <= ch <= "\x9f":
+            raise ValueError(f"不能包含控制字符（收到 U+{ord(ch):04X}）")
+    return value
 
 
 def _anchored(f: Field) -> str | None:
@@ -254,22 +294,34 @@ def value_from_text(f: Field, text: str) -> Any:
             raise ValueError(f"取值无效（收到 {text!r}），可选：{f.enum.describe()}")
         return code
     try:
-        if f.type == "int":
-            return int(text)
-        if f.type == "float":
-            return float(text)
-        if f.type == "bool":
-            if text.lower() in ("true", "1", "yes", "是"):
-                return True
-            if text.lower() in ("false", "0", "no", "否"):
-                return False
-            raise ValueError
-        if f.type == "date":
-            return dt.date.fromisoformat(text)
-        if f.type == "datetime":
-            return dt.datetime.fromisoformat(text)
+        value: Any = _parse_text(f, text)
     except ValueError:
         raise ValueError(f"{text!r} 不是有效的{_TEXT_TYPE_NAMES[f.type]}") from None
+    if f.type == "int" and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{text!r} 超出整数范围（{INT64_MIN} 至 {INT64_MAX}）")
+    if f.type == "datetime":
+        try:
+            check_instant(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc}（收到 {text!r}）") from None
+    return value
+
+
+def _parse_text(f: Field, text: str) -> Any:
+    if f.type == "int":
+        return int(text)
+    if f.type == "float":
+        return float(text)
+    if f.type == "bool":
+        if text.lower() in ("true", "1", "yes", "是"):
+            return True
+        if text.lower() in ("false", "0", "no", "否"):
+            return False
+        raise ValueError
+    if f.type == "date":
+        return dt.date.fromisoformat(text)
+    if f.type == "datetime":
+        return dt.datetime.fromisoformat(text)
     return text
 
 

@@ -2,7 +2,14 @@
 
 GDAL reads the files straight out of the zip (``/vsizip/``). dBASE text without a
 ``.cpg`` is sniffed: UTF-8 when it decodes as such, else GBK (GB 18030), the usual
-encoding of shapefiles made by Chinese GIS software.
+encoding of shapefiles made by Chinese GIS software; the sniff reads only the header and
+the first megabyte of records, however large the ``.dbf``.
+
+Before anything is read, the zip's directory is checked against :class:`ZipLimits`: the
+member count, each member's declared size and compression ratio, and their total size
+(a zip bomb is refused with :class:`~layers.errors.TooLarge`), and member names that are
+absolute or climb out with ``..`` (refused as invalid). Error messages name the zip by
+its own file name (``display_name``), never the folder it was stored in.
 """
 
 from __future__ import annotations
@@ -10,16 +17,87 @@ from __future__ import annotations
 import codecs
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyogrio
 from pyproj import CRS
 
-from safemap.layers.readers import RawTable, add_child, choose, fail, from_frame
+from safemap.layers.errors import Problem, TooLarge
+from safemap.layers.readers import RawTable, add_child, choose, fail, from_frame, scrub_path
+
+MIB = 1024 * 1024
 
 
-def read_shapefile_zip(path: Path, layer_name: str, child_names: Sequence[str], source_layer: str | None) -> RawTable:
+@dataclass(frozen=True)
+class ZipLimits:
+    """How much a zip may unpack to (the API sizes these from its upload limit).
+
+    Attributes
+    ----------
+    max_unzipped_bytes
+        Largest total declared uncompressed size of the members.
+    max_ratio
+        Largest compression ratio (uncompressed / compressed) of a member that unpacks to
+        more than ``ratio_floor`` bytes.
+    ratio_floor
+        Members up to this size are not ratio-checked (small text files compress well).
+    max_members
+        Largest number of members.
+    """
+
+    max_unzipped_bytes: int = 1024 * MIB
+    max_ratio: float = 100.0
+    ratio_floor: int = 32 * MIB
+    max_members: int = 1000
+
+
+def check_zip(zf: zipfile.ZipFile, limits: ZipLimits, display_name: str) -> None:
+    """Refuse a zip whose directory declares too much, or members outside its root.
+
+    Only the central directory is read. Raises :class:`~layers.errors.TooLarge` naming the
+    limit exceeded, or :class:`~layers.errors.ValidationFailed` for an unsafe member name.
+    """
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise _too_large(f"{display_name} 中有 {len(infos)} 个文件，超过上限 {limits.max_members} 个")
+    total = 0
+    for info in infos:
+        name = info.filename
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+            raise fail(f"{display_name} 中的文件名 {name!r} 不安全（绝对路径或含 ..），已拒绝")
+        total += info.file_size
+        if total > limits.max_unzipped_bytes:
+            raise _too_large(
+                f"{display_name} 解压后超过上限 {_size(limits.max_unzipped_bytes)}（压缩包炸弹？），已拒绝"
+            )
+        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise _too_large(
+                f"{display_name} 中的 {PurePosixPath(name).name} 压缩比 {ratio:.0f}:1 超过上限 "
+                f"{limits.max_ratio:.0f}:1（压缩包炸弹？），已拒绝"
+            )
+
+
+def _size(n: int) -> str:
+    return f"{n / MIB:g} MB" if n >= MIB else f"{n} 字节"
+
+
+def _too_large(reason: str) -> TooLarge:
+    return TooLarge(f"file: {reason}", [Problem("file", reason)])
+
+
+def read_shapefile_zip(
+    path: Path,
+    layer_name: str,
+    child_names: Sequence[str],
+    source_layer: str | None,
+    *,
+    limits: ZipLimits | None = None,
+    display_name: str | None = None,
+) -> RawTable:
     """Read the shapefile(s) of a zip through GDAL's ``/vsizip/``.
 
     Parameters
@@ -35,6 +113,10 @@ def read_shapefile_zip(path: Path, layer_name: str, child_names: Sequence[str], 
         there are several, those named ``<layer>`` or ``<layer>_<suffix>`` (SafeMap
         writes one per geometry type); rows are then numbered on through the files in
         name order.
+    limits
+        Caps on what the zip may unpack to (default :class:`ZipLimits`()).
+    display_name
+        The zip's name in messages (default ``path.name``).
 
     Returns
     -------
@@ -47,7 +129,9 @@ def read_shapefile_zip(path: Path, layer_name: str, child_names: Sequence[str], 
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
         raise fail("不是有效的 zip 文件（Shapefile 请将 .shp、.shx、.dbf、.prj、.cpg 打包为 zip）") from None
+    shown = display_name or path.name
     with zf:
+        check_zip(zf, limits or ZipLimits(), shown)
         members = [n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
         by_lower = {n.lower(): n for n in members}
         shps = sorted(n for n in members if n.lower().endswith(".shp"))
@@ -65,7 +149,7 @@ def read_shapefile_zip(path: Path, layer_name: str, child_names: Sequence[str], 
                     raise fail(f"zip 中缺少 {PurePosixPath(stem).name}{ext}（Shapefile 须有 .shp、.shx、.dbf）")
             has_prj = stem.lower() + ".prj" in by_lower
             encoding = _encoding(zf, by_lower, stem, raw)
-            frame = _read_vsi(path, member, encoding)
+            frame = _read_vsi(path, member, encoding, shown)
             part = from_frame("shapefile", frame)
             crs_seen.append(part.crs if has_prj else None)
             offset = len(raw.rows)
@@ -91,7 +175,7 @@ def read_shapefile_zip(path: Path, layer_name: str, child_names: Sequence[str], 
                 prefix, _, suffix = p.stem.lower().rpartition("__")
                 if p.suffix.lower() == ".dbf" and suffix == child and prefix in table_stems:
                     encoding = _encoding(zf, by_lower, n[:-4], raw)
-                    add_child(raw, child, _read_vsi(path, n, encoding), p.name)
+                    add_child(raw, child, _read_vsi(path, n, encoding, shown), p.name)
                     break
     return raw
 
@@ -111,11 +195,13 @@ def _choose_shapefiles(shps: list[str], layer_name: str, source_layer: str | Non
     return ours
 
 
-def _read_vsi(path: Path, member: str, encoding: str | None) -> Any:
+def _read_vsi(path: Path, member: str, encoding: str | None, shown: str) -> Any:
+    vsi = f"/vsizip/{path.resolve()}/{member}"
     try:
-        return pyogrio.read_dataframe(f"/vsizip/{path.resolve()}/{member}", encoding=encoding)
-    except Exception as exc:  # GDAL errors
-        raise fail(f"无法读取 {PurePosixPath(member).name}：{exc}") from None
+        return pyogrio.read_dataframe(vsi, encoding=encoding)
+    except Exception as exc:  # GDAL errors; their text holds the server's path: name the upload instead
+        reason = scrub_path(str(exc), path, shown, vsi=vsi, member=member)
+        raise fail(f"无法读取 {shown} 中的 {PurePosixPath(member).name}：{reason}") from None
 
 
 def _encoding(zf: zipfile.ZipFile, by_lower: dict[str, str], stem: str, raw: RawTable) -> str | None:
@@ -124,12 +210,23 @@ def _encoding(zf: zipfile.ZipFile, by_lower: dict[str, str], stem: str, raw: Raw
     dbf = by_lower.get(stem.lower() + ".dbf")
     if dbf is None:
         return None
-    sniffed = sniff_dbf_encoding(zf.read(dbf))
+    sniffed = sniff_dbf_member(zf, dbf)
     if sniffed == "GB18030":
         raw.warnings.append(
             f"{PurePosixPath(stem).name} 没有 .cpg 编码文件，且文字不是 UTF-8，已按 GBK（GB 18030）读取"
         )
     return sniffed
+
+
+def sniff_dbf_member(zf: zipfile.ZipFile, member: str, sample: int = 1 << 20) -> str | None:
+    """:func:`sniff_dbf_encoding` of a ``.dbf`` in a zip, reading at most its header and ``sample`` bytes."""
+    with zf.open(member) as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return None
+        header_len = int.from_bytes(head[8:10], "little")
+        rest = fh.read(max(header_len - 32, 0) + sample)
+    return sniff_dbf_encoding(head + rest, sample)
 
 
 def sniff_dbf_encoding(dbf: bytes, sample: int = 1 << 20) -> str | None:

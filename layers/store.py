@@ -44,23 +44,26 @@ from safemap.layers.validation import CleanFeature, Extent, validate_feature
 DEFAULT_TZ = "Asia/Shanghai"
 
 
-def open_store(target: str | Path, **kwargs: Any) -> FeatureStore:
+def open_store(target: str | Path, *, lock_timeout: float | None = None, **kwargs: Any) -> FeatureStore:
     """Open (creating or upgrading) the store at a PostgreSQL URL or a GeoPackage path.
 
     Reference tables (catalogue entries with a ``seed``) created by this opening are
     loaded from their CSV under ``data/``; a table that already existed is left as it
-    is, so an admin's edits survive reopening. ``kwargs`` go to :class:`FeatureStore`.
+    is, so an admin's edits survive reopening. ``lock_timeout`` is how many seconds a
+    write waits for a lock before :class:`~layers.errors.StoreBusy` (default 5).
+    ``kwargs`` go to :class:`FeatureStore`.
     """
     text_target = str(target)
     backend: Backend
+    waits: dict[str, Any] = {} if lock_timeout is None else {"lock_timeout": lock_timeout}
     if text_target.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
         from safemap.layers.postgis import PostGISBackend
 
-        backend = PostGISBackend(text_target.replace("postgres://", "postgresql://", 1))
+        backend = PostGISBackend(text_target.replace("postgres://", "postgresql://", 1), **waits)
     else:
         from safemap.layers.geopackage import GeoPackageBackend
 
-        backend = GeoPackageBackend(text_target)
+        backend = GeoPackageBackend(text_target, **waits)
     store = FeatureStore(backend, **kwargs)
     _seed(store, [layer for layer in store.layers.values() if layer.seed and layer.name in store.created])
     return store
@@ -255,11 +258,33 @@ class FeatureStore:
         note: str | None = None,
         audit_each: bool = True,
     ) -> list[int]:
-        """Insert validated features in one transaction (all or nothing); return their ids."""
+        """Insert validated features in one transaction (all or nothing); return their ids.
+
+        On GeoPackage, several features are first staged outside the write lock, which is
+        then held only to copy them (:mod:`layers.staging`), so edits go on during an import.
+        """
         layer = self.layer(layer_name)
         if not features:
             return []
         now = utc_now()
+        from safemap.layers.geopackage import GeoPackageBackend
+
+        if len(features) > 1 and isinstance(self.backend, GeoPackageBackend):
+            from safemap.layers.staging import insert_staged
+
+            return insert_staged(
+                self.backend,
+                self.schema,
+                self.layers,
+                self.tz,
+                layer,
+                features,
+                actor,
+                action=action,
+                note=note,
+                audit_each=audit_each,
+                now=now,
+            )
         with self.transaction() as tx:
             tx.check_references(layer, [f.properties for f in features])
             ids = tx.insert(layer, features, actor, now=now)

@@ -228,12 +228,20 @@ class Transaction:
         return storage_values(owner, props, self._tz)
 
     def insert(
-        self, layer: Layer, features: Sequence[CleanFeature], actor: Actor, *, now: dt.datetime | None = None
+        self,
+        layer: Layer,
+        features: Sequence[CleanFeature],
+        actor: Actor,
+        *,
+        now: dt.datetime | None = None,
+        ids: Sequence[int] | None = None,
     ) -> list[int]:
         """Insert validated features with their child rows at version 1; return their ids.
 
         A feature without ``source`` is credited to ``actor`` (人工录入). References are
         not checked here: call :meth:`check_references` first where they may be stale.
+        ``ids`` gives the features these ids (staging, :mod:`layers.staging`) instead of
+        the next free ones.
         """
         now = utc_now() if now is None else now
         rows = []
@@ -248,7 +256,13 @@ class Transaction:
             rows.append(props)
         if not rows:
             return []
-        ids = self._backend.insert_rows(self._conn, self._schema.layers[layer.name], rows)
+        if ids is None:
+            ids = self._backend.insert_rows(self._conn, self._schema.layers[layer.name], rows)
+        else:
+            ids = list(ids)
+            for row, fid in zip(rows, ids, strict=True):
+                row["id"] = fid
+            self._conn.execute(insert(self._schema.layers[layer.name]), rows)
         for child in layer.children:
             table = self._schema.children[(layer.name, child.name)]
             child_rows = [

@@ -26,6 +26,7 @@ from safemap.layers.catalogue import Layer
 from safemap.layers.errors import Problem
 from safemap.layers.ingest import MAX_PROBLEMS, failure, read_features
 from safemap.layers.model import Actor, BBox
+from safemap.layers.shapefiles import ZipLimits
 from safemap.layers.store import FeatureStore
 from safemap.layers.validation import CleanFeature
 
@@ -79,6 +80,7 @@ def import_file(
     lon_field: str | None = None,
     lat_field: str | None = None,
     dry_run: bool = False,
+    zip_limits: ZipLimits | None = None,
 ) -> ImportReport:
     """Import every feature of a file into a layer, all or nothing.
 
@@ -112,6 +114,10 @@ def import_file(
         automatically when named lon/lng/longitude/x/经度 and lat/latitude/y/纬度.
     dry_run
         Validate everything but write nothing.
+    zip_limits
+        Caps on what a zipped Shapefile may unpack to (default
+        :class:`~layers.shapefiles.ZipLimits`); a zip beyond them raises
+        :class:`~layers.errors.TooLarge` before anything is unpacked.
 
     Returns
     -------
@@ -139,6 +145,7 @@ def import_file(
         source_layer=source_layer,
         lon_field=lon_field,
         lat_field=lat_field,
+        zip_limits=zip_limits,
     )
     cleans, problems = found.cleans, found.problems
     if len(problems) < MAX_PROBLEMS:

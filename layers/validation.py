@@ -51,6 +51,7 @@ _MESSAGES = {
     "int_parsing": "应为整数",
     "int_type": "应为整数",
     "int_from_float": "应为整数（不能有小数）",
+    "int_parsing_size": "整数超出可存储的范围（-9223372036854775808 至 9223372036854775807）",
     "float_parsing": "应为数值",
     "float_type": "应为数值",
     "bool_parsing": "应为是/否（true/false）",
@@ -210,11 +211,72 @@ def validate_geometry(layer: Layer, geometry: Any, *, extent: Extent | None, row
     else:
         if not isinstance(geometry, Mapping) or "type" not in geometry:
             raise fail('应为 GeoJSON 几何对象，如 {"type": "Point", "coordinates": [83.0, 46.2]}')
+        malformed = coordinates_problem(geometry)
+        if malformed:
+            raise fail(malformed)
         try:
             geom = shape(cast(dict[str, Any], geometry))  # shape() reads any mapping; the stubs ask for a dict
         except Exception as exc:  # shapely raises several types for malformed coordinates
             raise fail(f"无法解析几何坐标：{exc}") from None
     return check_geometry(layer, geom, extent=extent, fail=fail)
+
+
+_DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
+
+
+def _is_position(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and 2 <= len(value) <= 3
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _ring_problem(ring: Any, where: str) -> str | None:
+    if not isinstance(ring, list | tuple) or not all(_is_position(p) for p in ring):
+        return f"{where}应为坐标列表 [[经度, 纬度], …]"
+    if len(ring) < 4:
+        return f"{where}至少需要 4 个坐标（首尾相同）"
+    if list(ring[0]) != list(ring[-1]):
+        return f"{where}未闭合：首个坐标 {list(ring[0])} 与最后一个 {list(ring[-1])} 不同（GeoJSON 要求首尾相同）"
+    return None
+
+
+def coordinates_problem(geometry: Mapping[str, Any]) -> str | None:
+    """Why the ``coordinates`` of a GeoJSON geometry are malformed (nesting, unclosed ring), or ``None``.
+
+    shapely would silently close an open ring and read ``[[x, y]]`` as a Point; GeoJSON
+    (RFC 7946 §3.1) allows neither.
+    """
+    kind = geometry.get("type")
+    if kind not in _DEPTH:
+        return None  # GeometryCollection and unknown types: shapely's own checks
+    coords = geometry.get("coordinates")
+    if kind == "Point":
+        return None if _is_position(coords) else f"Point 的坐标应为 [经度, 纬度]，收到 {str(coords)[:60]}"
+    if not isinstance(coords, list | tuple):
+        return f"{kind} 的 coordinates 应为列表"
+    if kind in ("MultiPoint", "LineString"):
+        if not all(_is_position(p) for p in coords):
+            return f"{kind} 的坐标应为 [[经度, 纬度], …]"
+        if kind == "LineString" and len(coords) < 2:
+            return "LineString 至少需要 2 个坐标"
+        return None
+    if kind == "MultiLineString":
+        for i, line in enumerate(coords):
+            if not isinstance(line, list | tuple) or not all(_is_position(p) for p in line) or len(line) < 2:
+                return f"第 {i + 1} 条线的坐标应为至少 2 个 [经度, 纬度]"
+        return None
+    polygons = [coords] if kind == "Polygon" else coords
+    for j, polygon in enumerate(polygons):
+        if not isinstance(polygon, list | tuple):
+            return f"第 {j + 1} 个多边形的坐标应为环的列表"
+        part = f"第 {j + 1} 个多边形的" if kind == "MultiPolygon" else ""
+        for i, ring in enumerate(polygon):
+            problem = _ring_problem(ring, f"{part}第 {i + 1} 个环")
+            if problem:
+                return problem
+    return None
 
 
 def check_geometry(layer: Layer, geom: BaseGeometry, *, extent: Extent | None, fail: Any) -> BaseGeometry:

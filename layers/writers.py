@@ -7,7 +7,6 @@ the end, so a failed export never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import tempfile
@@ -28,6 +27,7 @@ import shapely
 
 from safemap.layers.catalogue import ChildTable, Field, Layer
 from safemap.layers.columns import short_names
+from safemap.layers.csvsafe import csv_writer
 from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.geojson import geometry_fragments
 from safemap.layers.model import Page
@@ -308,7 +308,7 @@ def _text(f: Field, value: Any, tz: ZoneInfo, labels: bool) -> Any:
     if f.type == "bool":
         return ("是" if value else "否") if labels else ("true" if value else "false")
     if f.type == "float":
-        return repr(float(value))
+        return float(value)  # a number: csv writes its repr, and csv_writer leaves it unquoted
     if isinstance(value, dt.datetime):
         return _local(value, tz).isoformat()
     if isinstance(value, dt.date):
@@ -341,13 +341,13 @@ def write_csv(page: Page, path: Path, *, tz: ZoneInfo, headers: str = "label") -
     if layer.is_spatial:
         header += (["经度", "纬度"] if labels else ["lon", "lat"]) if points else ["wkt"]
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        out = csv.writer(fh)
+        out = csv_writer(fh)  # formula-like text gets a leading ' (layers/csvsafe.py)
         out.writerow(header)
         for i, (row, geom) in enumerate(zip(page.rows, page.geometries, strict=True)):
             cells = [_text(f, row.get(f.name), tz, labels) for f in layer.fields]
             cells += [summaries[c.name][i] or "" for c in layer.children]
             if points:
-                cells += [repr(geom.x), repr(geom.y)]
+                cells += [float(geom.x), float(geom.y)]
             elif layer.is_spatial:
                 cells.append(shapely.to_wkt(geom, rounding_precision=-1))
             out.writerow(cells)

@@ -69,6 +69,23 @@ VENDOR_FILES: dict[str, str] = {
         f"layers-tree/{name}": f"leaflet.control.layers.tree/{name}"
         for name in ("L.Control.Layers.Tree.js", "L.Control.Layers.Tree.css", "LICENSE")
     },
+    # The API documentation pages /docs (Swagger UI) and /redoc (the standalone bundle:
+    # React and the rest inlined, no other file fetched); see api/http/routers/docs.py.
+    **{
+        f"swagger-ui/{name}": f"swagger-ui-dist/{name}"
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "oauth2-redirect.js", "LICENSE", "NOTICE")
+    },
+    "redoc/redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
+    "redoc/redoc.standalone.js.LICENSE.txt": "redoc/bundles/redoc.standalone.js.LICENSE.txt",
+    "redoc/LICENSE": "redoc/LICENSE",
+}
+
+#: Byte replacements made while copying (vendored file -> (old, new) pairs), each for a URL a
+#: library would fetch from the internet. Redoc 2.5 has no option to hide its sidebar's
+#: "API docs by Redocly" logo, an <img> from cdn.redoc.ly: ``data:,`` loads nothing, so the
+#: image's error handler hides it and no request leaves the intranet.
+VENDOR_PATCHES: dict[str, tuple[tuple[bytes, bytes], ...]] = {
+    "redoc/redoc.standalone.js": ((b"https://cdn.redoc.ly/redoc/logo-mini.svg", b"data:,"),),
 }
 
 #: The page's own scripts, in load order (each needs only those before it).

@@ -2,7 +2,8 @@
 
 Runs ``npm ci`` in ``webmap/`` only when ``node_modules`` is missing or was installed
 from another ``package-lock.json``, then copies exactly the files listed in
-:data:`webmap.assets.VENDOR_FILES`. A second run with nothing changed touches no
+:data:`webmap.assets.VENDOR_FILES` (with the URL replacements of
+:data:`webmap.assets.VENDOR_PATCHES`). A second run with nothing changed touches no
 file and does not call npm, so ``make`` can run it on every install.
 """
 
@@ -15,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from safemap.webmap.assets import NPM_DIR, VENDOR_DIR, VENDOR_FILES
+from safemap.webmap.assets import NPM_DIR, VENDOR_DIR, VENDOR_FILES, VENDOR_PATCHES
 
 NODE_MODULES = NPM_DIR / "node_modules"
 LOCK_FILE = NPM_DIR / "package-lock.json"
@@ -45,7 +46,17 @@ def _lock_digest() -> str:
 
 def _vendor_digest(lock: str) -> str:
     listing = "\n".join(f"{dst}={src}" for dst, src in sorted(VENDOR_FILES.items()))
-    return _digest(lock.encode(), listing.encode())
+    patches = repr(sorted(VENDOR_PATCHES.items()))
+    return _digest(lock.encode(), listing.encode(), patches.encode())
+
+
+def _patched(dst_rel: str, data: bytes) -> bytes:
+    """``data`` with the replacements :data:`VENDOR_PATCHES` lists for ``dst_rel``."""
+    for old, new in VENDOR_PATCHES.get(dst_rel, ()):
+        if old not in data:
+            raise VendorError(f"{dst_rel}: {old.decode()!r} not found (did the package change?)")
+        data = data.replace(old, new)
+    return data
 
 
 def _read(path: Path) -> str | None:
@@ -87,7 +98,9 @@ def npm_install(*, force: bool = False) -> bool:
     # Installs the devDependencies too (eslint, for `make lint`); only the files listed in
     # VENDOR_FILES are ever copied to static/vendor. --prefer-offline: a warm npm cache (or
     # an intranet mirror) is enough; the served page itself never needs npm or a network.
-    cmd = [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"]
+    # --ignore-scripts: the packages only supply files; no install script runs (swagger-ui-dist
+    # pulls in @scarf/scarf, whose install script would report the download).
+    cmd = [npm, "ci", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
     proc = subprocess.run(cmd, cwd=NPM_DIR, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise VendorError(
@@ -115,7 +128,7 @@ def copy_files() -> int:
         )
     for dst_rel, src_rel in VENDOR_FILES.items():
         src, dst = NODE_MODULES / src_rel, VENDOR_DIR / dst_rel
-        data = src.read_bytes()
+        data = _patched(dst_rel, src.read_bytes())
         if dst.is_file() and dst.stat().st_size == len(data) and dst.read_bytes() == data:
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from typing import IO, Any, NoReturn
 
 import click
 
-from safemap.api.settings import Settings, open_configured_store
+from safemap.api.settings import Settings, SettingsInvalid, load_settings, open_configured_store
 from safemap.layers.errors import LayerError
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
@@ -46,8 +46,11 @@ class BadInput(click.ClickException):
 
 
 def settings() -> Settings:
-    """The deployment's settings (``SAFEMAP_*`` variables, ``.env``)."""
-    return Settings()
+    """The deployment's settings (``SAFEMAP_*`` variables, ``.env``); a bad value is one line and exit code 2."""
+    try:
+        return load_settings()
+    except SettingsInvalid as exc:
+        raise BadInput(str(exc)) from None
 
 
 def cli_actor(name: str | None = None) -> Actor:

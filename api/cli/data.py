@@ -22,6 +22,9 @@ from safemap.api.cli.common import (
 )
 from safemap.layers.catalogue import ROLE_LABELS, ROLES
 
+#: Validity of a token made without ``--expires-days`` (``--never-expires`` for device tokens).
+DEFAULT_TOKEN_DAYS = 365
+
 
 @click.command()
 @click.option("--seed", type=int, default=2021, show_default=True)
@@ -156,24 +159,37 @@ def token() -> None:
 @click.option(
     "--role", type=click.Choice(ROLES), required=True, help="; ".join(f"{r}: {ROLE_LABELS[r]}" for r in ROLES)
 )
-@click.option("--expires-days", type=int, default=None)
-def token_create(name: str, role: str, expires_days: int | None) -> None:
+@click.option(
+    "--expires-days",
+    type=int,
+    default=None,
+    help=f"Days the token is valid, 1–3650 (default {DEFAULT_TOKEN_DAYS}).",
+)
+@click.option("--never-expires", is_flag=True, help="A device token that never expires (only revoking ends it).")
+def token_create(name: str, role: str, expires_days: int | None, never_expires: bool) -> None:
     """Create a token and print it (it is shown only once)."""
-    from safemap.layers.tokens import create_token
+    from safemap.layers.tokens import MAX_EXPIRES_DAYS, create_token, expiry_message
 
+    if never_expires and expires_days is not None:
+        raise BadInput("不能与 --never-expires 同时使用", "--expires-days")
+    if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRES_DAYS:
+        raise BadInput(expiry_message(expires_days) + "（--never-expires）", "--expires-days")
+    days = None if never_expires else (expires_days or DEFAULT_TOKEN_DAYS)
     with configured_store() as store:
-        click.echo(create_token(store, name, role, expires_days=expires_days))
+        click.echo(create_token(store, name, role, expires_days=days))
+    click.echo("永不过期（吊销后失效）" if days is None else f"有效期 {days} 天", err=True)
 
 
 @token.command("list")
 def token_list() -> None:
     """List tokens (without their secrets)."""
-    from safemap.layers.tokens import list_tokens
+    from safemap.layers.tokens import TOKEN_STATUS_LABELS, list_tokens
 
     with configured_store() as store:
         for t in list_tokens(store):
-            state = "revoked" if t["revoked_at"] else "active"
-            click.echo(f"{t['id']:>4} {t['name']:<16} {t['role']:<10} {state:<8} {t['created_at']:%Y-%m-%d}")
+            state = TOKEN_STATUS_LABELS[t["status"]]
+            until = f"{t['expires_at']:%Y-%m-%d}" if t["expires_at"] else "永不过期"
+            click.echo(f"{t['id']:>4} {t['name']:<16} {t['role']:<10} {state:<4} {t['created_at']:%Y-%m-%d} 至 {until}")
 
 
 @token.command("revoke")

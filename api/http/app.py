@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
-from safemap.api.http import errors, ogc
+from safemap.api.http import errors, ogc, openapi, uploads
 from safemap.api.http.routers import coverage as routes_coverage
 from safemap.api.http.routers import dispatch as routes_dispatch
+from safemap.api.http.routers import docs as routes_docs
 from safemap.api.http.routers import layers as routes_layers
 from safemap.api.http.routers import map as routes_map
 from safemap.api.http.routers import route as routes_route
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
         app.state.store = store or open_configured_store(settings)
+        # Upload folders left by a server that died mid-import.
+        uploads.clean_leftovers(uploads.upload_root(settings, app.state.store))
         try:
             yield
         finally:
@@ -53,11 +56,16 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs and /redoc come from routers/docs.py: the same pages with vendored assets.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     if store is not None:
         app.state.store = store
     errors.install(app)
+    openapi.install(app)
+    app.add_middleware(errors.JsonOnly)
     app.add_middleware(errors.BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     # The map page is ~1 MB of embedded GeoJSON: gzip brings it to ~0.2 MB on the intranet.
     # Level 1: on 4 MB of GeoJSON level 9 costs ~250 ms for 20 % fewer bytes than level 1 (~25 ms).
@@ -72,4 +80,5 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_system.router)
     routes_map.mount_static(app)
     app.include_router(routes_map.router)
+    app.include_router(routes_docs.router)
     return app

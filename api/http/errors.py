@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from safemap.layers.errors import (
     LayerError,
     Problem,
     SchemaError,
+    StoreBusy,
     UnknownLayer,
     Unprocessable,
     Unroutable,
@@ -25,6 +27,11 @@ from safemap.layers.errors import (
     VersionRequired,
 )
 from safemap.layers.validation import describe_error
+
+_log = logging.getLogger("safemap.api")
+
+#: What a client is told of an unexpected error (nothing of the traceback, paths or settings).
+INTERNAL_MESSAGE = "服务器内部错误，请稍后重试；如反复出现请联系管理员（详情已记入服务器日志）"
 
 
 def error_response(
@@ -81,6 +88,7 @@ LAYER_STATUS: dict[type[LayerError], int] = {
     Unroutable: 422,
     VersionRequired: 428,
     SchemaError: 500,
+    StoreBusy: 503,
 }
 
 
@@ -97,7 +105,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LayerError)
     async def _layer_error(_: Request, exc: LayerError) -> Response:
-        return error_response(status_of(exc), exc.code, exc.message, exc.problems)
+        # A busy store (another write held the lock too long) says when to try again.
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreBusy) else None
+        return error_response(status_of(exc), exc.code, exc.message, exc.problems, headers)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:
@@ -113,6 +123,12 @@ def install(app: FastAPI) -> None:
             problems.append(Problem(name, f"{describe_error(err)}（{where}）"))
         status = 400 if all(p.message.endswith("（query）") for p in problems) else 422
         return error_response(status, "invalid_request", f"{problems[0].field}: {problems[0].message}", problems)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # The last resort: a bug answers JSON in the documented shape; its details stay in the log.
+        _log.error("%s %s 未处理的异常", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "internal_error", INTERNAL_MESSAGE)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
@@ -175,3 +191,35 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class JsonOnly:
+    """Answer 415 to a request body that is not JSON (``text/plain``, a form…), except on uploads.
+
+    Bodies without a ``Content-Type`` are read as JSON (as before); ``application/geo+json``
+    and any ``+json`` type are JSON. Uploads (paths ending in ``/import``) are multipart.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 415 when it carries a body of another media type."""
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("POST", "PUT", "PATCH")
+            and not scope["path"].endswith("/import")
+        ):
+            headers = dict(scope.get("headers", []))
+            media = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
+            has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+            if media and has_body and media != "application/json" and not media.endswith("+json"):
+                response = error_response(
+                    415,
+                    "unsupported_media_type",
+                    f"请求体应为 JSON（Content-Type: application/json），收到 {media}",
+                    [Problem("Content-Type", f"应为 application/json，收到 {media}")],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -20,14 +20,14 @@ from starlette.responses import Response
 from safemap.api.http import ogc_html
 from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
-from safemap.api.http.params import bad, parse_bbox, parse_datetime
+from safemap.api.http.params import bad, parse_bbox, parse_datetime, storable_int
 from safemap.api.settings import Settings
 from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import FeatureNotFound
 from safemap.layers.filters import parse_filters
 from safemap.layers.geojson import feature_bytes, feature_collection_bytes
-from safemap.layers.schemas import layer_json_schema
+from safemap.layers.schemas import INT64_MAX, layer_json_schema
 from safemap.layers.store import FeatureStore
 
 GEOJSON = "application/geo+json"
@@ -284,10 +284,11 @@ def build_router() -> APIRouter:
         _check_params(request, frozenset({"f", "crs"}))
         if request.query_params.get("crs", CRS84) != CRS84:
             raise bad("crs", f"只支持 {CRS84}")
-        if not feature_id.isdigit():
+        number = storable_int(feature_id)
+        if number is None:  # not an id, or one beyond what the store holds: no such feature (OGC: 404)
             raise ApiError(404, "not_found", f"{layer.label}中没有编号为 {feature_id!r} 的要素")
         try:
-            feature = await run_in_threadpool(store.get, layer.name, int(feature_id))
+            feature = await run_in_threadpool(store.get, layer.name, number)
         except FeatureNotFound as exc:
             raise ApiError(404, "not_found", exc.message) from None
         base = _base(request)
@@ -311,9 +312,10 @@ def build_router() -> APIRouter:
 def _int_param(raw: str | None, name: str, default: int, minimum: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < minimum:
-        raise bad(name, f"应为不小于 {minimum} 的整数，收到 {raw!r}")
-    return int(raw)
+    number = storable_int(raw)
+    if number is None or number < minimum:
+        raise bad(name, f"应为不小于 {minimum} 的整数（最大 {INT64_MAX}），收到 {raw!r}")
+    return number
 
 
 def _item_links(request: Request, offset: int, limit: int, returned: int, matched: int) -> list[dict[str, Any]]:

@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Request
+from fastapi import Path, Query, Request
 
 from safemap.api.services.problems import bad
+from safemap.layers.schemas import INT64_MAX, INT64_MIN, check_instant
 
-__all__ = ["bad", "etag", "json_body", "parse_bbox", "parse_datetime", "parse_version"]
+__all__ = [
+    "FeatureIdPath",
+    "FeatureIdQuery",
+    "OffsetQuery",
+    "bad",
+    "etag",
+    "json_body",
+    "parse_bbox",
+    "parse_datetime",
+    "parse_version",
+    "storable_int",
+]
+
+#: A feature id in a path: an id beyond what the store holds is refused (422 naming ``feature_id``), like ``abc``.
+FeatureIdPath = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="要素编号")]
+#: A feature id as a query filter (400 naming the parameter when out of range).
+FeatureIdQuery = Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX, description="要素编号")]
+#: A paging offset (400 naming ``offset`` beyond what the store holds).
+OffsetQuery = Annotated[int, Query(ge=0, le=INT64_MAX, description="跳过的条数")]
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -44,6 +63,10 @@ def _instant(text: str, field: str) -> dt.datetime | None:
             value = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
         except ValueError:
             raise bad(field, f"{text!r} 不是 RFC 3339 时间（如 2026-11-29T08:00:00Z）") from None
+    try:
+        check_instant(value)
+    except ValueError as exc:
+        raise bad(field, f"{exc}（收到 {text!r}）") from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -67,10 +90,19 @@ def parse_version(header: str | None, query: str | None = None) -> int | None:
     if raw is None:
         return None
     cleaned = raw.strip().removeprefix("W/").strip('"')
-    if not cleaned.isdigit():
+    number = storable_int(cleaned)
+    if number is None:
         name = "If-Match" if header is not None else "version"
         raise bad(name, f"应为要素版本号（整数），收到 {raw!r}")
-    return int(cleaned)
+    return number
+
+
+def storable_int(text: str) -> int | None:
+    """``text`` as a non-negative integer the store can hold (ASCII digits, at most 2⁶³−1); else ``None``."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= INT64_MAX else None
 
 
 async def json_body(request: Request) -> Any:

@@ -5,12 +5,12 @@ The HTML comes from ``templates/access_review.html.j2`` (on ``base.html.j2``).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from typing import Any
 
 from safemap.api.reports._jinja import render
+from safemap.layers.csvsafe import csv_writer
 
 _COLUMNS = (
     ("rule", "规则代码"),
@@ -40,7 +40,7 @@ _LAYER = {
 def findings_csv(review: dict[str, Any]) -> str:
     """One row per finding with Chinese headers (Excel opens it with the BOM the route adds)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv_writer(buf)  # formula-like text gets a leading '
     w.writerow([label for _, label in _COLUMNS])
     for f in review["findings"]["features"]:
         p = f["properties"]

@@ -9,7 +9,6 @@ the SVGs stays text, drawn with the reader's own Chinese fonts.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -22,6 +21,7 @@ from shapely.geometry import shape
 
 from safemap.api.reports._jinja import render
 from safemap.gis.individual_risk import F_LOWER_AT_1, F_UPPER_AT_1
+from safemap.layers.csvsafe import csv_writer
 
 CSV_COLUMNS = (
     ("passed", "结论"),
@@ -44,7 +44,7 @@ def checks_csv(features: Iterable[dict[str, Any]]) -> str:
     """Checks (or violations) as CSV with Chinese headers, UTF-8 with BOM so Excel reads it."""
     buf = io.StringIO()
     buf.write("\ufeff")
-    w = csv.writer(buf)
+    w = csv_writer(buf)  # formula-like text gets a leading '
     w.writerow([label for _, label in CSV_COLUMNS])
     for f in features:
         p = f["properties"]

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ import pandas as pd
 from safemap.api.services import coverage as svc
 from safemap.gis.coverage import coverage_tables, time_matrix
 from safemap.gis.coverage import service_areas as search_bands
+from safemap.layers.csvsafe import csv_writer
 from safemap.layers.enums import TEAM_KIND
 from safemap.layers.store import FeatureStore
 
@@ -304,7 +304,7 @@ def report_csv(report: dict[str, Any], table: str) -> str:
         keys: list[str] = []
         for r in rows:
             keys.extend(k for k in r if k not in keys)
-        w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
+        w = csv_writer(buf)  # formula-like text (a depot or target name) gets a leading '
+        w.writerow(keys)
+        w.writerows([r.get(k, "") for k in keys] for r in rows)
     return buf.getvalue()

@@ -50,10 +50,10 @@ def test_tokens(env: Path) -> None:
     code, secret = run("token", "create", "--name", "张三", "--role", "planner")
     assert code == 0 and secret.strip().startswith("sm_")
     code, listing = run("token", "list")
-    assert "张三" in listing and "planner" in listing and "active" in listing
+    assert "张三" in listing and "planner" in listing and "有效" in listing
     token_id = listing.split()[0]
     assert run("token", "revoke", token_id)[0] == 0
-    assert "revoked" in run("token", "list")[1]
+    assert "已吊销" in run("token", "list")[1]
     code, out = run("token", "create", "--name", "李四", "--role", "boss")
     assert code != 0 and "boss" in out
 

@@ -76,7 +76,7 @@ def app_for(store: FeatureStore, basemap: str = "none", **settings: Any) -> Any:
 class Visit:
     """One page load: blocked requests, page errors and console errors recorded."""
 
-    def __init__(self, browser: Any, url: str, size: tuple[int, int] = (1600, 900)) -> None:
+    def __init__(self, browser: Any, url: str, size: tuple[int, int] = (1600, 900), ready: str | None = READY) -> None:
         self.context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
         self.page = self.context.new_page()
         self.blocked: list[str] = []
@@ -86,7 +86,8 @@ class Visit:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
         self.page.goto(url)
-        self.page.wait_for_function(READY, timeout=20_000)
+        if ready is not None:  # None: a page other than the map (the caller waits for its own sign)
+            self.page.wait_for_function(ready, timeout=20_000)
 
     def _route(self, route: Any) -> None:
         if route.request.url.startswith(LOCAL):

@@ -6,11 +6,12 @@ import math
 from typing import Any, Literal
 
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
+from safemap.layers.schemas import StoreId
 
 VehicleCode = Literal[tuple(VEHICLE_PROFILE.codes)]  # type: ignore[valid-type]
 TeamKind = Literal[tuple(TEAM_KIND.codes)]  # type: ignore[valid-type]
@@ -62,8 +63,8 @@ class RouteOptions(_Body):
     avoid: list[dict[str, Any]] = Field(
         default_factory=list, max_length=50, description="避让区域：GeoJSON Polygon/MultiPolygon 列表（经纬度）"
     )
-    closed_roads: list[int] = Field(default_factory=list, max_length=5000, description="本次查询临时封闭的道路编号")
-    ignore_closures: bool = Field(False, description="忽略已登记的道路封闭/车道占用")
+    closed_roads: list[StoreId] = Field(default_factory=list, max_length=5000, description="本次查询临时封闭的道路编号")
+    ignore_closures: StrictBool = Field(False, description="忽略已登记的道路封闭/车道占用")
 
     @field_validator("avoid")
     @classmethod
@@ -143,7 +144,7 @@ class PlanRequest(RouteOptions):
 
     vehicle: VehicleCode = Field("materials_truck", description="物资运输车辆类型")
     incident: LonLatList | None = Field(None, description="事发地 [经度, 纬度]")
-    incident_id: int | None = Field(None, ge=1, description="或：事件图层中的事件编号")
+    incident_id: StoreId | None = Field(None, description="或：事件图层中的事件编号")
     needs: list[NeedIn] = Field(default_factory=list, max_length=20)
     materials: list[MaterialIn] = Field(default_factory=list, max_length=100)
     hazard: HazardIn | None = None
@@ -160,7 +161,7 @@ class PlanRequest(RouteOptions):
 class TeamOrder(_Body):
     """A team to send, with what the plan said (route as a GeoJSON LineString, lon/lat)."""
 
-    team_id: int = Field(..., ge=1)
+    team_id: StoreId = Field(...)
     vehicle: VehicleCode | None = None
     eta_s: float | None = Field(None, ge=0, le=1e7)
     distance_m: float | None = Field(None, ge=0, le=1e8)
@@ -170,7 +171,7 @@ class TeamOrder(_Body):
 class MaterialOrder(_Body):
     """Materials to take from one depot."""
 
-    depot_id: int = Field(..., ge=1)
+    depot_id: StoreId = Field(...)
     materials: list[MaterialIn] = Field(..., min_length=1, max_length=100)
     eta_s: float | None = Field(None, ge=0, le=1e7)
     distance_m: float | None = Field(None, ge=0, le=1e8)
@@ -181,7 +182,7 @@ class ConfirmRequest(_Body):
     """``POST /api/dispatch/confirm``: commit the chosen teams and depots (all or nothing)."""
 
     incident: LonLatList | None = None
-    incident_id: int | None = Field(None, ge=1)
+    incident_id: StoreId | None = None
     teams: list[TeamOrder] = Field(default_factory=list, max_length=100)
     depots: list[MaterialOrder] = Field(default_factory=list, max_length=50)
     note: str | None = Field(None, max_length=500)
@@ -195,6 +196,6 @@ class ConfirmRequest(_Body):
 class StatusRequest(_Body):
     """``POST /api/dispatch/release`` or ``/arrive``: dispatch ids, or team ids (their active dispatch)."""
 
-    dispatch_ids: list[int] = Field(default_factory=list, max_length=200)
-    team_ids: list[int] = Field(default_factory=list, max_length=200)
+    dispatch_ids: list[StoreId] = Field(default_factory=list, max_length=200)
+    team_ids: list[StoreId] = Field(default_factory=list, max_length=200)
     note: str | None = Field(None, max_length=500)

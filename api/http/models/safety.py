@@ -137,6 +137,9 @@ class PlumeRequest(_Base):
     molar_mass_g_mol: float | None = Field(None, gt=0, le=1000)
 
 
+#: The body of ``POST /api/safety/consequence``: one of the models, chosen by ``model`` (documents the OpenAPI).
+ConsequenceIn = Annotated[VceRequest | BleveRequest | PoolFireRequest | PlumeRequest, Field(discriminator="model")]
+
 CONSEQUENCE_MODELS: dict[str, type[_Base]] = {
     "vce": VceRequest,
     "bleve": BleveRequest,

@@ -17,10 +17,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from starlette.responses import HTMLResponse, Response
 
 from safemap.api.http.deps import coverage_store, get_settings
+from safemap.api.http.openapi import also
 from safemap.api.http.params import bad
 from safemap.api.reports import access as access_report
 from safemap.api.services import access_review, coverage_report
@@ -28,6 +29,7 @@ from safemap.api.services import coverage as svc
 from safemap.api.services import locate as coverage_locate
 from safemap.api.settings import Settings
 from safemap.layers.enums import DEPOT_LEVEL, TEAM_KIND, VEHICLE_PROFILE
+from safemap.layers.schemas import StoreId
 from safemap.layers.store import FeatureStore
 
 Minutes = Annotated[float, Field(gt=0, le=180)]
@@ -72,9 +74,9 @@ class ServiceAreaRequest(_ForceRequest):
     kinds: list[str] | None = Field(default=list(svc.FIRE_KINDS), max_length=20, description="队伍类型（仅救援队伍）")
     vehicle: str = Field(default="fire_engine", description="车辆类型：只计入配有该车辆的队伍，并按其尺寸、车速通行")
     thresholds_min: list[Minutes] = Field(default=[5, 10, 15, 30], min_length=1, max_length=8)
-    ids: list[int] | None = Field(default=None, max_length=1000, description="只计这些编号的队伍/储备库")
+    ids: list[StoreId] | None = Field(default=None, max_length=1000, description="只计这些编号的队伍/储备库")
     levels: list[str] | None = Field(default=None, description="储备库级别（仅储备库）")
-    only_available: bool = False
+    only_available: StrictBool = False
     extra_points: list[LonLat] = Field(default=[], max_length=50, description="拟建点 [经度, 纬度]，与现有点一起计算")
     buffer_m: float = Field(default=100.0, ge=10, le=1000)
 
@@ -156,7 +158,10 @@ async def post_service_areas(
 
 
 @router.get(
-    "/api/coverage/report", tags=["覆盖分析"], summary="覆盖率报告（标准时间内覆盖的企业、危险源、防护目标与人口）"
+    "/api/coverage/report",
+    tags=["覆盖分析"],
+    summary="覆盖率报告（标准时间内覆盖的企业、危险源、防护目标与人口）",
+    responses=also("text/csv; charset=utf-8"),
 )
 async def get_report(
     vehicle: str = Query("fire_engine", description="车辆类型"),
@@ -230,6 +235,7 @@ async def post_locate(
     "/api/access/review",
     tags=["消防通道核查"],
     summary="消防车通道与消火栓核查（逐条给出规则、实测值、限值、条款、位置）",
+    responses=also("text/csv; charset=utf-8", "text/html"),
 )
 async def get_review(
     township: str | None = Query(None, max_length=100, description="只核查该乡镇"),

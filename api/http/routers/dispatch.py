@@ -22,7 +22,7 @@ from starlette.responses import StreamingResponse
 from safemap.api.http.auth import require_role
 from safemap.api.http.deps import Extent, get_store, network_service, service_extent
 from safemap.api.http.models.dispatch import ConfirmRequest, PlanRequest, StatusRequest, polygon_from_geojson
-from safemap.api.http.params import bad
+from safemap.api.http.params import bad, storable_int
 from safemap.api.http.routers.route import route_options
 from safemap.api.services import dispatch as dispatch_service
 from safemap.api.services.network import NetworkService
@@ -158,7 +158,9 @@ async def dispatch_active(store: FeatureStore = Depends(get_store)) -> dict[str,
 async def events(request: Request, store: FeatureStore = Depends(get_store)) -> StreamingResponse:
     """Server-sent events of team, dispatch and road changes, resuming after ``Last-Event-ID``."""
     last = request.headers.get("last-event-id", "")
-    start = int(last) if last.isdigit() else await run_in_threadpool(dispatching.latest_audit_id, store)
+    start = storable_int(last)
+    if start is None:
+        start = await run_in_threadpool(dispatching.latest_audit_id, store)
     poll = float(getattr(request.app.state, "events_poll_s", POLL_S))
     return StreamingResponse(
         _stream(request, store, start, poll),

@@ -6,6 +6,7 @@ own fields and filters; unknown layer names fall through to a 404.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -15,7 +16,17 @@ from starlette.responses import Response
 from safemap.api.http.auth import require_editor
 from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
-from safemap.api.http.params import bad, etag, json_body, parse_bbox, parse_datetime, parse_version
+from safemap.api.http.openapi import GeoJSONResponse
+from safemap.api.http.params import (
+    FeatureIdPath,
+    OffsetQuery,
+    bad,
+    etag,
+    json_body,
+    parse_bbox,
+    parse_datetime,
+    parse_version,
+)
 from safemap.api.http.routers import transfer as routes_transfer
 from safemap.api.services import editing
 from safemap.layers.catalogue import Layer
@@ -140,13 +151,17 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
     }
 
     @router.get(
-        f"/{name}", tags=[tag], summary=f"查询{layer.label}", openapi_extra={"parameters": _filter_parameters(layer)}
+        f"/{name}",
+        tags=[tag],
+        summary=f"查询{layer.label}",
+        openapi_extra={"parameters": _filter_parameters(layer)},
+        response_class=GeoJSONResponse,
     )
     async def items(
         request: Request,
         bbox: str | None = Query(None, description="最小经度,最小纬度,最大经度,最大纬度 (CRS84)"),
         limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-        offset: int = Query(0, ge=0),
+        offset: OffsetQuery = 0,
         q: str | None = Query(None, max_length=100, description="名称包含的文字"),
         datetime: str | None = Query(None, description=f"RFC 3339 时刻或区间，作用于 {layer.temporal}"),
         store: FeatureStore = Depends(get_store),
@@ -174,13 +189,22 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
 
     routes_transfer.add_routes(router, layer, tag)
 
-    @router.get(f"/{name}/{{feature_id}}", tags=[tag], summary=f"读取一个{layer.label}要素")
-    async def read(feature_id: int, store: FeatureStore = Depends(get_store)) -> Response:
+    @router.get(
+        f"/{name}/{{feature_id}}", tags=[tag], summary=f"读取一个{layer.label}要素", response_class=GeoJSONResponse
+    )
+    async def read(feature_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
         feature = await run_in_threadpool(store.get, name, feature_id)
         version = feature["properties"]["version"]
         return Response(feature_bytes(feature), media_type=GEOJSON, headers={"ETag": etag(version)})
 
-    @router.post(f"/{name}", tags=[tag], status_code=201, summary=f"新增{layer.label}要素", openapi_extra=body_schema)
+    @router.post(
+        f"/{name}",
+        tags=[tag],
+        status_code=201,
+        summary=f"新增{layer.label}要素",
+        openapi_extra=body_schema,
+        response_class=GeoJSONResponse,
+    )
     async def create(request: Request, store: FeatureStore = Depends(get_store)) -> Response:
         actor = require_editor(request, layer)
         body = await json_body(request)
@@ -198,10 +222,11 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         tags=[tag],
         summary=f"修改{layer.label}要素（须提供版本号）",
         openapi_extra=body_schema,
+        response_class=GeoJSONResponse,
     )
     async def patch(
         request: Request,
-        feature_id: int,
+        feature_id: FeatureIdPath,
         if_match: str | None = Header(None, description='所编辑的版本，如 "3"'),
         store: FeatureStore = Depends(get_store),
     ) -> Response:
@@ -227,7 +252,7 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
     )
     async def remove(
         request: Request,
-        feature_id: int,
+        feature_id: FeatureIdPath,
         if_match: str | None = Header(None),
         version: str | None = Query(None),
         store: FeatureStore = Depends(get_store),
@@ -238,6 +263,15 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
             lambda: editing.delete_feature(store, name, feature_id, actor, expected_version=expected)
         )
         return Response(status_code=204)
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods the documented routes answer at the request's path (the ``Allow`` of a 405)."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods |= {m.upper() for m in item if m in ("get", "post", "put", "patch", "delete")}
+    return ", ".join(sorted(methods))
 
 
 def build_router() -> APIRouter:
@@ -252,13 +286,17 @@ def build_router() -> APIRouter:
     for layer in LAYERS:
         _add_layer_routes(router, layer)
 
-    @router.api_route("/{layer}", methods=["GET", "POST"], include_in_schema=False)
+    @router.api_route("/{layer}", methods=["GET", "POST", "PATCH", "DELETE", "PUT"], include_in_schema=False)
     @router.api_route(
         "/{layer}/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE", "PUT"], include_in_schema=False
     )
     async def unknown(request: Request, layer: str, rest: str = "") -> None:
         if any(lyr.name == layer for lyr in LAYERS):
-            raise ApiError(405, "method_not_allowed", f"{request.method} {request.url.path} 不受支持（请查看 /docs）")
+            allowed = _allowed_methods(request)
+            if allowed:
+                message = f"{request.method} {request.url.path} 不受支持；此地址支持 {allowed}"
+                raise ApiError(405, "method_not_allowed", message, headers={"Allow": allowed})
+            raise ApiError(404, "not_found", f"图层 {layer} 下没有地址 {rest!r}（请查看 /docs）")
         names = ", ".join(lyr.name for lyr in LAYERS)
         raise UnknownLayer(f"没有图层 {layer!r}；现有图层：{names}")
 

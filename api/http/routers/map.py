@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
 from safemap.api.http.deps import get_settings, get_store, map_cache
+from safemap.api.http.params import FeatureIdPath
 from safemap.api.settings import Settings
 from safemap.layers.store import FeatureStore
 from safemap.webmap.assets import STATIC_DIR
@@ -20,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/map/popup/{layer}/{feature_id}")
-async def popup(layer: str, feature_id: int, store: FeatureStore = Depends(get_store)) -> HTMLResponse:
+async def popup(layer: str, feature_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> HTMLResponse:
     """The popup of one feature (features drawn from vector tiles carry no popup text)."""
     feature = await run_in_threadpool(store.get, layer, feature_id)
     return HTMLResponse(popup_html(store.layer(layer), feature, store.tz))

@@ -19,7 +19,8 @@ from starlette.responses import HTMLResponse, Response
 from safemap.api.http.auth import require_role
 from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
-from safemap.api.http.models.safety import MajorHazardIn, SiteIn, parse_consequence, validated
+from safemap.api.http.models.safety import ConsequenceIn, MajorHazardIn, SiteIn, parse_consequence, validated
+from safemap.api.http.openapi import GeoJSONResponse, also, request_body
 from safemap.api.http.params import json_body, parse_bbox
 from safemap.api.reports import safety as safety_report
 from safemap.api.services import consequence as safety_consequence
@@ -116,7 +117,12 @@ RISK_PARAMS = {
 }
 
 
-@router.get("/api/safety/violations", summary="安全间距违规清单（GeoJSON 连线或 CSV）")
+@router.get(
+    "/api/safety/violations",
+    summary="安全间距违规清单（GeoJSON 连线或 CSV）",
+    response_class=GeoJSONResponse,
+    responses=also("text/csv; charset=utf-8"),
+)
 async def violations(
     format: Literal["geojson", "csv"] = Query("geojson"), store: FeatureStore = Depends(get_store)
 ) -> Response:
@@ -132,7 +138,11 @@ async def violations(
     return _json({"type": "FeatureCollection", "numberMatched": len(features), "features": features}, media=GEOJSON)
 
 
-@router.post("/api/safety/major-hazard", summary="重大危险源辨识与分级（GB 18218-2018）")
+@router.post(
+    "/api/safety/major-hazard",
+    summary="重大危险源辨识与分级（GB 18218-2018）",
+    openapi_extra=request_body(MajorHazardIn),
+)
 async def major_hazard(
     request: Request, store: FeatureStore = Depends(get_store), settings: Settings = Depends(get_settings)
 ) -> Response:
@@ -163,7 +173,11 @@ async def recompute(request: Request, store: FeatureStore = Depends(get_store)) 
     return _json(await run_in_threadpool(safety_service.recompute_grades, store, actor))
 
 
-@router.post("/api/safety/consequence", summary="事故后果模型（vce、bleve、pool_fire、gaussian_plume）")
+@router.post(
+    "/api/safety/consequence",
+    summary="事故后果模型（vce、bleve、pool_fire、gaussian_plume）",
+    openapi_extra=request_body(ConsequenceIn),
+)
 async def consequence(
     request: Request, store: FeatureStore = Depends(get_store), settings: Settings = Depends(get_settings)
 ) -> Response:
@@ -189,6 +203,7 @@ async def _risk(store: FeatureStore, bbox: str | None, cell_m: float, stability:
     "/api/safety/risk-raster",
     summary="个人风险栅格（GeoTIFF，UTM 投影，单位 /a）",
     response_class=Response,
+    responses=also("image/tiff", "application/json", GEOJSON),
 )
 async def risk_raster(
     bbox: str | None = RISK_PARAMS["bbox"],
@@ -212,7 +227,9 @@ async def risk_raster(
     )
 
 
-@router.get("/api/safety/risk-contours", summary="个人风险等值线（GB 36894 基准值，GeoJSON）")
+@router.get(
+    "/api/safety/risk-contours", summary="个人风险等值线（GB 36894 基准值，GeoJSON）", response_class=GeoJSONResponse
+)
 async def risk_contours(
     bbox: str | None = RISK_PARAMS["bbox"],
     cell_m: float = RISK_PARAMS["cell_m"],
@@ -241,7 +258,12 @@ async def risk_targets(
     return _json({"scenarios": len(scenarios), "targets": frame.to_dict("records")})
 
 
-@router.get("/api/safety/fn-curve", summary="社会风险 F–N 曲线（SVG 图或 JSON）", response_class=Response)
+@router.get(
+    "/api/safety/fn-curve",
+    summary="社会风险 F–N 曲线（SVG 图或 JSON）",
+    response_class=Response,
+    responses=also("image/svg+xml", "application/json"),
+)
 async def fn(
     format: Literal["svg", "json"] = Query("svg"),
     stability: str = RISK_PARAMS["stability"],
@@ -283,7 +305,11 @@ async def _site(request: Request, store: FeatureStore, settings: Settings) -> tu
     return result, data
 
 
-@router.post("/api/safety/site-check", summary="拟建场所选址核查：全部适用规则、后果影响区、个人风险")
+@router.post(
+    "/api/safety/site-check",
+    summary="拟建场所选址核查：全部适用规则、后果影响区、个人风险",
+    openapi_extra=request_body(SiteIn),
+)
 async def site(
     request: Request, store: FeatureStore = Depends(get_store), settings: Settings = Depends(get_settings)
 ) -> Response:
@@ -296,6 +322,8 @@ async def site(
     "/api/safety/site-check/report",
     summary="选址核查报告（HTML 含地图、CSV、GeoJSON）",
     response_class=Response,
+    openapi_extra=request_body(SiteIn),
+    responses=also("text/html", "text/csv; charset=utf-8", GEOJSON),
 )
 async def site_report(
     request: Request,

@@ -9,6 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from safemap.api.http.auth import require_actor
 from safemap.api.http.deps import get_store
+from safemap.api.http.openapi import error_responses
+from safemap.api.http.params import FeatureIdQuery, OffsetQuery
 from safemap.layers.migrations import SCHEMA_VERSION
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
@@ -28,19 +30,19 @@ async def healthz(store: FeatureStore = Depends(get_store)) -> dict[str, Any]:
     }
 
 
-@router.get("/api/me", summary="当前令牌的使用人与角色")
+@router.get("/api/me", summary="当前令牌的使用人与角色", responses=error_responses(401))
 async def me(actor: Actor = Depends(require_actor)) -> dict[str, str]:
     """Name and role behind the bearer token (401 without one)."""
     return {"name": actor.name, "role": actor.role}
 
 
-@router.get("/api/audit", summary="审计日志（谁、何时、改了哪个要素、改前改后）")
+@router.get("/api/audit", summary="审计日志（谁、何时、改了哪个要素、改前改后）", responses=error_responses(401))
 async def audit(
     request: Request,
     layer: str | None = Query(None),
-    feature_id: int | None = Query(None),
+    feature_id: FeatureIdQuery = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: OffsetQuery = 0,
     store: FeatureStore = Depends(get_store),
 ) -> dict[str, Any]:
     """Who changed which feature when, with the feature before and after (token required)."""

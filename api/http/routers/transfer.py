@@ -8,16 +8,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, JSONResponse
 
+from safemap.api.http import uploads
 from safemap.api.http.auth import require_editor
-from safemap.api.http.deps import get_store
+from safemap.api.http.deps import get_settings, get_store
+from safemap.api.http.openapi import GeoJSONResponse, also
 from safemap.api.http.params import bad, parse_bbox
 from safemap.api.services import editing
+from safemap.api.settings import Settings
 from safemap.layers.catalogue import Layer
+from safemap.layers.errors import LayerError
 from safemap.layers.filters import parse_filters
 from safemap.layers.store import FeatureStore
 from safemap.layers.transfer import export_layer
@@ -29,47 +33,76 @@ FORMATS = {
     "csv": (".csv", "text/csv; charset=utf-8"),
 }
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")
+UPLOAD_FORM = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "GeoJSON, GeoPackage, zipped Shapefile (.zip) or CSV",
+                    },
+                    "crs": {"type": "string", "description": "文件未声明坐标系时指定，如 EPSG:4490"},
+                    "gcj02": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "坐标为 GCJ-02（高德/DataV），转换为 WGS 84",
+                    },
+                    "source_layer": {"type": "string", "description": "GeoPackage 中的图层名"},
+                    "lon_field": {"type": "string"},
+                    "lat_field": {"type": "string"},
+                    "dry_run": {"type": "boolean", "default": False, "description": "只校验，不写入"},
+                },
+            }
+        }
+    },
+}
 
 
 def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
     """Register ``/api/layers/{layer}/import`` and ``/export`` for one layer."""
     name = layer.name
 
-    @router.post(f"/{name}/import", tags=[tag], summary=f"导入{layer.label}（全部成功才写入）")
+    @router.post(
+        f"/{name}/import",
+        tags=[tag],
+        summary=f"导入{layer.label}（全部成功才写入）",
+        openapi_extra={"requestBody": UPLOAD_FORM},
+    )
     async def upload(
         request: Request,
-        file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile (.zip) or CSV"),
-        crs: str | None = Form(None, description="文件未声明坐标系时指定，如 EPSG:4490"),
-        gcj02: bool = Form(False, description="坐标为 GCJ-02（高德/DataV），转换为 WGS 84"),
-        source_layer: str | None = Form(None, description="GeoPackage 中的图层名"),
-        lon_field: str | None = Form(None),
-        lat_field: str | None = Form(None),
-        dry_run: bool = Form(False, description="只校验，不写入"),
         store: FeatureStore = Depends(get_store),
+        settings: Settings = Depends(get_settings),
     ) -> JSONResponse:
+        # Token and role first: the body is read (streamed to disk) only for an editor.
         actor = require_editor(request, layer)
-        filename = file.filename or "upload"
-        suffix = Path(filename).suffix.lower()
-        if suffix not in UPLOAD_SUFFIXES:
-            raise bad("file", f"不支持的文件类型 {suffix or '(无扩展名)'}；可用：{', '.join(UPLOAD_SUFFIXES)}", 422)
-        folder = Path(tempfile.mkdtemp(prefix="safemap-import-"))
+        folder = uploads.new_folder(uploads.upload_root(settings, store))
         try:
-            path = folder / f"{Path(filename).stem or 'upload'}{suffix}"
-            with path.open("wb") as out:
-                shutil.copyfileobj(file.file, out)
+            form = await uploads.receive_form(
+                request, folder, max_bytes=settings.max_upload_bytes, suffixes=UPLOAD_SUFFIXES
+            )
+            fields = form.fields
+            dry_run = uploads.form_bool(fields, "dry_run")
             report = await run_in_threadpool(
                 editing.import_features,
                 store,
                 name,
-                path,
+                form.path,
                 actor,
-                crs=crs,
-                gcj02=gcj02,
-                source_layer=source_layer,
-                lon_field=lon_field,
-                lat_field=lat_field,
+                crs=fields.get("crs") or None,
+                gcj02=uploads.form_bool(fields, "gcj02"),
+                source_layer=fields.get("source_layer") or None,
+                lon_field=fields.get("lon_field") or None,
+                lat_field=fields.get("lat_field") or None,
                 dry_run=dry_run,
+                zip_limits=uploads.zip_limits(settings),
             )
+        except LayerError as exc:
+            raise uploads.scrub(exc, folder) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         body: dict[str, Any] = {
@@ -83,7 +116,13 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
         }
         return JSONResponse(body, status_code=200 if dry_run else 201)
 
-    @router.get(f"/{name}/export", tags=[tag], summary=f"导出{layer.label}")
+    @router.get(
+        f"/{name}/export",
+        tags=[tag],
+        summary=f"导出{layer.label}",
+        response_class=GeoJSONResponse,
+        responses=also(*(media for _, media in FORMATS.values())),
+    )
     async def download(
         request: Request,
         format: str = Query("geojson", description="geojson, gpkg, shp (zipped) or csv"),
