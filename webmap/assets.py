@@ -80,12 +80,13 @@ VENDOR_FILES: dict[str, str] = {
     "redoc/LICENSE": "redoc/LICENSE",
 }
 
-#: Byte replacements made while copying (vendored file -> (old, new) pairs), each for a URL a
-#: library would fetch from the internet. Redoc 2.5 has no option to hide its sidebar's
-#: "API docs by Redocly" logo, an <img> from cdn.redoc.ly: ``data:,`` loads nothing, so the
-#: image's error handler hides it and no request leaves the intranet.
+#: Replacements made while copying (vendored file -> (regular expression, replacement) pairs),
+#: each removing a URL a library would fetch from the internet at run time. Redoc 2.5 has no
+#: option to hide its sidebar's "API docs by Redocly" logo, an <img> loaded from its vendor's
+#: server: ``data:,`` loads nothing, so the image's error handler hides it and no request
+#: leaves the intranet. A pattern that no longer matches stops vendoring.
 VENDOR_PATCHES: dict[str, tuple[tuple[bytes, bytes], ...]] = {
-    "redoc/redoc.standalone.js": ((b"https://cdn.redoc.ly/redoc/logo-mini.svg", b"data:,"),),
+    "redoc/redoc.standalone.js": ((rb"https?://[^\"'\s]+/logo-mini\.svg", b"data:,"),),
 }
 
 #: The page's own scripts, in load order (each needs only those before it).

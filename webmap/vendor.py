@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -51,11 +52,11 @@ def _vendor_digest(lock: str) -> str:
 
 
 def _patched(dst_rel: str, data: bytes) -> bytes:
-    """``data`` with the replacements :data:`VENDOR_PATCHES` lists for ``dst_rel``."""
-    for old, new in VENDOR_PATCHES.get(dst_rel, ()):
-        if old not in data:
-            raise VendorError(f"{dst_rel}: {old.decode()!r} not found (did the package change?)")
-        data = data.replace(old, new)
+    """``data`` with the replacements :data:`VENDOR_PATCHES` lists for ``dst_rel`` (regular expressions)."""
+    for pattern, new in VENDOR_PATCHES.get(dst_rel, ()):
+        data, count = re.subn(pattern, new, data)
+        if count == 0:
+            raise VendorError(f"{dst_rel}: {pattern.decode()!r} not found (did the package change?)")
     return data
 
 
