@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 if TYPE_CHECKING:
+    from safemap.layers.shapefiles import ZipLimits
     from safemap.layers.store import FeatureStore
 
 #: 裕民县 (82.27–83.46°E, 45.40–46.51°N) with about 10 km of margin for border roads.
@@ -150,6 +151,21 @@ def open_configured_store(settings: Settings) -> FeatureStore:
 
     return open_store(
         settings.store_target, extent=settings.extent, local_tz=settings.timezone, lock_timeout=settings.lock_timeout
+    )
+
+
+def zip_limits(settings: Settings, scratch_dir: Path | None = None) -> ZipLimits:
+    """The caps on what a zipped import may unpack to (default 5 × the upload limit), for API and CLI alike.
+
+    ``scratch_dir`` is where the members read are unpacked (the API: the upload's own folder).
+    """
+    from safemap.layers.shapefiles import ZipLimits  # GDAL is loaded only by commands that read files
+
+    return ZipLimits(
+        max_unzipped_bytes=settings.max_unzipped_bytes or 5 * settings.max_upload_bytes,
+        max_ratio=settings.max_zip_ratio,
+        max_members=settings.max_zip_members,
+        scratch_dir=scratch_dir,
     )
 
 

@@ -20,8 +20,14 @@ itself: the feature is at that version or a later one, no two acknowledgements s
 version, the audit log has an entry whose ``after`` is that version with that value, and
 the feature holds the value of its newest acknowledged write if nothing newer exists.
 
+With ``--import-rows N`` (``SAFEMAP_SOAK_IMPORT_ROWS``) one more client uploads a CSV of
+``N`` enterprises to ``POST /api/layers/enterprises/import`` again and again for the whole
+run, so the writes meet a long import (the 503 path: a write that cannot get the lock in
+time is told to retry). Afterwards the layer must hold exactly ``N`` more rows per
+acknowledged import: an import is all or nothing and none is lost.
+
 Run: ``python -m benchmarks bench_load`` or ``python -m benchmarks.bench_load
-[--seconds 20] [--clients 16] [--stores gpkg,postgis]`` (environment:
+[--seconds 20] [--clients 16] [--stores gpkg,postgis] [--import-rows 20000]`` (environment:
 ``SAFEMAP_SOAK_SECONDS``, ``SAFEMAP_SOAK_CLIENTS``, ``SAFEMAP_SOAK_STORES``).
 Every request goes to 127.0.0.1.
 """
@@ -205,6 +211,51 @@ class Client:
                 self.tally.gave_up += self.gave_up
 
 
+def import_csv(rows: int) -> bytes:
+    """``rows`` enterprises around the county seat as a CSV (synthetic: a load test's own rows)."""
+    lines = ["name,industry,risk_level,employees,lon,lat"]
+    for i in range(rows):
+        lines.append(
+            f"压测导入企业{i},其他,蓝,{i % 500},{SEAT[0] + (i % 200) * 1e-4:.6f},{SEAT[1] + (i // 200) * 1e-4:.6f}"
+        )
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+class Importer:
+    """Uploads the same CSV again and again until the deadline; counts what the server said."""
+
+    def __init__(self, base: str, token: str, rows: int) -> None:
+        self.http = httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"})
+        self.rows, self.body = rows, import_csv(rows)
+        self.statuses: collections.Counter[int] = collections.Counter()
+        self.durations: list[float] = []
+        self.samples: dict[int, str] = {}
+        self.transport = 0
+
+    def run(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            t0 = time.perf_counter()
+            try:
+                r = self.http.post(
+                    "/api/layers/enterprises/import", files={"file": ("压测.csv", self.body, "text/csv")}
+                )
+            except httpx.HTTPError:
+                self.transport += 1
+                continue
+            self.statuses[r.status_code] += 1
+            if r.status_code in (200, 201):
+                self.durations.append(time.perf_counter() - t0)
+            else:
+                self.samples.setdefault(r.status_code, r.text[:300])
+                if r.status_code == 503:
+                    time.sleep(float(r.headers.get("Retry-After", "1")))
+        self.http.close()
+
+    @property
+    def acknowledged(self) -> int:
+        return self.statuses[200] + self.statuses[201]
+
+
 def check_writes(store: FeatureStore, acked: list[tuple[int, int, str]]) -> list[str]:
     """Every acknowledged write present (version, value, audit entry); the problems found."""
     problems: list[str] = []
@@ -250,7 +301,7 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def soak(label: str, target: str, seconds: float, clients: int) -> dict[str, Any]:
+def soak(label: str, target: str, seconds: float, clients: int, import_rows: int = 0) -> dict[str, Any]:
     """Prepare ``target`` (demo county, token), run the soak against a live server, report."""
     store = open_store(target)
     t0 = time.perf_counter()
@@ -259,6 +310,7 @@ def soak(label: str, target: str, seconds: float, clients: int) -> dict[str, Any
     page = store.query(WRITE_LAYER, limit=HOT_FEATURES, count=False, children=False)
     ids = [int(row["id"]) for row in page.rows]
     start_versions = {fid: int(store.get(WRITE_LAYER, fid)["properties"]["version"]) for fid in ids}
+    start_rows = store.counts()[WRITE_LAYER]
     store.close()
     print(f"\n[{label}] demo county built in {time.perf_counter() - t0:.1f} s; writes go to {WRITE_LAYER} ids {ids}")
     tally = Tally()
@@ -281,6 +333,9 @@ def soak(label: str, target: str, seconds: float, clients: int) -> dict[str, Any
         t_start = time.monotonic()
         deadline = t_start + seconds
         threads = [threading.Thread(target=w.run, args=(deadline,), name=f"soak-{w.n}") for w in workers]
+        importer = Importer(base, token, import_rows) if import_rows else None
+        if importer is not None:
+            threads.append(threading.Thread(target=importer.run, args=(deadline,), name="soak-import"))
         for t in threads:
             t.start()
         for t in threads:
@@ -295,6 +350,7 @@ def soak(label: str, target: str, seconds: float, clients: int) -> dict[str, Any
     try:
         problems = check_writes(store, tally.acked)
         end_versions = {fid: int(store.get(WRITE_LAYER, fid)["properties"]["version"]) for fid in ids}
+        end_rows = store.counts()[WRITE_LAYER]
     finally:
         store.close()
     total = sum(tally.requests.values())
@@ -318,7 +374,23 @@ def soak(label: str, target: str, seconds: float, clients: int) -> dict[str, Any
     print(f"  errors {dict(tally.errors) or 0}  (5xx other than 503: {five}, transport: {transport})")
     for name, sample in tally.samples.items():
         print(f"    first {name}: {sample}")
-    print(f"  lost writes {len(problems)}")
+    lost_rows = 0
+    if importer is not None:
+        expected_rows = start_rows + importer.rows * importer.acknowledged
+        lost_rows = abs(end_rows - expected_rows)
+        took = sorted(importer.durations)
+        print(
+            f"  imports of {importer.rows} rows: statuses {dict(sorted(importer.statuses.items()))}, "
+            f"transport errors {importer.transport}; each took p50 {percentile(took, 0.5):.1f} s; "
+            f"rows {start_rows} → {end_rows} (expected {expected_rows})"
+        )
+        for status, sample in importer.samples.items():
+            print(f"    first import {status}: {sample}")
+        if importer.transport or any(s >= 500 and s != 503 for s in importer.statuses):
+            tally.errors["import"] += importer.transport + sum(
+                n for s, n in importer.statuses.items() if s >= 500 and s != 503
+            )
+    print(f"  lost writes {len(problems)}; lost or extra import rows {lost_rows}")
     for p in problems[:20]:
         print(f"    {p}")
     print(
@@ -326,13 +398,21 @@ def soak(label: str, target: str, seconds: float, clients: int) -> dict[str, Any
         f"after {'/'.join(f'{v:.2f}' for v in load_after)}; CPU used: server {server_cpu:.1f} s, "
         f"clients {client_cpu:.1f} s over {elapsed:.1f} s wall"
     )
-    return {"five": five, "transport": transport, "lost": len(problems), "other": sum(tally.errors.values())}
+    return {
+        "five": five,
+        "transport": transport,
+        "lost": len(problems) + lost_rows,
+        "other": sum(tally.errors.values()),
+    }
 
 
-def main(seconds: float | None = None, clients: int | None = None, stores: str | None = None) -> bool:
+def main(
+    seconds: float | None = None, clients: int | None = None, stores: str | None = None, import_rows: int | None = None
+) -> bool:
     """Soak each store in turn; False (and a SOAK FAILED line) on a 5xx, transport error or lost write."""
     seconds = seconds or float(os.environ.get("SAFEMAP_SOAK_SECONDS", "60"))
     clients = clients or int(os.environ.get("SAFEMAP_SOAK_CLIENTS", "16"))
+    import_rows = import_rows if import_rows is not None else int(os.environ.get("SAFEMAP_SOAK_IMPORT_ROWS", "0"))
     wanted = [s.strip().lower() for s in (stores or os.environ.get("SAFEMAP_SOAK_STORES", "gpkg,postgis")).split(",")]
     print(
         f"SafeMap soak: {clients} clients x {seconds:g} s per store, {1 - WRITE_SHARE:.0%} reads "
@@ -343,11 +423,11 @@ def main(seconds: float | None = None, clients: int | None = None, stores: str |
     cluster = pg_cluster.start() if "postgis" in wanted else None
     try:
         if "gpkg" in wanted or "geopackage" in wanted:
-            result = soak("GeoPackage", str(tmp / "soak.gpkg"), seconds, clients)
+            result = soak("GeoPackage", str(tmp / "soak.gpkg"), seconds, clients, import_rows)
             if result["five"] or result["transport"] or result["lost"] or result["other"]:
                 bad["GeoPackage"] = result
         if cluster is not None:
-            result = soak("PostGIS", cluster.url, seconds, clients)
+            result = soak("PostGIS", cluster.url, seconds, clients, import_rows)
             if result["five"] or result["transport"] or result["lost"] or result["other"]:
                 bad["PostGIS"] = result
     finally:
@@ -364,5 +444,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--clients", type=int, default=None)
     parser.add_argument("--stores", default=None, help="gpkg,postgis (default both)")
+    parser.add_argument("--import-rows", type=int, default=None, help="rows per repeated CSV import beside the soak")
     args = parser.parse_args()
-    sys.exit(0 if main(args.seconds, args.clients, args.stores) else 1)
+    sys.exit(0 if main(args.seconds, args.clients, args.stores, args.import_rows) else 1)

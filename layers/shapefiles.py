@@ -1,6 +1,9 @@
 """Reading zipped ESRI Shapefiles (``.shp``/``.shx``/``.dbf``/``.prj``/``.cpg``) for import.
 
-GDAL reads the files straight out of the zip (``/vsizip/``). dBASE text without a
+The members a layer needs are unpacked to a scratch folder with a counted copy, then read
+by GDAL from disk. The count is what makes the caps hold: a zip may understate its
+members' sizes in its directory, and Python's reader stops at the declared size and then
+fails the CRC, so no member can unpack to more than was checked. dBASE text without a
 ``.cpg`` is sniffed: UTF-8 when it decodes as such, else GBK (GB 18030), the usual
 encoding of shapefiles made by Chinese GIS software; the sniff reads only the header and
 the first megabyte of records, however large the ``.dbf``.
@@ -15,7 +18,10 @@ its own file name (``display_name``), never the folder it was stored in.
 from __future__ import annotations
 
 import codecs
+import shutil
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -45,12 +51,16 @@ class ZipLimits:
         Members up to this size are not ratio-checked (small text files compress well).
     max_members
         Largest number of members.
+    scratch_dir
+        Where the members read are unpacked (the API passes its upload folder, under the
+        store's ``var/``); ``None``: the system's temporary folder.
     """
 
     max_unzipped_bytes: int = 1024 * MIB
     max_ratio: float = 100.0
     ratio_floor: int = 32 * MIB
     max_members: int = 1000
+    scratch_dir: Path | None = None
 
 
 def check_zip(zf: zipfile.ZipFile, limits: ZipLimits, display_name: str) -> None:
@@ -98,7 +108,7 @@ def read_shapefile_zip(
     limits: ZipLimits | None = None,
     display_name: str | None = None,
 ) -> RawTable:
-    """Read the shapefile(s) of a zip through GDAL's ``/vsizip/``.
+    """Read the shapefile(s) of a zip: the members needed are unpacked (counted) and read by GDAL.
 
     Parameters
     ----------
@@ -133,50 +143,76 @@ def read_shapefile_zip(
     with zf:
         check_zip(zf, limits or ZipLimits(), shown)
         members = [n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
-        by_lower = {n.lower(): n for n in members}
         shps = sorted(n for n in members if n.lower().endswith(".shp"))
         if not shps:
             raise fail("zip 中没有 .shp 文件（Shapefile 须包含 .shp、.shx、.dbf，以及 .prj 坐标系文件）")
         chosen = _choose_shapefiles(shps, layer_name, source_layer)
-        raw = RawTable("shapefile", [], [], [], [])
-        crs_seen: list[CRS | None] = []
-        spans = []
-        keys: list[Any] = []
-        for member in chosen:
-            stem = member[:-4]
-            for ext in (".shx", ".dbf"):
-                if stem.lower() + ext not in by_lower:
-                    raise fail(f"zip 中缺少 {PurePosixPath(stem).name}{ext}（Shapefile 须有 .shp、.shx、.dbf）")
-            has_prj = stem.lower() + ".prj" in by_lower
-            encoding = _encoding(zf, by_lower, stem, raw)
-            frame = _read_vsi(path, member, encoding, shown)
-            part = from_frame("shapefile", frame)
-            crs_seen.append(part.crs if has_prj else None)
-            offset = len(raw.rows)
-            spans.append(f"{PurePosixPath(member).name} 为第 {offset + 1}–{offset + len(part.rows)} 行")
-            raw.columns += [c for c in part.columns if c not in raw.columns]
-            raw.rows += [r + offset for r in part.rows]
-            raw.records += part.records
-            raw.geometries += part.geometries
-            keys.extend(part.keys if part.keys is not None else [None] * len(part.rows))
-        raw.keys = keys if any(k is not None for k in keys) else None
-        if len(chosen) > 1:
-            raw.warnings.append("读取了多个 Shapefile：" + "；".join(spans))
-        if any(c != crs_seen[0] for c in crs_seen):
-            raise fail("zip 中各 Shapefile 的坐标系（.prj）不一致")
-        raw.crs = crs_seen[0]
-        fields_txt = next((n for n in members if PurePosixPath(n).name.lower() == "fields.txt"), None)
-        if fields_txt is not None:
-            raw.short_names = parse_fields_txt(zf.read(fields_txt))
-        table_stems = {layer_name.lower(), *(PurePosixPath(m[:-4]).name.lower() for m in chosen)}
-        for child in child_names:
-            for n in members:
-                p = PurePosixPath(n)
-                prefix, _, suffix = p.stem.lower().rpartition("__")
-                if p.suffix.lower() == ".dbf" and suffix == child and prefix in table_stems:
-                    encoding = _encoding(zf, by_lower, n[:-4], raw)
-                    add_child(raw, child, _read_vsi(path, n, encoding, shown), p.name)
-                    break
+        limits = limits or ZipLimits()
+        scratch = Path(tempfile.mkdtemp(prefix=".unzip-", dir=limits.scratch_dir))
+        try:
+            return _read_members(zf, members, chosen, layer_name, child_names, scratch, limits, shown)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _read_members(
+    zf: zipfile.ZipFile,
+    members: list[str],
+    chosen: list[str],
+    layer_name: str,
+    child_names: Sequence[str],
+    scratch: Path,
+    limits: ZipLimits,
+    shown: str,
+) -> RawTable:
+    """Unpack what ``chosen`` and the child tables need into ``scratch`` and read it."""
+    by_lower = {n.lower(): n for n in members}
+    table_stems = {layer_name.lower(), *(PurePosixPath(m[:-4]).name.lower() for m in chosen)}
+    children: dict[str, str] = {}
+    for child in child_names:
+        for n in members:
+            p = PurePosixPath(n)
+            prefix, _, suffix = p.stem.lower().rpartition("__")
+            if p.suffix.lower() == ".dbf" and suffix == child and prefix in table_stems:
+                children[child] = n
+                break
+    for member in chosen:
+        for ext in (".shx", ".dbf"):
+            if member[:-4].lower() + ext not in by_lower:
+                raise fail(f"zip 中缺少 {PurePosixPath(member[:-4]).name}{ext}（Shapefile 须有 .shp、.shx、.dbf）")
+    stems = {m[:-4].lower() for m in chosen} | {n[:-4].lower() for n in children.values()}
+    wanted = [n for n in members if n.rpartition(".")[0].lower() in stems]
+    _unpack(zf, wanted, scratch, limits, shown)
+    raw = RawTable("shapefile", [], [], [], [])
+    crs_seen: list[CRS | None] = []
+    spans = []
+    keys: list[Any] = []
+    for member in chosen:
+        stem = member[:-4]
+        has_prj = stem.lower() + ".prj" in by_lower
+        encoding = _encoding(zf, by_lower, stem, raw)
+        frame = _read_unpacked(scratch, member, encoding, shown)
+        part = from_frame("shapefile", frame)
+        crs_seen.append(part.crs if has_prj else None)
+        offset = len(raw.rows)
+        spans.append(f"{PurePosixPath(member).name} 为第 {offset + 1}–{offset + len(part.rows)} 行")
+        raw.columns += [c for c in part.columns if c not in raw.columns]
+        raw.rows += [r + offset for r in part.rows]
+        raw.records += part.records
+        raw.geometries += part.geometries
+        keys.extend(part.keys if part.keys is not None else [None] * len(part.rows))
+    raw.keys = keys if any(k is not None for k in keys) else None
+    if len(chosen) > 1:
+        raw.warnings.append("读取了多个 Shapefile：" + "；".join(spans))
+    if any(c != crs_seen[0] for c in crs_seen):
+        raise fail("zip 中各 Shapefile 的坐标系（.prj）不一致")
+    raw.crs = crs_seen[0]
+    fields_txt = next((n for n in members if PurePosixPath(n).name.lower() == "fields.txt"), None)
+    if fields_txt is not None:
+        raw.short_names = parse_fields_txt(zf.read(fields_txt))
+    for child, n in children.items():
+        encoding = _encoding(zf, by_lower, n[:-4], raw)
+        add_child(raw, child, _read_unpacked(scratch, n, encoding, shown), PurePosixPath(n).name)
     return raw
 
 
@@ -195,12 +231,38 @@ def _choose_shapefiles(shps: list[str], layer_name: str, source_layer: str | Non
     return ours
 
 
-def _read_vsi(path: Path, member: str, encoding: str | None, shown: str) -> Any:
-    vsi = f"/vsizip/{path.resolve()}/{member}"
+def _unpack(zf: zipfile.ZipFile, names: list[str], dest: Path, limits: ZipLimits, shown: str) -> None:
+    """Copy ``names`` out of ``zf`` into ``dest``, counting bytes against ``limits``.
+
+    Member names were checked by :func:`check_zip` (no absolute paths, no ``..``). The
+    total actually written is counted as it is copied, so a member whose directory entry
+    understates its size is stopped at the limit (or by the CRC check) however it lies.
+    """
+    written = 0
+    for name in names:
+        target = dest.joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with zf.open(name) as src, open(target, "wb") as out:
+                while chunk := src.read(MIB):
+                    written += len(chunk)
+                    if written > limits.max_unzipped_bytes:
+                        raise _too_large(
+                            f"{shown} 解压后超过上限 {_size(limits.max_unzipped_bytes)}（压缩包炸弹？），已拒绝"
+                        )
+                    out.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            what = "使用了不支持的压缩方式" if isinstance(exc, NotImplementedError) else "已损坏（校验失败）"
+            raise fail(f"{shown} 中的 {PurePosixPath(name).name} {what}") from None
+
+
+def _read_unpacked(scratch: Path, member: str, encoding: str | None, shown: str) -> Any:
+    path = scratch.joinpath(*PurePosixPath(member.replace("\\", "/")).parts)
     try:
-        return pyogrio.read_dataframe(vsi, encoding=encoding)
+        return pyogrio.read_dataframe(path, encoding=encoding)
     except Exception as exc:  # GDAL errors; their text holds the server's path: name the upload instead
-        reason = scrub_path(str(exc), path, shown, vsi=vsi, member=member)
+        reason = scrub_path(str(exc), path, f"{shown}/{member}")
+        reason = reason.replace(str(scratch.resolve()), shown).replace(str(scratch), shown)
         raise fail(f"无法读取 {shown} 中的 {PurePosixPath(member).name}：{reason}") from None
 
 

@@ -101,8 +101,10 @@ def import_(
 ) -> None:
     """Import FILE (GeoJSON, GeoPackage, zipped Shapefile, CSV) into LAYER — all or nothing."""
     from safemap.api.services.editing import import_features
+    from safemap.api.settings import zip_limits
 
-    with configured_store() as store:
+    config = settings()
+    with configured_store(config) as store:
         report = import_features(
             store,
             layer,
@@ -114,6 +116,7 @@ def import_(
             lon_field=lon_field,
             lat_field=lat_field,
             dry_run=dry_run,
+            zip_limits=zip_limits(config),
         )
     verb = "校验通过（未写入）" if dry_run else "已导入"
     click.echo(f"{verb} {report.count} 个要素到 {layer}")

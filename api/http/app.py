@@ -22,7 +22,7 @@ from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
 from safemap.api.http.routers import system as routes_system
 from safemap.api.http.routers import tiles as routes_tiles
-from safemap.api.settings import Settings, open_configured_store
+from safemap.api.settings import Settings, load_settings, open_configured_store
 from safemap.layers.store import FeatureStore
 
 DESCRIPTION = """SafeMap 安全生产风险与应急资源"一张图" — layer API.
@@ -37,7 +37,7 @@ DESCRIPTION = """SafeMap 安全生产风险与应急资源"一张图" — layer 
 
 def create_app(settings: Settings | None = None, store: FeatureStore | None = None) -> FastAPI:
     """Build the application; ``store`` overrides the one the settings select (tests)."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from safemap.api.http.models.base import labelled_error
 from safemap.layers.errors import (
     BadQuery,
     FeatureNotFound,
@@ -26,7 +27,6 @@ from safemap.layers.errors import (
     VersionConflict,
     VersionRequired,
 )
-from safemap.layers.validation import describe_error
 
 _log = logging.getLogger("safemap.api")
 
@@ -120,7 +120,7 @@ def install(app: FastAPI) -> None:
             loc = [str(p) for p in err["loc"]]
             where = loc[0] if loc else "request"
             name = ".".join(loc[1:]) or where
-            problems.append(Problem(name, f"{describe_error(err)}（{where}）"))
+            problems.append(Problem(name, f"{labelled_error(err)}（{where}）"))
         status = 400 if all(p.message.endswith("（query）") for p in problems) else 422
         return error_response(status, "invalid_request", f"{problems[0].field}: {problems[0].message}", problems)
 

@@ -24,7 +24,6 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from safemap.api.http.errors import ApiError
 from safemap.api.settings import Settings
 from safemap.layers.errors import LayerError, Problem
-from safemap.layers.shapefiles import ZipLimits
 from safemap.layers.store import FeatureStore
 
 MAX_FIELD_BYTES = 64 * 1024
@@ -39,15 +38,6 @@ def upload_root(settings: Settings, store: FeatureStore) -> Path:
     gpkg = getattr(store.backend, "path", None)
     base = Path(gpkg).parent if gpkg is not None else Path(settings.gpkg_path).parent
     return base / "uploads"
-
-
-def zip_limits(settings: Settings) -> ZipLimits:
-    """The caps on what a zipped upload may unpack to (default 5 × the upload limit)."""
-    return ZipLimits(
-        max_unzipped_bytes=settings.max_unzipped_bytes or 5 * settings.max_upload_bytes,
-        max_ratio=settings.max_zip_ratio,
-        max_members=settings.max_zip_members,
-    )
 
 
 def new_folder(root: Path) -> Path:
@@ -251,5 +241,4 @@ __all__ = [
     "safe_name",
     "scrub",
     "upload_root",
-    "zip_limits",
 ]

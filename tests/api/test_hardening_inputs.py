@@ -185,3 +185,12 @@ def test_an_unexpected_error_is_a_json_500_without_details(
     assert body["error"] == "internal_error" and "服务器内部错误" in body["message"]
     assert "secret" not in r.text and "Traceback" not in r.text
     assert any("exploded" in str(rec.exc_info[1]) for rec in caplog.records if rec.exc_info)
+
+
+def test_create_app_reads_settings_through_the_one_line_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``create_app()`` without settings (uvicorn's factory) says which setting is bad in one line, not a traceback."""
+    from safemap.api.settings import SettingsInvalid
+
+    monkeypatch.setenv("SAFEMAP_EXTENT", "82.1,45.25,83.65")
+    with pytest.raises(SettingsInvalid, match="SAFEMAP_EXTENT"):
+        create_app()

@@ -120,3 +120,92 @@ def test_control_characters_in_text_are_refused(client: TestClient, admin: dict,
     assert p["field"] == "properties.name" and "控制字符" in p["message"]
     ok = client.post("/api/layers/enterprises", json=enterprise(name="金泰\t油品"), headers=admin)
     assert ok.status_code == 201, ok.text
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/route", {"from": ["82.99", "46.2"], "to": [83.0, 46.21]}, "from.0"),
+        ("/api/route", {"from": [82.99, 46.2], "to": [83.0, 46.21], "closed_roads": ["5"]}, "closed_roads.0"),
+        ("/api/route/matrix", {"from": [82.99, 46.2], "to": [[83.0, True]]}, "to.0.1"),
+        ("/api/coverage/service-areas", {"buffer_m": "100"}, "buffer_m"),
+        ("/api/coverage/service-areas", {"thresholds_min": [5, "10"]}, "thresholds_min.1"),
+        ("/api/coverage/locate", {"k": 2.0}, "k"),
+        ("/api/coverage/locate", {"candidates": {"max": "50"}}, "candidates.max"),
+        (
+            "/api/safety/consequence",
+            {"model": "vce", "location": [82.99, 46.2], "fuel_mass_kg": "1000"},
+            "fuel_mass_kg",
+        ),
+        ("/api/safety/consequence", {"model": "vce", "location": ["82.99", 46.2], "fuel_mass_kg": 1000}, "location.0"),
+        (
+            "/api/safety/consequence",
+            {"model": "bleve", "location": [82.99, 46.2], "capacity_kg": 1e4, "tanks": 1.5},
+            "tanks",
+        ),
+        ("/api/safety/major-hazard", {"substances": [{"name": "氯", "quantity_t": "5"}]}, "substances.0.quantity_t"),
+        (
+            "/api/safety/major-hazard",
+            {"substances": [{"name": "氯", "quantity_t": 5}], "exposed_population": "120"},
+            "exposed_population",
+        ),
+    ],
+)
+def test_numbers_sent_as_strings_or_wrong_kind_are_refused(
+    client: TestClient, url: str, body: dict, field: str
+) -> None:
+    """A number is a JSON number: ``"5"``, ``true``, and ``2.0`` for a count are each a 422 naming the field."""
+    r = client.post(url, json=body)
+    assert r.status_code == 422, r.text
+    fields = [p["field"] for p in r.json()["problems"]]
+    assert any(f.endswith(field) for f in fields), fields
+    assert all("应为" in p["message"] for p in r.json()["problems"] if p["field"].endswith(field)), r.text
+
+
+def test_plain_json_numbers_are_still_accepted(client: TestClient) -> None:
+    """Integers are fine where decimals are expected (JSON has one number type); the strictness is about strings."""
+    vce = {"model": "vce", "location": [83, 46], "fuel_mass_kg": 1000, "heat_of_combustion_kj_kg": 46000}
+    r = client.post("/api/safety/consequence", json=vce)
+    assert r.status_code == 200, r.text
+    r = client.post(
+        "/api/safety/major-hazard", json={"substances": [{"name": "氯", "quantity_t": 5}], "exposed_population": 0}
+    )
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        (
+            "/api/safety/consequence",
+            {"model": "vce", "location": [82.99, 46.2], "fuel_mass_kg": 1, "substance": "丙\x00烷"},
+            "substance",
+        ),
+        ("/api/safety/major-hazard", {"substances": [{"name": "氯\x1b[2J", "quantity_t": 5}]}, "substances.0.name"),
+        (
+            "/api/safety/site-check",
+            {"geometry": {"type": "Point", "coordinates": [82.99, 46.2]}, "kind": "fuel_station", "name": "站\x07"},
+            "name",
+        ),
+        (
+            "/api/dispatch/plan",
+            {"incident": [82.99, 46.2], "materials": [{"item": "沙袋\x00", "quantity": 1}]},
+            "materials.0.item",
+        ),
+    ],
+)
+def test_control_characters_in_request_text_are_refused(client: TestClient, url: str, body: dict, field: str) -> None:
+    """The request models refuse NUL, escape and bell like the layer features do (a tab or line break is text)."""
+    r = client.post(url, json=body)
+    assert r.status_code == 422, r.text
+    p = next(p for p in r.json()["problems"] if p["field"].endswith(field))
+    assert "控制字符" in p["message"], p
+
+
+def test_request_errors_name_the_field_by_its_chinese_label(client: TestClient) -> None:
+    r = client.post("/api/safety/major-hazard", json={"substances": [{"name": "氯", "quantity_t": "5吨"}]})
+    p = problem(r, 422)
+    assert p["field"] == "substances.0.quantity_t"
+    assert p["message"].startswith("物质第1项·设计最大量：应为数值"), p
+    r = client.post("/api/route", json={"from": [82.99, 46.2], "to": [83.0, 46.21], "vehicle": "坦克"})
+    assert "车辆类型" in problem(r, 422)["message"]

@@ -184,3 +184,61 @@ def test_gdal_error_names_the_zip_not_its_folder(tmp_path: Path) -> None:
     text = info.value.message + " ".join(p.message for p in info.value.problems)
     assert "server-secret-folder" not in text and "/vsizip/" not in text and str(tmp_path) not in text
     assert "道路.zip" in text and "roads.shp" in text
+
+
+def _understate(path: Path, member: str, declared: int, *, crc_of: bytes | None = None) -> None:
+    """Rewrite ``member``'s uncompressed size (and optionally its CRC) in both zip headers to lie."""
+    import struct
+    import zlib
+
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    local = info.header_offset
+    central = data.index(b"PK\x01\x02", local)
+    while data[central + 46 : central + 46 + len(member)] != member.encode():
+        central = data.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, local + 22, declared)
+    struct.pack_into("<I", data, central + 24, declared)
+    if crc_of is not None:
+        crc = zlib.crc32(crc_of)
+        struct.pack_into("<I", data, local + 14, crc)
+        struct.pack_into("<I", data, central + 16, crc)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("crc", ["wrong", "matching the declared bytes"])
+def test_a_zip_that_understates_its_sizes_unpacks_no_more_than_it_declares(tmp_path: Path, crc: str) -> None:
+    """The directory says the .dbf is 4 KB; it holds 60 MB. Unpacking is counted, so the lie costs nothing.
+
+    Before, GDAL's ``/vsizip/`` read the member by its compressed stream, not by the size
+    the caps were checked against. Now members are copied out with Python's reader, which
+    stops at the declared size (a wrong CRC is then a 422, a right one leaves a short file
+    GDAL cannot read as 60 MB).
+    """
+    path = tmp_path / "liar.zip"
+    records = 60 * MB // 255
+    body = _dbf_header(records) + b" " * (records * 255)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("liar.shp", bytes(100))
+        zf.writestr("liar.shx", bytes(100))
+        zf.writestr("liar.dbf", body)
+    declared = 4096
+    _understate(path, "liar.dbf", declared, crc_of=body[:declared] if crc != "wrong" else None)
+    del body
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    limits = ZipLimits(max_unzipped_bytes=1 * MB, max_ratio=1e9, scratch_dir=scratch)
+    caught: list[Exception] = []
+
+    def run() -> None:
+        with pytest.raises((ValidationFailed, TooLarge)) as info:
+            read_shapefile_zip(path, "enterprises", [], None, limits=limits)
+        caught.append(info.value)
+
+    growth = peak_rss_growth(run)
+    print(f"\nRSS growth around a zip understating a 60 MB member ({crc} CRC): {growth / MB:.1f} MB")
+    assert growth < RSS_BUDGET
+    assert caught[0].problems[0].field == "file"
+    assert str(tmp_path) not in caught[0].message
+    assert list(scratch.iterdir()) == []  # the scratch folder is removed whatever happens

@@ -6,16 +6,16 @@ import math
 from typing import Any, Literal
 
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from safemap.api.http.models.base import BodyId, Float, Int, RequestModel, Text
 from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
-from safemap.layers.schemas import StoreId
 
 VehicleCode = Literal[tuple(VEHICLE_PROFILE.codes)]  # type: ignore[valid-type]
 TeamKind = Literal[tuple(TEAM_KIND.codes)]  # type: ignore[valid-type]
-LonLatList = list[float]
+LonLatList = list[Float]
 MAX_POINTS = 2000
 MAX_AVOID_VERTICES = 20_000
 
@@ -52,7 +52,7 @@ def polygon_from_geojson(value: Any) -> BaseGeometry:
     return geom
 
 
-class _Body(BaseModel):
+class _Body(RequestModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
@@ -63,7 +63,7 @@ class RouteOptions(_Body):
     avoid: list[dict[str, Any]] = Field(
         default_factory=list, max_length=50, description="避让区域：GeoJSON Polygon/MultiPolygon 列表（经纬度）"
     )
-    closed_roads: list[StoreId] = Field(default_factory=list, max_length=5000, description="本次查询临时封闭的道路编号")
+    closed_roads: list[BodyId] = Field(default_factory=list, max_length=5000, description="本次查询临时封闭的道路编号")
     ignore_closures: StrictBool = Field(False, description="忽略已登记的道路封闭/车道占用")
 
     @field_validator("avoid")
@@ -112,24 +112,24 @@ class NeedIn(_Body):
     """Teams wanted: any of ``kinds``, ``count`` of them, optionally with one vehicle type."""
 
     kinds: list[TeamKind] = Field(..., min_length=1, max_length=8, description="队伍类型")
-    count: int = Field(1, ge=1, le=50)
+    count: Int = Field(1, ge=1, le=50)
     vehicle: VehicleCode | None = Field(None, description="必须派出的车辆类型")
 
 
 class MaterialIn(_Body):
     """A material wanted, by its inventory name, and the quantity (in the depot's unit)."""
 
-    item: str = Field(..., min_length=1, max_length=100)
-    quantity: float = Field(..., gt=0, le=1e9)
+    item: Text = Field(..., min_length=1, max_length=100)
+    quantity: Float = Field(..., gt=0, le=1e9)
 
 
 class HazardIn(_Body):
     """Hazard zone around the incident: a radius (m) or a polygon, and the wind."""
 
-    radius_m: float | None = Field(None, gt=0, le=50_000, description="危险区半径（米）")
+    radius_m: Float | None = Field(None, gt=0, le=50_000, description="危险区半径（米）")
     zone: dict[str, Any] | None = Field(None, description="危险区多边形（GeoJSON，经纬度），如后果分析的影响区")
-    wind_from_deg: float | None = Field(None, ge=0, lt=360, description="风向：风的来向，度，正北为0，顺时针")
-    upwind_penalty_s: float = Field(300.0, ge=0, le=7200, description="从正下风向进入的附加时间（秒）")
+    wind_from_deg: Float | None = Field(None, ge=0, lt=360, description="风向：风的来向，度，正北为0，顺时针")
+    upwind_penalty_s: Float = Field(300.0, ge=0, le=7200, description="从正下风向进入的附加时间（秒）")
 
     @field_validator("zone")
     @classmethod
@@ -144,13 +144,13 @@ class PlanRequest(RouteOptions):
 
     vehicle: VehicleCode = Field("materials_truck", description="物资运输车辆类型")
     incident: LonLatList | None = Field(None, description="事发地 [经度, 纬度]")
-    incident_id: StoreId | None = Field(None, description="或：事件图层中的事件编号")
+    incident_id: BodyId | None = Field(None, description="或：事件图层中的事件编号")
     needs: list[NeedIn] = Field(default_factory=list, max_length=20)
     materials: list[MaterialIn] = Field(default_factory=list, max_length=100)
     hazard: HazardIn | None = None
-    turnout_s: float = Field(0.0, ge=0, le=3600, description="出动准备时间（秒），计入预计到达时间")
-    loading_s: float = Field(0.0, ge=0, le=86_400, description="物资装车时间（秒），计入送达时间")
-    alternatives: int = Field(3, ge=0, le=20, description="每项需求另列的备选队伍数")
+    turnout_s: Float = Field(0.0, ge=0, le=3600, description="出动准备时间（秒），计入预计到达时间")
+    loading_s: Float = Field(0.0, ge=0, le=86_400, description="物资装车时间（秒），计入送达时间")
+    alternatives: Int = Field(3, ge=0, le=20, description="每项需求另列的备选队伍数")
 
     @field_validator("incident")
     @classmethod
@@ -161,20 +161,20 @@ class PlanRequest(RouteOptions):
 class TeamOrder(_Body):
     """A team to send, with what the plan said (route as a GeoJSON LineString, lon/lat)."""
 
-    team_id: StoreId = Field(...)
+    team_id: BodyId = Field(...)
     vehicle: VehicleCode | None = None
-    eta_s: float | None = Field(None, ge=0, le=1e7)
-    distance_m: float | None = Field(None, ge=0, le=1e8)
+    eta_s: Float | None = Field(None, ge=0, le=1e7)
+    distance_m: Float | None = Field(None, ge=0, le=1e8)
     route: dict[str, Any] | None = None
 
 
 class MaterialOrder(_Body):
     """Materials to take from one depot."""
 
-    depot_id: StoreId = Field(...)
+    depot_id: BodyId = Field(...)
     materials: list[MaterialIn] = Field(..., min_length=1, max_length=100)
-    eta_s: float | None = Field(None, ge=0, le=1e7)
-    distance_m: float | None = Field(None, ge=0, le=1e8)
+    eta_s: Float | None = Field(None, ge=0, le=1e7)
+    distance_m: Float | None = Field(None, ge=0, le=1e8)
     route: dict[str, Any] | None = None
 
 
@@ -182,10 +182,10 @@ class ConfirmRequest(_Body):
     """``POST /api/dispatch/confirm``: commit the chosen teams and depots (all or nothing)."""
 
     incident: LonLatList | None = None
-    incident_id: StoreId | None = None
+    incident_id: BodyId | None = None
     teams: list[TeamOrder] = Field(default_factory=list, max_length=100)
     depots: list[MaterialOrder] = Field(default_factory=list, max_length=50)
-    note: str | None = Field(None, max_length=500)
+    note: Text | None = Field(None, max_length=500)
 
     @field_validator("incident")
     @classmethod
@@ -196,6 +196,6 @@ class ConfirmRequest(_Body):
 class StatusRequest(_Body):
     """``POST /api/dispatch/release`` or ``/arrive``: dispatch ids, or team ids (their active dispatch)."""
 
-    dispatch_ids: list[StoreId] = Field(default_factory=list, max_length=200)
-    team_ids: list[StoreId] = Field(default_factory=list, max_length=200)
-    note: str | None = Field(None, max_length=500)
+    dispatch_ids: list[BodyId] = Field(default_factory=list, max_length=200)
+    team_ids: list[BodyId] = Field(default_factory=list, max_length=200)
+    note: Text | None = Field(None, max_length=500)

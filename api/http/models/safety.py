@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from safemap.api.http.models.base import Float, Int, RequestModel, Text, labelled_error
 from safemap.api.services.consequence import ConsequenceInput, make_input
 from safemap.api.services.problems import invalid, invalid_all
 from safemap.gis.site_check import SITE_KINDS
 from safemap.layers.errors import Problem
-from safemap.layers.validation import describe_error
 
-Lon = Annotated[float, Field(ge=-180, le=180)]
-Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[Float, Field(ge=-180, le=180)]
+Lat = Annotated[Float, Field(ge=-90, le=90)]
 
 
 def validated(cls: type[BaseModel], body: Any) -> Any:
@@ -26,45 +26,40 @@ def validated(cls: type[BaseModel], body: Any) -> Any:
     try:
         return cls.model_validate(body)
     except ValidationError as exc:
-        problems = [Problem(".".join(str(p) for p in e["loc"]) or "body", describe_error(e)) for e in exc.errors()]
+        problems = [Problem(".".join(str(p) for p in e["loc"]) or "body", labelled_error(e)) for e in exc.errors()]
         raise invalid_all(problems) from None
 
 
-class SubstanceIn(BaseModel):
+class SubstanceIn(RequestModel):
     """One substance of a GB 18218 unit."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, max_length=100)
-    cas: str | None = Field(None, max_length=20)
-    hazard_class: str | None = Field(None, max_length=40, description="GB 18218 表2类别，如 W5.4；多个用逗号分隔")
-    quantity_t: float = Field(ge=0, le=1e7, description="设计最大量 t")
+    name: Text | None = Field(None, max_length=100)
+    cas: Text | None = Field(None, max_length=20)
+    hazard_class: Text | None = Field(None, max_length=40, description="GB 18218 表2类别，如 W5.4；多个用逗号分隔")
+    quantity_t: Float = Field(ge=0, le=1e7, description="设计最大量 t")
 
 
-class MajorHazardIn(BaseModel):
+class MajorHazardIn(RequestModel):
     """``POST /api/safety/major-hazard``."""
 
-    model_config = ConfigDict(extra="forbid")
     substances: list[SubstanceIn] = Field(min_length=1, max_length=200)
-    exposed_population: int | None = Field(None, ge=0, le=10_000_000)
+    exposed_population: Int | None = Field(None, ge=0, le=10_000_000)
     geometry: dict[str, Any] | None = None
 
 
-class SiteIn(BaseModel):
+class SiteIn(RequestModel):
     """``POST /api/safety/site-check``."""
 
-    model_config = ConfigDict(extra="forbid")
     geometry: dict[str, Any]
     kind: Literal[tuple(SITE_KINDS)]  # type: ignore[valid-type]
-    name: str | None = Field(None, max_length=100)
+    name: Text | None = Field(None, max_length=100)
     properties: dict[str, Any] = Field(default_factory=dict)
-    vicinity_m: float = Field(1000.0, ge=0, le=20_000)
+    vicinity_m: Float = Field(1000.0, ge=0, le=20_000)
 
 
-class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Base(RequestModel):
     location: tuple[Lon, Lat] = Field(description="[经度, 纬度]（WGS 84）或 GeoJSON Point")
-    substance: str | None = Field(None, max_length=100, description="物质名称，用于查找燃烧热、分子量和毒性终点")
+    substance: Text | None = Field(None, max_length=100, description="物质名称，用于查找燃烧热、分子量和毒性终点")
 
     @field_validator("location", mode="before")
     @classmethod
@@ -80,61 +75,60 @@ class VceRequest(_Base):
     """TNT-equivalent vapour-cloud explosion."""
 
     model: Literal["vce"]
-    fuel_mass_kg: float = Field(gt=0, le=1e8, description="参与爆炸的可燃物质量 kg")
-    heat_of_combustion_kj_kg: float | None = Field(None, gt=0, le=200_000)
-    alpha: float = Field(0.04, gt=0, le=1, description="TNT当量系数（蒸气云爆炸效率）")
+    fuel_mass_kg: Float = Field(gt=0, le=1e8, description="参与爆炸的可燃物质量 kg")
+    heat_of_combustion_kj_kg: Float | None = Field(None, gt=0, le=200_000)
+    alpha: Float = Field(0.04, gt=0, le=1, description="TNT当量系数（蒸气云爆炸效率）")
 
 
 class BleveRequest(_Base):
     """BLEVE fireball."""
 
     model: Literal["bleve"]
-    capacity_kg: float | None = Field(None, gt=0, le=1e8, description="储罐内物质总质量 kg")
-    fireball_mass_kg: float | None = Field(None, gt=0, le=1e8, description="直接给出火球质量 kg")
-    tanks: int = Field(1, ge=1, le=100, description="同时破裂的储罐数（1: 50%，2: 70%，更多: 90%）")
-    q0_kw_m2: float = Field(270.0, gt=0, le=500, description="火球表面辐射通量 kW/m²（柱形罐270，球罐200）")
+    capacity_kg: Float | None = Field(None, gt=0, le=1e8, description="储罐内物质总质量 kg")
+    fireball_mass_kg: Float | None = Field(None, gt=0, le=1e8, description="直接给出火球质量 kg")
+    tanks: Int = Field(1, ge=1, le=100, description="同时破裂的储罐数（1: 50%，2: 70%，更多: 90%）")
+    q0_kw_m2: Float = Field(270.0, gt=0, le=500, description="火球表面辐射通量 kW/m²（柱形罐270，球罐200）")
 
 
 class PoolFireRequest(_Base):
     """Pool fire, point-source model."""
 
     model: Literal["pool_fire"]
-    area_m2: float | None = Field(None, gt=0, le=1e6)
-    diameter_m: float | None = Field(None, gt=0, le=1000)
-    burning_rate_kg_m2_s: float | None = Field(None, gt=0, le=1)
-    heat_of_combustion_kj_kg: float | None = Field(None, gt=0, le=200_000)
-    radiative_fraction: float = Field(0.35, gt=0, le=1)
-    transmissivity: float = Field(1.0, gt=0, le=1)
-    exposure_s: float = Field(20.0, gt=0, le=3600)
-    flux_thresholds_kw_m2: list[Annotated[float, Field(gt=0, le=500)]] = Field(
+    area_m2: Float | None = Field(None, gt=0, le=1e6)
+    diameter_m: Float | None = Field(None, gt=0, le=1000)
+    burning_rate_kg_m2_s: Float | None = Field(None, gt=0, le=1)
+    heat_of_combustion_kj_kg: Float | None = Field(None, gt=0, le=200_000)
+    radiative_fraction: Float = Field(0.35, gt=0, le=1)
+    transmissivity: Float = Field(1.0, gt=0, le=1)
+    exposure_s: Float = Field(20.0, gt=0, le=3600)
+    flux_thresholds_kw_m2: list[Annotated[Float, Field(gt=0, le=500)]] = Field(
         default_factory=lambda: [5.0], max_length=10
     )
 
 
-class ThresholdIn(BaseModel):
+class ThresholdIn(RequestModel):
     """A concentration endpoint: mg/m³ or ppm (ppm needs the substance's molar mass)."""
 
-    model_config = ConfigDict(extra="forbid")
-    label: str = Field(max_length=50)
-    mg_m3: float | None = Field(None, gt=0)
-    ppm: float | None = Field(None, gt=0)
+    label: Text = Field(max_length=50)
+    mg_m3: Float | None = Field(None, gt=0)
+    ppm: Float | None = Field(None, gt=0)
 
 
 class PlumeRequest(_Base):
     """Continuous release, Gaussian plume."""
 
     model: Literal["gaussian_plume"]
-    rate_kg_s: float = Field(gt=0, le=10_000, description="泄漏速率 kg/s")
-    wind_m_s: float = Field(ge=0.5, le=30, description="风速 m/s（静风不适用高斯模型）")
-    wind_from_deg: float = Field(0.0, ge=0, lt=360, description="风向（来向，正北为0，顺时针）")
+    rate_kg_s: Float = Field(gt=0, le=10_000, description="泄漏速率 kg/s")
+    wind_m_s: Float = Field(ge=0.5, le=30, description="风速 m/s（静风不适用高斯模型）")
+    wind_from_deg: Float = Field(0.0, ge=0, lt=360, description="风向（来向，正北为0，顺时针）")
     stability: Literal["A", "B", "C", "D", "E", "F"] = Field(description="帕斯奎尔稳定度 A–F")
     setting: Literal["rural", "urban"] = "rural"
-    release_height_m: float = Field(0.0, ge=0, le=300)
-    sample_distances_m: list[Annotated[float, Field(gt=0, le=100_000)]] = Field(
+    release_height_m: Float = Field(0.0, ge=0, le=300)
+    sample_distances_m: list[Annotated[Float, Field(gt=0, le=100_000)]] = Field(
         default_factory=lambda: [100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0], max_length=200
     )
     thresholds: list[ThresholdIn] | None = Field(None, max_length=10)
-    molar_mass_g_mol: float | None = Field(None, gt=0, le=1000)
+    molar_mass_g_mol: Float | None = Field(None, gt=0, le=1000)
 
 
 #: The body of ``POST /api/safety/consequence``: one of the models, chosen by ``model`` (documents the OpenAPI).

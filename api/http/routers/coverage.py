@@ -17,10 +17,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import Field, StrictBool, field_validator
 from starlette.responses import HTMLResponse, Response
 
 from safemap.api.http.deps import coverage_store, get_settings
+from safemap.api.http.models.base import BodyId, Float, Int, RequestModel, Text
 from safemap.api.http.openapi import also
 from safemap.api.http.params import bad
 from safemap.api.reports import access as access_report
@@ -29,11 +30,10 @@ from safemap.api.services import coverage as svc
 from safemap.api.services import locate as coverage_locate
 from safemap.api.settings import Settings
 from safemap.layers.enums import DEPOT_LEVEL, TEAM_KIND, VEHICLE_PROFILE
-from safemap.layers.schemas import StoreId
 from safemap.layers.store import FeatureStore
 
-Minutes = Annotated[float, Field(gt=0, le=180)]
-LonLat = tuple[Annotated[float, Field(ge=-180, le=180)], Annotated[float, Field(ge=-90, le=90)]]
+Minutes = Annotated[Float, Field(gt=0, le=180)]
+LonLat = tuple[Annotated[Float, Field(ge=-180, le=180)], Annotated[Float, Field(ge=-90, le=90)]]
 
 
 def _kinds(value: list[str] | None) -> list[str] | None:
@@ -51,10 +51,8 @@ def _vehicle(value: str) -> str:
     return value
 
 
-class _ForceRequest(BaseModel):
+class _ForceRequest(RequestModel):
     """Which teams count: their kinds and the vehicle they send (checked against the catalogue)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     @field_validator("kinds", check_fields=False)
     @classmethod
@@ -72,13 +70,13 @@ class ServiceAreaRequest(_ForceRequest):
 
     layer: Literal["rescue_teams", "material_depots"] = "rescue_teams"
     kinds: list[str] | None = Field(default=list(svc.FIRE_KINDS), max_length=20, description="队伍类型（仅救援队伍）")
-    vehicle: str = Field(default="fire_engine", description="车辆类型：只计入配有该车辆的队伍，并按其尺寸、车速通行")
+    vehicle: Text = Field(default="fire_engine", description="车辆类型：只计入配有该车辆的队伍，并按其尺寸、车速通行")
     thresholds_min: list[Minutes] = Field(default=[5, 10, 15, 30], min_length=1, max_length=8)
-    ids: list[StoreId] | None = Field(default=None, max_length=1000, description="只计这些编号的队伍/储备库")
+    ids: list[BodyId] | None = Field(default=None, max_length=1000, description="只计这些编号的队伍/储备库")
     levels: list[str] | None = Field(default=None, description="储备库级别（仅储备库）")
     only_available: StrictBool = False
     extra_points: list[LonLat] = Field(default=[], max_length=50, description="拟建点 [经度, 纬度]，与现有点一起计算")
-    buffer_m: float = Field(default=100.0, ge=10, le=1000)
+    buffer_m: Float = Field(default=100.0, ge=10, le=1000)
 
     @field_validator("levels")
     @classmethod
@@ -88,14 +86,12 @@ class ServiceAreaRequest(_ForceRequest):
         return v
 
 
-class Candidates(BaseModel):
+class Candidates(RequestModel):
     """Where new sites may go."""
 
-    model_config = ConfigDict(extra="forbid")
-
     source: Literal["nodes", "grid", "list"] = "nodes"
-    spacing_m: float = Field(default=1000.0, ge=100, le=20_000, description="节点抽稀/网格间距")
-    max: int = Field(default=500, ge=1, le=1000)
+    spacing_m: Float = Field(default=1000.0, ge=100, le=20_000, description="节点抽稀/网格间距")
+    max: Int = Field(default=500, ge=1, le=1000)
     points: list[LonLat] = Field(default=[], max_length=1000)
 
 
@@ -103,15 +99,15 @@ class LocateRequest(_ForceRequest):
     """Body of ``POST /api/coverage/locate``."""
 
     problem: Literal["mclp", "pcenter"] = "mclp"
-    k: int = Field(default=1, ge=1, le=10)
+    k: Int = Field(default=1, ge=1, le=10)
     layer: Literal["rescue_teams", "material_depots"] = "rescue_teams"
     kinds: list[str] | None = Field(default=list(svc.FIRE_KINDS), max_length=20)
-    vehicle: str = "fire_engine"
+    vehicle: Text = "fire_engine"
     demand: Literal["population", "hazard_sources", "enterprises"] = "population"
     standard_min: Minutes | None = None
-    turnout_s: float | None = Field(default=None, ge=0, le=1800)
+    turnout_s: Float | None = Field(default=None, ge=0, le=1800)
     candidates: Candidates = Candidates()
-    time_limit_s: float = Field(default=30.0, gt=0, le=120)
+    time_limit_s: Float = Field(default=30.0, gt=0, le=120)
 
 
 def _list(text: str | None, field: str, allowed: tuple[str, ...], describe: str) -> list[str] | None:

@@ -19,7 +19,7 @@ from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.openapi import GeoJSONResponse, also
 from safemap.api.http.params import bad, parse_bbox
 from safemap.api.services import editing
-from safemap.api.settings import Settings
+from safemap.api.settings import Settings, zip_limits
 from safemap.layers.catalogue import Layer
 from safemap.layers.errors import LayerError
 from safemap.layers.filters import parse_filters
@@ -99,7 +99,7 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
                 lon_field=fields.get("lon_field") or None,
                 lat_field=fields.get("lat_field") or None,
                 dry_run=dry_run,
-                zip_limits=uploads.zip_limits(settings),
+                zip_limits=zip_limits(settings, scratch_dir=folder),
             )
         except LayerError as exc:
             raise uploads.scrub(exc, folder) from None
