@@ -1,5 +1,5 @@
 /*
- * SafeMap map page, module 7 of 10: the pointer's coordinates and the legend.
+ * SafeMap map page, module 7 of 10: the pointer's coordinates, the legend, the layer tree on phones.
  */
 (function (SafeMap) {
   "use strict";
@@ -51,12 +51,13 @@
       return room;
     },
 
-    /** Open unless the user closed it before or there is no room (1366×768 screens). */
+    /** Open unless the user closed it before, there is no room (1366×768 screens) or the screen is a phone's. */
     initialState: function () {
       var stored = null;
       try { stored = window.localStorage.getItem("safemap.legend"); } catch (err) { stored = null; }
       var room = this.fit();
-      this.getContainer().classList.toggle("sm-collapsed", stored ? stored === "collapsed" : room < 150);
+      var phone = window.matchMedia("(max-width: 600px)").matches;
+      this.getContainer().classList.toggle("sm-collapsed", stored ? stored === "collapsed" : room < 150 || phone);
     },
 
     /** Grey out the entries of layers switched off in the layer control. */
@@ -72,4 +73,27 @@
       });
     }
   });
+
+  /**
+   * On a narrow screen (phone) fold the layer tree to its icon: open on tap, fold again
+   * when the map is tapped, so the dock and the map are not hidden behind it.
+   */
+  SafeMap.foldOnPhones = function (map, tree) {
+    var narrow = window.matchMedia("(max-width: 600px)");
+    var expanded = "leaflet-control-layers-expanded";
+    var toggle = tree.querySelector(".leaflet-control-layers-toggle");
+    var fold = function () { if (narrow.matches) tree.classList.remove(expanded); };
+    if (toggle) {
+      L.DomEvent.on(toggle, "click", function (e) {
+        L.DomEvent.preventDefault(e);
+        tree.classList.add(expanded);
+      });
+    }
+    map.on("click", fold);
+    narrow.addEventListener("change", function () {
+      if (!narrow.matches) tree.classList.add(expanded);
+      else fold();
+    });
+    fold();
+  };
 })(window.SafeMap);

@@ -67,6 +67,7 @@
       var tree = map.getContainer().querySelector(".leaflet-control-layers");
       // Opening or closing a group in the layer control changes the room left for the legend.
       if (tree) L.DomEvent.on(tree, "click", function () { setTimeout(function () { state.legend.fit(); }, 0); });
+      if (tree) SafeMap.foldOnPhones(map, tree);
       state.legend.follow(map, data.layers, state.layers);
       var builders = SafeMap.panelBuilders();
       var panels = (data.panels || []).filter(function (p) { return builders[p.name]; });
