@@ -15,7 +15,9 @@ Sources (reference/safety-standards.md §4.1–4.2):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -63,6 +65,80 @@ def overpressure_radius_m(w_tnt_kg: float, overpressure_pa: float, p0_pa: float 
     u = max(r.real for r in roots if abs(r.imag) < 1e-9 and r.real > 0)
     energy_j = w_tnt_kg * Q_TNT_KJ_KG * 1000.0
     return float((1.0 / u) * (energy_j / p0_pa) ** (1.0 / 3.0))
+
+
+#: Scaled distances Z = R/(E/p₀)^{1/3} over which the polynomial above is used for samples
+#: (【未核实】: the range commonly quoted with the formula in Chinese 安全评价 texts; the
+#: polynomial itself turns negative near Z ≈ 15.2). Outside it a sample reports a bound.
+VALID_Z = (0.3, 12.0)
+
+
+def scaled_distance(w_tnt_kg: float, distance_m: float, p0_pa: float = P0_PA) -> float:
+    """Energy-scaled distance Z = R / (E/p₀)^{1/3} (dimensionless), E = W_TNT · Q_TNT in J."""
+    if w_tnt_kg <= 0:
+        raise ValueError("TNT mass must be > 0 kg")
+    energy_j = w_tnt_kg * Q_TNT_KJ_KG * 1000.0
+    return float(distance_m / (energy_j / p0_pa) ** (1.0 / 3.0))
+
+
+def polynomial_overpressure_pa(z: float, p0_pa: float = P0_PA) -> float:
+    """Δp (Pa) at energy-scaled distance ``z``: p₀ (0.137 Z⁻³ + 0.119 Z⁻² + 0.269 Z⁻¹ − 0.019)."""
+    if z <= 0:
+        raise ValueError("scaled distance must be > 0")
+    return float(p0_pa * (0.137 / z**3 + 0.119 / z**2 + 0.269 / z - 0.019))
+
+
+def overpressure_samples(w_tnt_kg: float, distances_m: Sequence[float], p0_pa: float = P0_PA) -> list[dict[str, Any]]:
+    """Side-on overpressure (kPa) at each distance from a TNT-equivalent explosion.
+
+    The same curve as the injury radii (:func:`overpressure_radius_m`), so the sample at
+    ``serious_injury_m`` reads 44 kPa and the one at ``light_injury_m`` 17 kPa.
+
+    Parameters
+    ----------
+    w_tnt_kg
+        TNT-equivalent mass, kg.
+    distances_m
+        Distances from the centre of the explosion, metres (≥ 0).
+    p0_pa
+        Ambient pressure, Pa.
+
+    Returns
+    -------
+    list of dict
+        Per distance: ``distance_m``, ``scaled_distance`` (Z), ``overpressure_kpa`` (None
+        outside :data:`VALID_Z`), ``in_range``, and outside the range ``bound`` ("above" /
+        "below"), ``bound_kpa`` (the curve's value at the range end) and a Chinese ``note``.
+    """
+    out: list[dict[str, Any]] = []
+    z_lo, z_hi = VALID_Z
+    lo_kpa = polynomial_overpressure_pa(z_lo, p0_pa) / 1000.0
+    hi_kpa = polynomial_overpressure_pa(z_hi, p0_pa) / 1000.0
+    for d in distances_m:
+        if d < 0:
+            raise ValueError("distance must be ≥ 0 m")
+        z = scaled_distance(w_tnt_kg, d, p0_pa)
+        row: dict[str, Any] = {"distance_m": float(d), "scaled_distance": round(z, 4)}
+        if z < z_lo:
+            row |= {
+                "overpressure_kpa": None,
+                "in_range": False,
+                "bound": "above",
+                "bound_kpa": round(lo_kpa, 1),
+                "note": f"距离过近（Z = {z:.3g} < {z_lo:g}），超出公式适用范围：超压大于 {lo_kpa:.0f} kPa",
+            }
+        elif z > z_hi:
+            row |= {
+                "overpressure_kpa": None,
+                "in_range": False,
+                "bound": "below",
+                "bound_kpa": round(hi_kpa, 2),
+                "note": f"距离过远（Z = {z:.3g} > {z_hi:g}），超出公式适用范围：超压小于 {hi_kpa:.2f} kPa",
+            }
+        else:
+            row |= {"overpressure_kpa": round(polynomial_overpressure_pa(z, p0_pa) / 1000.0, 3), "in_range": True}
+        out.append(row)
+    return out
 
 
 def property_damage_radius_m(w_tnt_kg: float, k: float = K_PROPERTY) -> float:

@@ -59,3 +59,45 @@ def station_grade(
             continue
         return grade
     return None
+
+
+def ungradable_reason(
+    gasoline_m3: float | None,
+    diesel_m3: float | None,
+    max_tank_m3: float | None = None,
+) -> str | None:
+    """Why a fuel station has no GB 50156 grade (Chinese, with its volumes); ``None`` when it has one.
+
+    Parameters
+    ----------
+    gasoline_m3, diesel_m3
+        Total volume of the gasoline and of the diesel tanks, m³ (``None``: not entered).
+    max_tank_m3
+        Largest single tank, m³ (``None``: unknown).
+
+    Returns
+    -------
+    str or None
+        E.g. "汽油 200 m³、柴油 100 m³ 超出 GB 50156 一级站容积上限，无法定级（柴油折半后总容积
+        250 m³ > 210 m³）"; ``None`` when :func:`station_grade` gives a grade.
+    """
+    if gasoline_m3 is None and diesel_m3 is None:
+        return "未填写汽油、柴油储罐容积，无法按 GB 50156 定级"
+    try:
+        v = equivalent_volume(gasoline_m3, diesel_m3)
+    except ValueError:
+        return "储罐容积不是有效的非负数，无法按 GB 50156 定级"
+    if v <= 0:
+        return "汽油、柴油储罐容积均为 0 m³，无法按 GB 50156 定级"
+    if station_grade(gasoline_m3, diesel_m3, max_tank_m3) is not None:
+        return None
+    parts = []
+    if gasoline_m3 is not None:
+        parts.append(f"汽油 {float(gasoline_m3):g} m³")
+    if diesel_m3 is not None:
+        parts.append(f"柴油 {float(diesel_m3):g} m³")
+    volumes = "、".join(parts)
+    top = GRADE_LIMITS[-1]
+    if v > top[1]:
+        return f"{volumes} 超出 GB 50156 一级站容积上限，无法定级（柴油折半后总容积 {v:g} m³ > {top[1]:g} m³）"
+    return f"单罐容积 {float(max_tank_m3 or 0):g} m³ 超出 GB 50156 单罐上限 {top[2]:g} m³（{volumes}），无法定级"

@@ -17,18 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from safemap.gis.separation import (
-    SubstanceProperties,
-    applicable_rules,
-    check_pairs,
-    describe_pairs,
-    hazard_profiles,
-    target_masks,
-)
+from safemap.gis.separation import SubstanceProperties, describe_issues, describe_pairs, evaluate
 
 LPG_DENSITY_T_M3 = 0.55
 FILL_FRACTION = 0.85
@@ -52,13 +44,13 @@ def _t(code: str, label: str, **defaults: Any) -> SiteKind:
 SITE_KINDS: dict[str, SiteKind] = {
     k.code: k
     for k in (
-        # GB 50156 Appendix B (not retrieved) counts schools, hospitals and kindergartens among
-        # 重要公共建筑物; GB 36894 counts them as 高敏感 targets (reference §2).
+        # No GB 50156 class here: it is derived from the category by the target_class_rules
+        # table (GB 50156-2021 附录B) unless the caller gives one. GB 36894 counts schools,
+        # hospitals, kindergartens and nursing homes as 高敏感 targets (reference §2).
         _t(
             "school",
             "新建学校",
             category="school",
-            gb50156_class="important_public",
             gb36894_class="high_sensitive",
             population=800,
         ),
@@ -66,7 +58,6 @@ SITE_KINDS: dict[str, SiteKind] = {
             "kindergarten",
             "幼儿园",
             category="kindergarten",
-            gb50156_class="important_public",
             gb36894_class="high_sensitive",
             population=200,
         ),
@@ -74,7 +65,6 @@ SITE_KINDS: dict[str, SiteKind] = {
             "hospital",
             "医院",
             category="hospital",
-            gb50156_class="important_public",
             gb36894_class="high_sensitive",
             population=300,
         ),
@@ -82,13 +72,12 @@ SITE_KINDS: dict[str, SiteKind] = {
             "nursing_home",
             "养老院",
             category="nursing_home",
-            gb50156_class="important_public",
             gb36894_class="high_sensitive",
             population=100,
         ),
-        _t("residential", "居民住宅", category="residential", gb50156_class="civil_2", population=300),
-        _t("market", "商场/集贸市场", category="market", gb50156_class="civil_1", population=500),
-        _t("office", "办公楼", category="government", gb50156_class="civil_1", population=200),
+        _t("residential", "居民住宅", category="residential", population=300),
+        _t("market", "商场/集贸市场", category="market", population=500),
+        _t("office", "办公楼", category="government", population=200),
         SiteKind("fire_station", "消防站", "target", "rescue_teams", {"kind": "fire_station", "population": 30}),
         SiteKind(
             "fuel_station",
@@ -192,41 +181,40 @@ def site_checks(
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Every rule check of the site within ``vicinity_m`` beyond each required distance.
 
-    Returns (checks, unchecked): checks as from :func:`gis.separation.describe_pairs` with
-    ``passed``; ``unchecked`` lists rules of the site (as a hazard) whose targets have no
-    map layer (railways, substations …), for the report to say so.
+    Parameters
+    ----------
+    kind
+        What is proposed; a *target* is checked against the existing ``hazards``, a *hazard*
+        against the existing ``targets``.
+    site
+        The one-row frame of :func:`proposed_frame` (metric CRS), its classes already
+        derived where the caller has a class table (:func:`gis.target_classes.derive_classes`).
+    hazards, targets, rules, props
+        As for :func:`gis.separation.evaluate`.
+    vicinity_m
+        Passing pairs up to this far (m) beyond the required distance are listed too.
+
+    Returns
+    -------
+    (checks, issues)
+        ``checks`` as from :func:`gis.separation.describe_pairs` with ``status`` pass, fail or
+        cannot_check and the ``reason``; ``issues`` (a proposed hazard only) as from
+        :func:`gis.separation.describe_issues`: the site's rules whose targets have no map
+        layer (railways, substations …), or why the site cannot be graded (a fuel station
+        beyond 一级 or without volumes) — each 无法核查.
     """
     rules = rules.reset_index(drop=True)
     if kind.role == "target":
-        profiles = hazard_profiles(hazards, props)
-        applicable = applicable_rules(profiles, rules)
-        masks = target_masks(site, rules)
-        pairs = check_pairs(
-            hazards.geometry.to_numpy(),
-            applicable,
-            site.geometry.to_numpy(),
-            masks,
-            extra_m=vicinity_m,
-            only_failing=False,
-        )
+        pairs, _ = evaluate(hazards, site, rules, props, extra_m=vicinity_m, report_passes=True)
         checks = describe_pairs(pairs, hazards, site, rules)
-        unchecked = rules.iloc[0:0]
+        issues = describe_issues(pd.DataFrame(columns=_ISSUE_COLS), site, rules)
     else:
-        profiles = hazard_profiles(site, props)
-        applicable = applicable_rules(profiles, rules)
-        masks = target_masks(targets, rules)
-        pairs = check_pairs(
-            site.geometry.to_numpy(),
-            applicable,
-            targets.geometry.to_numpy(),
-            masks,
-            extra_m=vicinity_m,
-            only_failing=False,
+        pairs, found = evaluate(
+            site, targets, rules, props, extra_m=vicinity_m, report_passes=True, ungradable_extra_m=0.0
         )
         checks = describe_pairs(pairs, site, targets, rules)
-        used = rules.iloc[applicable["rule_pos"].unique()] if len(applicable) else rules.iloc[0:0]
-        unchecked = used[used["target_layer"] == "none"].copy()
-        if len(unchecked):
-            req = applicable.groupby("rule_pos")["required_m"].max()
-            unchecked["required_m"] = [float(req.get(i, np.nan)) for i in unchecked.index]
-    return checks, unchecked
+        issues = describe_issues(found, site, rules)
+    return checks, issues
+
+
+_ISSUE_COLS = ["pos", "hazard_category", "rule_pos", "required_m", "status", "reason"]

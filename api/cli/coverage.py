@@ -115,6 +115,16 @@ def access_review_cmd(township: str | None, fmt: str, output: Path | None) -> No
         write_output(render_html(review, config.title, late_sites(review)), output)
     else:
         lines = [f"{s['label']}（{s['clause']}）：{s['count']}" for s in review["summary"]]
+        v = review["verdicts"]
+        lines.insert(
+            0,
+            "场所结论：" + "，".join(f"{v['labels'][k]} {v['counts'][k]} 处" for k in ("pass", "fail", "cannot_check")),
+        )
+        for site in review["sites"]:
+            if site["verdict"]["status"] == "cannot_check":
+                lines.append(
+                    f"  {site['verdict']['status_label']}：{site['name']}：{'；'.join(site['verdict']['reasons'])}"
+                )
         for f in review["findings"]["features"]:
             p = f["properties"]
             if p["layer"] == "fire_lanes":

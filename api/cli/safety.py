@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -27,42 +28,82 @@ __all__ = ["COMMANDS", "grade_store"]  # grade_store: kept importable here for o
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "geojson"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def check_distances(fmt: str, output: Path | None) -> None:
-    """Every hazard/target pair closer than a separation rule allows."""
+    """Every hazard/target pair closer than a separation rule allows (不符合), and what cannot be checked (无法核查)."""
     from safemap.api.reports.safety import checks_csv
-    from safemap.api.services.safety import violations
+    from safemap.api.services.safety import separation_issues, violations
+    from safemap.layers.enums import VERDICT_STATUS
 
     with configured_store() as store:
-        feats = features_of(violations(store))
+        # NaN (no shortfall for a pair that cannot be checked) is JSON null, not the invalid NaN.
+        feats = [
+            {
+                **f,
+                "properties": {
+                    k: None if isinstance(v, float) and math.isnan(v) else v for k, v in f["properties"].items()
+                },
+            }
+            for f in features_of(violations(store))
+        ]
+        issues = separation_issues(store)
         if fmt == "csv":
             write_output(checks_csv(feats), output)
         elif fmt == "geojson":
             write_output(dumps({"type": "FeatureCollection", "features": feats}), output)
         else:
-            lines = [f"安全间距违规 {len(feats)} 处："]
-            for f in feats:
-                p = f["properties"]
+            failed = [f["properties"] for f in feats if f["properties"]["status"] == "fail"]
+            unsure = [f["properties"] for f in feats if f["properties"]["status"] == "cannot_check"]
+            lines = [f"安全间距违规 {len(failed)} 处："]
+            for p in failed:
                 lines.append(
                     f"  {p['hazard_name']} → {p['target_name']}："
                     f"实际 {p['actual_m']:.1f} m < 要求 {p['required_m']:g} m"
                     f"（差 {p['shortfall_m']:.1f} m；{p['standard']} {p['clause']}）"
                 )
+            unsure_label = VERDICT_STATUS.label("cannot_check")
+            lines.append(
+                f"{unsure_label} {len(unsure) + len(issues)} 项"
+                f"（{len(unsure)} 对危险源与防护目标，{len(issues)} 项规则或危险源）："
+            )
+            for p in unsure:
+                lines.append(
+                    f"  {p['hazard_name']} → {p['target_name']}：实际 {p['actual_m']:.1f} m；{p['reason']}"
+                    f"（{p['standard']} {p['clause']}）"
+                )
+            for i in issues:
+                lines.append(f"  {i['hazard_name']}：{i['reason']}")
             write_output("\n".join(lines) + "\n", output)
 
 
 @click.command("grade-hazards")
 @click.option("--quiet", is_flag=True, help="Only the summary line.")
 def grade_hazards(quiet: bool) -> None:
-    """Recompute GB 18218 S, R and grade of every hazard source and store them."""
+    """Recompute GB 18218 S, R and grade of every unit and hazard source and store them."""
     with configured_store() as store:
         result = grade_store(store, Actor("cli:grade-hazards", "admin"))
         click.echo(f"已分级 {result['graded']} 个危险源：重大危险源 {result['major']} 个，更新 {result['changed']} 个")
+        units = result.get("units", [])
+        if units and not quiet:
+            click.echo(
+                f"其中 {sum(len(u['member_ids']) for u in units)} 个危险源分属 {len(units)} 个危险化学品单元，"
+                "按单元整体分级（GB 18218-2018）；构成重大危险源的单元（含单独成单元的危险源）"
+                f"{result['major_units']} 个"
+            )
         if not quiet:
+            for u in result.get("units", []):
+                grade = f"{u['grade']}级" if u["grade"] else "—"
+                click.echo(
+                    f"  单元{u['id']:>4} {u['name'][:26]:<26} S={u['s_value']:<9.4g} R={u['r_value']:<8.4g} "
+                    f"等级 {grade}  500m内 {u['exposed_population']} 人  危险源 {u['member_ids']}"
+                )
             for s in result["sources"]:
                 grade = f"{s['grade']}级" if s["grade"] else "—"
+                unit = f"  （单元 {s['unit_id']}）" if s.get("unit_id") is not None else ""
                 click.echo(
                     f"  {s['id']:>5} {s['name'][:28]:<28} S={s['s_value']:<9.4g} R={s['r_value']:<8.4g} "
-                    f"等级 {grade}  500m内 {s['exposed_population']} 人"
+                    f"等级 {grade}  500m内 {s['exposed_population']} 人{unit}"
                 )
+                for w in s.get("warnings", []):
+                    click.echo(f"        注意：{w}")
 
 
 @click.command("site-check")
@@ -104,6 +145,7 @@ def site_check_cmd(
     from safemap.api.reports.safety import checks_csv, report_geojson, site_report_html
     from safemap.api.services.safety import load
     from safemap.api.services.site_check import site_check
+    from safemap.api.services.wind import prevailing_wind
     from safemap.gis.site_check import SITE_KINDS
 
     if kind not in SITE_KINDS:
@@ -126,7 +168,8 @@ def site_check_cmd(
             overrides[key] = value
     with configured_store(config) as store:
         data = load(store)
-        result = site_check(data, geom, kind, name=name, overrides=overrides, vicinity_m=vicinity)
+        wind = prevailing_wind(store) if kind == "fire_station" else None
+        result = site_check(data, geom, kind, name=name, overrides=overrides, vicinity_m=vicinity, wind=wind)
         if fmt == "json":
             write_output(dumps(result), output)
         elif fmt == "html":
@@ -139,17 +182,28 @@ def site_check_cmd(
             s = result["summary"]
             lines = [
                 f"{result['site']['properties']['name']}：{s['verdict']}"
-                f"（核查 {s['checks']} 项，不符合 {s['failed']} 项）"
+                f"（{s['labels']['pass']} {s['passed']} 项，{s['labels']['fail']} {s['failed']} 项，"
+                f"{s['labels']['cannot_check']} {s['cannot_check']} 项）"
             ]
+            if s["status"] == "cannot_check":
+                lines.append(f"  原因：{s['reason']}")
+            site = result["site"]["properties"]
+            if site.get("gb50156_class_basis_label"):
+                cls = site.get("gb50156_class_label")
+                lines.append(f"  GB 50156 保护物类别：{cls}（{site['gb50156_class_basis_label']}）")
+            elif site.get("gb50156_class_note"):
+                lines.append("  GB 50156 保护物类别：未填写，且不能按类别推定（可用 --set gb50156_class=… 填写）")
+            marks = {"pass": "✓", "fail": "✗", "cannot_check": "?"}
             for f in result["checks"]["features"]:
                 p = f["properties"]
-                mark = "✓" if p["passed"] else "✗"
-                lines.append(
-                    f"  {mark} {p['standard']} {p['clause']} {p['hazard_name']} ↔ {p['target_name']}："
-                    f"实际 {p['actual_m']:.1f} m，要求 {p['required_m']:g} m"
+                line = (
+                    f"  {marks[p['status']]} {p['status_label']} {p['standard']} {p['clause']} "
+                    f"{p['hazard_name']} ↔ {p['target_name']}：实际 {p['actual_m']:.1f} m，要求 {p['required_m']:g} m"
                 )
+                lines.append(line + (f"；{p['reason']}" if p["status"] == "cannot_check" else ""))
             for u in result["unchecked_rules"]:
-                lines.append(f"  ? 未自动核查：{u['rule']}（{u['standard']} {u['clause']}）")
+                cite = f"（{u['standard']} {u['clause']}）" if u.get("standard") else ""
+                lines.append(f"  ? {u['status_label']}：{u['reason']}{cite}")
             risk = result.get("risk") or {}
             if "ir_per_year" in risk:
                 lines.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,9 +23,10 @@ from shapely.geometry import shape
 from safemap.api.reports._jinja import render
 from safemap.gis.individual_risk import F_LOWER_AT_1, F_UPPER_AT_1
 from safemap.layers.csvsafe import csv_writer
+from safemap.layers.enums import CLASS_BASIS, GB36894_CLASS, VERDICT_STATUS
 
 CSV_COLUMNS = (
-    ("passed", "结论"),
+    ("status", "结论"),
     ("rule", "规则"),
     ("standard", "标准"),
     ("clause", "条款"),
@@ -35,9 +37,19 @@ CSV_COLUMNS = (
     ("actual_m", "实际间距(m)"),
     ("shortfall_m", "不足(m)"),
     ("measured_between", "间距起止点"),
+    ("reason", "无法核查的原因"),
+    ("class_basis", "类别来源"),
     ("note", "备注"),
 )
 ZONE_COLOURS = ("#b71c1c", "#e65100", "#f9a825", "#1565c0", "#6a1b9a", "#00838f")
+
+
+def check_status(props: dict[str, Any]) -> str:
+    """A check record's status code; a record from before three-valued verdicts has only ``passed``."""
+    status = props.get("status")
+    if status in VERDICT_STATUS.codes:
+        return str(status)
+    return "pass" if props.get("passed") else "fail"
 
 
 def checks_csv(features: Iterable[dict[str, Any]]) -> str:
@@ -51,9 +63,11 @@ def checks_csv(features: Iterable[dict[str, Any]]) -> str:
         row = []
         for key, _ in CSV_COLUMNS:
             v = p.get(key)
-            if key == "passed":
-                v = "符合" if v else "不符合"
-            row.append("" if v is None else v)
+            if key == "status":
+                v = VERDICT_STATUS.label(check_status(p))
+            elif key == "class_basis":
+                v = CLASS_BASIS.label(v) if v else None
+            row.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
         w.writerow(row)
     return buf.getvalue()
 
@@ -135,6 +149,7 @@ def _map(result: dict[str, Any], crs: CRS) -> dict[str, Any]:
             {
                 "d": canvas.path(g),
                 "passed": bool(props.get("passed")),
+                "status": check_status(props),
                 "end": far,
                 "label_at": (far[0] - 7 if right else far[0] + 7, far[1] - 5),
                 "label_anchor": "end" if right else "start",
@@ -183,8 +198,10 @@ def site_report_html(result: dict[str, Any], crs: CRS, generated: dt.datetime | 
     Parameters
     ----------
     result
-        A site check as the service returns it: ``site``, ``summary`` (with the verdict),
-        ``checks``, ``zones``, and optionally ``unchecked_rules``, ``risk`` and ``gb18218``.
+        A site check as the service returns it: ``site``, ``summary`` (``status``, ``verdict``,
+        ``reason`` and the counts ``passed``/``failed``/``cannot_check``), ``checks``, ``zones``,
+        and optionally ``unchecked_rules`` (each 无法核查 with its ``reason``), ``risk`` and
+        ``gb18218``. Every verdict word comes from the catalogue enum ``verdict_status``.
     crs
         A metric CRS for the map.
     generated
@@ -200,8 +217,11 @@ def site_report_html(result: dict[str, Any], crs: CRS, generated: dt.datetime | 
         result=result,
         site=result["site"]["properties"],
         summary=result["summary"],
-        checks=[f["properties"] for f in result["checks"]["features"]],
+        labels={code: VERDICT_STATUS.label(code) for code in VERDICT_STATUS.codes},
+        gb36894_labels={m.code: m.label for m in GB36894_CLASS.members},
+        checks=[{**f["properties"], "status": check_status(f["properties"])} for f in result["checks"]["features"]],
         unchecked=result.get("unchecked_rules", []),
+        wind_checks=result.get("wind_checks", []),
         zones=[z["properties"] for z in result["zones"]["features"]],
         map=_map(result, crs),
         when=(generated or dt.datetime.now()).strftime("%Y-%m-%d %H:%M"),

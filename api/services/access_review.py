@@ -32,7 +32,9 @@ from safemap.gis.fire_access import (
 from safemap.gis.hydrants import hydrant_cover, hydrant_spacing
 from safemap.gis.network import FIRE_LANES
 from safemap.gis.terrain import line_slopes
+from safemap.gis.verdicts import CANNOT_CHECK, FAIL, PASS
 from safemap.layers.dem import read_dem
+from safemap.layers.enums import VERDICT_STATUS
 from safemap.layers.store import FeatureStore
 
 REVIEWED = ("enterprises", "protected_targets")
@@ -134,9 +136,14 @@ def access_review(
                     "team": teams.iloc[fac[k]]["name"] if fac[k] >= 0 else None,
                     "via_lanes": [int(net.seg_fid[s]) for s in path if net.seg_layer[s] == FIRE_LANES],
                 }
+            reach_findings = _reach_findings(rec, row, rules, standard_s)
+            own = [f for f in findings if f.layer == name and f.feature_id == int(sid)] + reach_findings
+            unmeasured = _unmeasured_lanes(lanes, rec["lanes"], dem_slopes)
+            rec["verdict"] = site_verdict(rec, own, unmeasured, row.geometry)
             sites_out.append(rec)
-            findings += _reach_findings(rec, row, rules, standard_s)
+            findings += reach_findings
     summary = Counter(f.rule for f in findings)
+    verdicts = Counter(s["verdict"]["status"] for s in sites_out)
     return {
         "standard": {
             "minutes": round(standard_s / 60.0, 2),
@@ -145,6 +152,10 @@ def access_review(
         },
         "vehicles": {"engine": engine, "ladder": ladder},
         "township": township,
+        "verdicts": {
+            "counts": {code: int(verdicts.get(code, 0)) for code in (PASS, FAIL, CANNOT_CHECK)},
+            "labels": {code: VERDICT_STATUS.label(code) for code in (PASS, FAIL, CANNOT_CHECK)},
+        },
         "summary": [
             {"rule": code, "label": rules[code].label, "clause": rules[code].citation, "count": n}
             for code, n in sorted(summary.items(), key=lambda kv: -kv[1])
@@ -157,6 +168,62 @@ def access_review(
         "sites": sites_out,
         "dem": dem_info,
     }
+
+
+def site_verdict(
+    rec: dict[str, Any], findings: Sequence[Finding], unmeasured: Sequence[str], geometry: Any
+) -> dict[str, Any]:
+    """The three-valued verdict of one site of the review.
+
+    Parameters
+    ----------
+    rec
+        The site's record (``lane_findings``: lane rules broken on the lanes serving it).
+    findings
+        The findings about the site itself (arrival time, hydrant cover); a site no engine can
+        reach is a finding (不符合), not a missing input.
+    unmeasured
+        Why lanes serving the site could not be checked (width, clear height or slope unknown).
+    geometry
+        The site's geometry (metric); none or empty cannot be checked.
+
+    Returns
+    -------
+    dict
+        ``status`` (``fail`` when any finding or lane rule is broken, else ``cannot_check`` when
+        something could not be measured, else ``pass``), ``status_label`` from the catalogue,
+        ``reasons`` (Chinese; the failures or what could not be checked).
+    """
+    reasons_fail = [f.message for f in findings] + [f"消防车道：{x}" for x in rec.get("lane_findings", [])]
+    unsure: list[str] = list(unmeasured)
+    if geometry is None or getattr(geometry, "is_empty", True):
+        unsure.append("场所没有位置（几何为空），未核查")
+    if reasons_fail:
+        status, reasons = FAIL, reasons_fail + unsure
+    elif unsure:
+        status, reasons = CANNOT_CHECK, unsure
+    else:
+        status, reasons = PASS, []
+    return {"status": status, "status_label": VERDICT_STATUS.label(status), "reasons": reasons}
+
+
+def _unmeasured_lanes(lanes: gpd.GeoDataFrame, ids: Sequence[int], dem_slopes: dict[int, float]) -> list[str]:
+    """Lanes serving a site whose width, clear height or slope is unknown (GB 50016 §7.1.8 cannot be checked)."""
+    out = []
+    for i in ids:
+        if i not in lanes.index:
+            continue
+        row = lanes.loc[i]
+        gaps = [
+            label
+            for col, label in (("width_m", "净宽"), ("clear_height_m", "净空高度"))
+            if _round(row.get(col)) is None
+        ]
+        if _round(row.get("slope_pct")) is None and int(i) not in dem_slopes:
+            gaps.append("坡度（且无 DEM）")
+        if gaps:
+            out.append(f"消防车道「{row.get('name')}」未填写{'、'.join(gaps)}，无法核查")
+    return out
 
 
 def late_sites(review: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,17 +12,20 @@ the local UTM zone and returned in lon/lat, each with the protected targets and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
 import shapely
 
+from safemap.api.services import wind as wind_service
 from safemap.api.services.problems import invalid
 from safemap.api.services.safety import SafetyData, people_inside
+from safemap.api.services.safety import load as load_safety
 from safemap.gis import plume as plume_mod
 from safemap.gis.consequence_fire import PROBIT_LABELS, PoolFire, bleve, fireball_fuel_kg
-from safemap.gis.consequence_vce import vce
+from safemap.gis.consequence_vce import overpressure_samples, vce
+from safemap.layers.store import FeatureStore
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +45,7 @@ class VceInput(ConsequenceInput):
     fuel_mass_kg: float
     heat_of_combustion_kj_kg: float | None = None
     alpha: float = 0.04
+    sample_distances_m: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +91,7 @@ class PlumeInput(ConsequenceInput):
     rate_kg_s: float
     wind_m_s: float
     stability: str
-    wind_from_deg: float = 0.0
+    wind_from_deg: float | None = None
     setting: str = "rural"
     release_height_m: float = 0.0
     sample_distances_m: tuple[float, ...] = (100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
@@ -143,8 +147,51 @@ def _need(value: float | None, field: str, what: str) -> float:
     return float(value)
 
 
+def with_default_wind(store: FeatureStore, req: ConsequenceInput) -> tuple[ConsequenceInput, dict[str, Any] | None]:
+    """``req`` with the county's prevailing wind where a plume's ``wind_from_deg`` was omitted.
+
+    Returns
+    -------
+    tuple
+        The input (unchanged, or a copy with ``wind_from_deg`` set) and the wind used:
+        ``None`` for models without a wind, else ``from_deg``, ``name``, ``origin``
+        (``request`` or ``county_prevailing``), ``description`` (e.g. 按县域主导风向 西北风（315°）)
+        and, for the county's wind, its ``source`` and ``warnings``.
+
+    Raises
+    ------
+    Unprocessable
+        ``wind_from_deg`` omitted and the county's wind rose has no prevailing wind.
+    """
+    if not isinstance(req, PlumeInput):
+        return req, None
+    if req.wind_from_deg is not None:
+        name = wind_service.wind_mod.wind_name(wind_service.wind_mod.sector_of(req.wind_from_deg))
+        return req, {
+            "from_deg": req.wind_from_deg,
+            "name": name,
+            "origin": "request",
+            "description": f"按请求给定风向 {req.wind_from_deg:g}°（约{name}）",
+        }
+    found = wind_service.default_wind_from(store)
+    if found is None:
+        raise invalid("wind_from_deg", "请给出风向：县域风向玫瑰表为空或全为静风，无法取主导风向")
+    from_deg, wind = found
+    return replace(req, wind_from_deg=from_deg), wind
+
+
+def run(store: FeatureStore, req: ConsequenceInput, extent: tuple[float, float, float, float] | None) -> dict[str, Any]:
+    """:func:`compute` on the store's data, a plume's omitted wind taken from the county's wind rose."""
+    req, wind = with_default_wind(store, req)
+    return compute(load_safety(store), req, extent, wind=wind)
+
+
 def compute(
-    data: SafetyData, req: ConsequenceInput, extent: tuple[float, float, float, float] | None
+    data: SafetyData,
+    req: ConsequenceInput,
+    extent: tuple[float, float, float, float] | None,
+    *,
+    wind: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the model; return its numbers, zone polygons (GeoJSON) and the people inside.
 
@@ -156,12 +203,17 @@ def compute(
         The model and its inputs.
     extent
         The service area (lon/lat); a location outside it is refused.
+    wind
+        The wind a plume uses and where it came from (:func:`with_default_wind`); returned as
+        ``wind``. A plume without ``wind_from_deg`` and without ``wind`` is refused.
 
     Returns
     -------
     dict
-        ``model``, ``location``, ``substance``, ``results`` and ``zones`` (a GeoJSON
-        FeatureCollection, innermost zone first).
+        ``model``, ``location``, ``substance``, ``results``, ``zones`` (a GeoJSON
+        FeatureCollection, innermost zone first) and ``wind`` (plume only; else ``None``).
+        A VCE with ``sample_distances_m`` has ``results["samples"]``: overpressure (kPa) at
+        each distance (:func:`safemap.gis.consequence_vce.overpressure_samples`).
 
     Raises
     ------
@@ -178,6 +230,8 @@ def compute(
         heat = req.heat_of_combustion_kj_kg or sub.get("heat_of_combustion_kj_kg")
         res = vce(req.fuel_mass_kg, _need(heat, "heat_of_combustion_kj_kg", "燃烧热"), alpha=req.alpha)
         result = {k: round(v, 3) for k, v in res.__dict__.items()}
+        if req.sample_distances_m:
+            result["samples"] = overpressure_samples(res.w_tnt_kg, req.sample_distances_m)
         zones = [(k, label, origin.buffer(r, 64), {"radius_m": round(r, 2)}) for k, label, r in res.zones()]
     elif isinstance(req, BleveInput):
         if req.fireball_mass_kg is None and req.capacity_kg is None:
@@ -228,7 +282,12 @@ def compute(
                 )
     else:
         assert isinstance(req, PlumeInput)
-        result, zones = _plume(req, sub, origin)
+        if req.wind_from_deg is None:
+            raise invalid("wind_from_deg", "请给出风向（来向，度）")
+        if wind is None:
+            told = f"按给定风向 {req.wind_from_deg:g}°"
+            wind = {"from_deg": req.wind_from_deg, "origin": "request", "description": told}
+        result, zones = _plume(req, sub, origin, req.wind_from_deg)
     zones.sort(key=lambda z: z[2].area)  # innermost first
     people = people_inside(data, [z[2] for z in zones])
     frame = (
@@ -261,10 +320,11 @@ def compute(
         "substance": sub.get("name") if sub else None,
         "results": result,
         "zones": {"type": "FeatureCollection", "features": features},
+        "wind": wind if isinstance(req, PlumeInput) else None,
     }
 
 
-def _plume(req: PlumeInput, sub: dict[str, Any], origin: Any) -> tuple[dict[str, Any], list]:
+def _plume(req: PlumeInput, sub: dict[str, Any], origin: Any, wind_from_deg: float) -> tuple[dict[str, Any], list]:
     try:
         p = plume_mod.Plume(req.rate_kg_s, req.wind_m_s, req.stability, req.setting, req.release_height_m)
     except ValueError as exc:
@@ -301,7 +361,7 @@ def _plume(req: PlumeInput, sub: dict[str, Any], origin: Any) -> tuple[dict[str,
         x_max = p.max_distance_m(level)
         entry = {"label": t.label, "threshold_mg_m3": level, "threshold_ppm": t.ppm, "max_distance_m": round(x_max, 2)}
         if local is not None:
-            shape = plume_mod.to_map(local, (origin.x, origin.y), req.wind_from_deg)
+            shape = plume_mod.to_map(local, (origin.x, origin.y), wind_from_deg)
             entry["max_half_width_m"] = round(local.bounds[3], 2)
             entry["area_m2"] = round(shape.area, 1)
             zones.append(
@@ -314,7 +374,8 @@ def _plume(req: PlumeInput, sub: dict[str, Any], origin: Any) -> tuple[dict[str,
             )
         footprints.append(entry)
     result = {
-        "downwind_bearing_deg": plume_mod.downwind_bearing(req.wind_from_deg),
+        "wind_from_deg": wind_from_deg,
+        "downwind_bearing_deg": plume_mod.downwind_bearing(wind_from_deg),
         "samples": samples,
         "footprints": footprints,
         "valid_range_m": list(plume_mod.VALID_RANGE_M),

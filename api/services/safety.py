@@ -22,13 +22,19 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from safemap.api.services.major_hazard import grade_request as grade_request
+from safemap.api.services.major_hazard import grade_sources as grade_sources
+from safemap.api.services.major_hazard import grade_units as grade_units
+from safemap.api.services.major_hazard import recompute_grades as recompute_grades
 from safemap.gis import individual_risk as ir_mod
 from safemap.gis.consequence_fire import PoolFire
 from safemap.gis.individual_risk import DEFAULT_WEATHER, Grid, Scenario, Weather
-from safemap.gis.major_hazard import CriticalQuantities, Grading, exposed_population, grade
+from safemap.gis.major_hazard import CriticalQuantities
 from safemap.gis.projection import metric_crs
-from safemap.gis.separation import SubstanceProperties, audit
-from safemap.layers.model import SYSTEM, Actor
+from safemap.gis.separation import SubstanceProperties, audit_with_issues
+from safemap.gis.target_classes import derive_classes
+from safemap.gis.verdicts import CANNOT_CHECK, FAIL
+from safemap.layers.enums import CLASS_BASIS, TARGET_CATEGORY, VERDICT_STATUS
 from safemap.layers.store import FeatureStore
 
 TARGET_LAYERS = ("protected_targets", "rescue_teams", "roads")
@@ -53,6 +59,8 @@ class SafetyData:
     limits: pd.DataFrame
     scenario_rows: pd.DataFrame
     cache: dict[Any, Any] = field(default_factory=dict)
+    #: GB 18218 units (``hazard_units``), metric.
+    units: gpd.GeoDataFrame | None = None
 
     @property
     def protected(self) -> gpd.GeoDataFrame:
@@ -102,7 +110,9 @@ def load(store: FeatureStore) -> SafetyData:
         props=SubstanceProperties(_table(store, "substance_properties")),
         limits=_table(store, "gb36894_limits"),
         scenario_rows=_table(store, "risk_scenarios"),
+        units=_frame(store, "hazard_units").to_crs(crs).reset_index(drop=True),
     )
+    data.cache[CLASS_RULES_KEY] = _table(store, "target_class_rules")  # GB 50156 附录B classes by kind
     with _LOCK:
         _CACHE[store] = data
     return data
@@ -116,13 +126,82 @@ def to_lonlat(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 # ---------------------------------------------------------------------------- separation audit
 
 
-def violations(store: FeatureStore) -> gpd.GeoDataFrame:
-    """Every separation-rule violation in the store (lines between the pair, lon/lat)."""
-    data = load(store)
-    key = ("violations",)
+CLASS_RULES_KEY = ("target_class_rules",)
+
+
+def class_rules(data: SafetyData) -> pd.DataFrame:
+    """The ``target_class_rules`` table (GB 50156 附录B class by category) as loaded with ``data``."""
+    table = data.cache.get(CLASS_RULES_KEY)
+    return table if isinstance(table, pd.DataFrame) else pd.DataFrame()
+
+
+def classify(data: SafetyData, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with GB 50156 classes derived from the category where none is entered.
+
+    Adds ``gb50156_class_basis`` (``explicit``/``derived``) and ``gb50156_class_note`` (the
+    clause followed, or why no class can be derived); see :mod:`gis.target_classes`.
+    """
+    labels = {m.code: m.label for m in TARGET_CATEGORY.members}
+    return derive_classes(frame, class_rules(data), labels)
+
+
+def classified_targets(data: SafetyData) -> gpd.GeoDataFrame:
+    """The store's targets with derived classes (cached until the next write)."""
+    key = ("classified_targets",)
     if key not in data.cache:
-        data.cache[key] = to_lonlat(audit(data.hazards, data.targets, data.rules, data.props))
+        data.cache[key] = classify(data, data.targets)
     return data.cache[key]
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Checks with the catalogue's Chinese words beside the codes: ``status_label``, ``class_basis_label``."""
+    out = frame.copy()
+    out["status_label"] = [VERDICT_STATUS.label(s) for s in out["status"]] if len(out) else []
+    if "class_basis" in out:
+        out["class_basis_label"] = [None if b is None else CLASS_BASIS.label(b) for b in out["class_basis"]]
+    return out
+
+
+def _audit(data: SafetyData) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    key = ("audit",)
+    if key not in data.cache:
+        frame, issues = audit_with_issues(data.hazards, classified_targets(data), data.rules, data.props)
+        data.cache[key] = (to_lonlat(labelled(frame)), labelled(issues))
+    return data.cache[key]
+
+
+def violations(store: FeatureStore) -> gpd.GeoDataFrame:
+    """Every separation-rule pair that fails (不符合) or cannot be checked (无法核查), lon/lat lines.
+
+    Each row has ``status`` (``fail``/``cannot_check``), ``status_label`` (不符合/无法核查),
+    ``reason`` for the latter, and ``class_basis``/``class_basis_label`` when the target's
+    class was derived from its category (按类别推定).
+    """
+    return _audit(load(store))[0]
+
+
+def separation_issues(store: FeatureStore) -> list[dict[str, Any]]:
+    """Hazard-level findings of the audit, each 无法核查 with its reason.
+
+    Sources without a grade or volume (e.g. a fuel station beyond GB 50156 一级), rules whose
+    targets have no map layer (railways, substations …), volumes above a table's last band:
+    ``hazard_id``, ``hazard_name``, ``hazard_category``, ``rule``, ``standard``, ``clause``,
+    ``target_class``, ``required_m``, ``status``, ``status_label``, ``reason``.
+    """
+    issues = _audit(load(store))[1]
+    return [{k: _stored(v) for k, v in row.items() if k != "rule_pos"} for row in issues.to_dict("records")]
+
+
+def audit_summary(store: FeatureStore) -> dict[str, Any]:
+    """Counts of the audit: pairs 不符合 / 无法核查 and hazard-level 无法核查 findings, with labels."""
+    frame, issues = _audit(load(store))
+    counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+    return {
+        "fail": int(counts.get(FAIL, 0)),
+        "cannot_check": int(counts.get(CANNOT_CHECK, 0)),
+        "issues": len(issues),
+        "labels": {code: VERDICT_STATUS.label(code) for code in VERDICT_STATUS.codes},
+    }
 
 
 def geojson_features(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
@@ -135,88 +214,12 @@ def geojson_features(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------- GB 18218
 
-
-def grade_sources(hazards: gpd.GeoDataFrame, protected: gpd.GeoDataFrame, table: CriticalQuantities) -> pd.DataFrame:
-    """GB 18218 S, R, grade and exposed population of every hazard source (metric frames)."""
-    exposed = exposed_population(
-        hazards.geometry.to_numpy(), protected.geometry.to_numpy(), protected["population"].to_numpy()
-    )
-    rows = []
-    for h, people in zip(hazards.itertuples(index=False), exposed, strict=True):
-        g = grade(h.substances or [], int(people), table)
-        rows.append({"id": h.id, "grading": g})
-    return pd.DataFrame(rows, columns=["id", "grading"])
-
-
-def _grading_inputs(store: FeatureStore) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, CriticalQuantities]:
-    """Only what GB 18218 needs (hazard sources, protected targets, Tables 1–4): cheap after every write."""
-    with _LOCK:
-        cached = _CACHE.get(store)
-    if cached is not None and cached.generation == store.generation():
-        return cached.hazards, cached.protected, cached.table
-    hazards = _frame(store, "hazard_sources", children=True)
-    protected = _frame(store, "protected_targets")
-    crs = metric_crs(hazards if len(hazards) else protected)
-    table = CriticalQuantities(_table(store, "gb18218_substances"), _table(store, "gb18218_classes"))
-    return hazards.to_crs(crs), protected.to_crs(crs), table
+# GB 18218 grading itself is :mod:`safemap.api.services.major_hazard` (imported above, so that
+# ``safety.recompute_grades`` and friends keep working for older callers).
 
 
 def _stored(value: Any) -> Any:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
-def recompute_grades(store: FeatureStore, actor: Actor = SYSTEM) -> dict[str, Any]:
-    """Write S, R, grade and exposed population of every hazard source that changed.
-
-    Returns counts (``graded``, ``changed``, ``major``) and the per-source results.
-    """
-    hazards, protected, table = _grading_inputs(store)
-    graded = grade_sources(hazards, protected, table)
-    current = hazards.set_index("id")
-    updates: dict[int, dict[str, Any]] = {}
-    results = []
-    for hid, g in zip(graded["id"], graded["grading"], strict=True):
-        values = {
-            "s_value": round(g.s, 6),
-            "r_value": round(g.r, 6),
-            "grade": g.grade,
-            "exposed_population": g.exposed_population,
-        }
-        old = current.loc[hid]
-        if any(_differs(_stored(old[k]), v) for k, v in values.items()):
-            updates[int(hid)] = values
-        results.append({"id": int(hid), "name": old["name"], **values, "is_major": g.is_major, "notes": g.notes})
-    if updates:
-        store.set_computed("hazard_sources", updates, actor, note=f"GB 18218 重新计算 {len(updates)} 个危险源")
-    return {
-        "graded": len(results),
-        "changed": len(updates),
-        "major": sum(r["is_major"] for r in results),
-        "sources": results,
-    }
-
-
-def _differs(old: Any, new: Any) -> bool:
-    if old is None or new is None:
-        return old is not new
-    if isinstance(new, float) or isinstance(old, float):
-        return not math.isclose(float(old), float(new), rel_tol=1e-9, abs_tol=1e-9)
-    return old != new
-
-
-def grade_request(
-    store: FeatureStore,
-    substances: Sequence[Mapping[str, Any]],
-    exposed: int | None,
-    geometry: Any | None,
-) -> tuple[Grading, int]:
-    """Grade a unit described in a request; the population comes from the map when a geometry is given."""
-    data = load(store)
-    if exposed is None:
-        unit = gpd.GeoSeries([geometry], crs=4326).to_crs(data.crs).to_numpy()
-        protected = data.protected
-        exposed = int(exposed_population(unit, protected.geometry.to_numpy(), protected["population"].to_numpy())[0])
-    return grade(substances, exposed, data.table), exposed
 
 
 # ---------------------------------------------------------------------------- QRA scenarios

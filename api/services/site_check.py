@@ -14,13 +14,41 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from safemap.api.services.safety import SafetyData, people_inside, risk_targets, scenarios_for, stored_scenarios
+from safemap.api.services.safety import (
+    SafetyData,
+    classified_targets,
+    classify,
+    labelled,
+    people_inside,
+    risk_targets,
+    scenarios_for,
+    stored_scenarios,
+)
+from safemap.api.services.wind import fire_station_wind_checks
 from safemap.gis import individual_risk as ir_mod
 from safemap.gis import plume as plume_mod
 from safemap.gis.consequence_fire import PoolFire, bleve
 from safemap.gis.consequence_vce import kb_scaled_distance
 from safemap.gis.major_hazard import exposed_population, grade
-from safemap.gis.site_check import SITE_KINDS, proposed_frame, proposed_properties, site_checks
+from safemap.gis.site_check import SITE_KINDS, SiteKind, proposed_frame, proposed_properties, site_checks
+from safemap.gis.verdicts import CANNOT_CHECK, FAIL, PASS, overall
+from safemap.layers.enums import (
+    CLASS_BASIS,
+    GB36894_CLASS,
+    GB50156_CLASS,
+    TARGET_CATEGORY,
+    VAPOUR_RECOVERY,
+    VERDICT_STATUS,
+)
+from safemap.layers.errors import Problem, ValidationFailed
+
+#: Coded site properties: the catalogue enum each must belong to, and its Chinese label.
+CODED = {
+    "gb50156_class": (GB50156_CLASS, "GB 50156 保护物类别"),
+    "gb36894_class": (GB36894_CLASS, "GB 36894 防护目标类别"),
+    "vapour_recovery": (VAPOUR_RECOVERY, "油气回收"),
+    "category": (TARGET_CATEGORY, "防护目标类别"),
+}
 
 WORST_WEATHER = ir_mod.Weather("F", 1.5, 1.0)  # EPA RMP worst case (reference §4.7)
 
@@ -89,16 +117,45 @@ def site_check(
     name: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     vicinity_m: float = 1000.0,
+    wind: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the planner sees for a proposed site (JSON-ready, geometries in lon/lat)."""
+    """Everything the planner sees for a proposed site (JSON-ready, geometries in lon/lat).
+
+    A fire station is also checked against 建标152's wind rule (上风或侧风, one record per
+    hazardous-chemical site within ``vicinity_m`` in ``wind_checks``) with ``wind``, the
+    county's prevailing wind (:func:`safemap.api.services.wind.prevailing_wind`); without
+    it those records are 无法核查.
+
+    The verdict is three-valued (``summary.status`` pass/fail/cannot_check with the
+    catalogue's label in ``summary.verdict``): 符合 only when at least one rule was checked
+    and all passed; 无法核查 with ``summary.reason`` when a check could not be made or
+    nothing was checked. Each check record (``checks`` features, ``unchecked_rules``) has
+    ``status``, ``status_label`` and, for 无法核查, ``reason``.
+
+    Raises
+    ------
+    ValidationFailed
+        A coded property (``gb50156_class`` …) that is not a code of its catalogue enum.
+    """
     kind = SITE_KINDS[kind_code]
+    _check_codes(overrides)
     props = proposed_properties(kind, overrides)
     site_m = gpd.GeoSeries([geometry], crs=4326).to_crs(data.crs).iloc[0]
     label = name or (kind.label if kind.label.startswith("新建") else f"拟建{kind.label}")
     site = proposed_frame(kind, site_m, {**props, "plant_status": "new"}, data.crs, label)
-    checks, unchecked = site_checks(kind, site, data.hazards, data.targets, data.rules, data.props, vicinity_m)
+    if kind.layer == "protected_targets":
+        site = classify(data, site)
+    checks, issues = site_checks(kind, site, data.hazards, classified_targets(data), data.rules, data.props, vicinity_m)
+    checks = labelled(checks)
     checks_ll = checks.to_crs(4326)
-    failed = int((~checks["passed"]).sum()) if len(checks) else 0
+    unchecked = [_issue_record(r) for r in labelled(issues).to_dict("records")]
+    wind_checks: list[dict[str, Any]] = []
+    if kind.code == "fire_station":
+        wind_checks = [
+            r | {"status_label": VERDICT_STATUS.label(r["status"])}
+            for r in fire_station_wind_checks(data, geometry, vicinity_m, wind=dict(wind) if wind else None)
+        ]
+    summary = _summary(kind, checks, unchecked + wind_checks, vicinity_m)
     out: dict[str, Any] = {
         "site": {
             "type": "Feature",
@@ -109,28 +166,14 @@ def site_check(
                 "kind": kind.code,
                 "kind_label": kind.label,
                 "role": kind.role,
+                **_class_used(site),
             },
         },
         "substances": props.get("substances") or [],
-        "summary": {
-            "checks": len(checks),
-            "failed": failed,
-            "passed": len(checks) - failed,
-            "verdict": "不符合" if failed else "符合（已核查的规则）",
-            "vicinity_m": vicinity_m,
-        },
+        "summary": summary,
         "checks": {"type": "FeatureCollection", "features": _records(checks_ll)},
-        "unchecked_rules": [
-            {
-                "rule": r.name,
-                "standard": r.standard,
-                "clause": r.clause,
-                "required_m": _round(getattr(r, "required_m", None)),
-                "target": r.target_label,
-                "note": r.note,
-            }
-            for r in unchecked.itertuples(index=False)
-        ],
+        "unchecked_rules": unchecked,
+        "wind_checks": wind_checks,
     }
     zones: list[tuple[str, str, Any]] = []
     if kind.role == "hazard":
@@ -187,3 +230,64 @@ def _offset(s: ir_mod.Scenario, site: BaseGeometry) -> tuple[np.ndarray, np.ndar
 
 def _round(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 2)
+
+
+def _check_codes(overrides: Mapping[str, Any] | None) -> None:
+    """Refuse a coded property that is not a code of its enum (422 naming the field in Chinese)."""
+    for key, (enum, label) in CODED.items():
+        value = (overrides or {}).get(key)
+        if value is not None and value not in enum.codes:
+            msg = f"{label}：不认识的代码 {value!r}；可选：{enum.describe()}"
+            raise ValidationFailed(msg, [Problem(f"properties.{key}", msg)])
+
+
+def _class_used(site: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The GB 50156 class a proposed target was checked as, and whether it was entered or derived."""
+    if "gb50156_class_basis" not in site:
+        return {}
+    row = site.iloc[0]
+    code = row.get("gb50156_class")
+    basis = row.get("gb50156_class_basis")
+    return {
+        "gb50156_class": code,
+        "gb50156_class_label": GB50156_CLASS.label(code) if isinstance(code, str) else None,
+        "gb50156_class_basis": basis,
+        "gb50156_class_basis_label": CLASS_BASIS.label(basis) if isinstance(basis, str) else None,
+        "gb50156_class_note": row.get("gb50156_class_note"),
+    }
+
+
+def _issue_record(r: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule-level check record (no target pair): same keys as a pair's where they apply."""
+    return {
+        "status": r["status"],
+        "status_label": r["status_label"],
+        "reason": r["reason"],
+        "rule": r.get("rule"),
+        "standard": r.get("standard"),
+        "clause": r.get("clause"),
+        "required_m": _round(r.get("required_m")),
+        "target": r.get("target_class"),
+        "hazard_category": r.get("hazard_category"),
+    }
+
+
+def _summary(kind: SiteKind, checks: Any, unchecked: list[dict[str, Any]], vicinity_m: float) -> dict[str, Any]:
+    """The verdict of the whole site check (see :func:`gis.verdicts.overall`) with counts per kind."""
+    records = [(str(s), r) for s, r in zip(checks["status"], checks["reason"], strict=True)] if len(checks) else []
+    records += [(u["status"], u["reason"]) for u in unchecked]
+    what = "危险源" if kind.role == "target" else "防护目标"
+    v = overall(records, nothing_checked=f"各规则要求间距外 {vicinity_m:g} m 内没有适用安全间距规则的{what}")
+    counts = v["counts"]
+    return {
+        "status": v["status"],
+        "verdict": VERDICT_STATUS.label(v["status"]),
+        "reason": v["reason"],
+        "counts": counts,
+        "labels": {code: VERDICT_STATUS.label(code) for code in (PASS, FAIL, CANNOT_CHECK)},
+        "checks": len(checks),
+        "passed": counts[PASS],
+        "failed": counts[FAIL],
+        "cannot_check": counts[CANNOT_CHECK],
+        "vicinity_m": vicinity_m,
+    }

@@ -19,6 +19,7 @@ from safemap.layers.demo.shapes import XY
 
 ENTERPRISE_SOURCE = "synthetic: 虚构企业（名称、信用代码、位置、人员与联系方式均为演示数据）"
 HAZARD_SOURCE = "synthetic: 虚构危险源（位置、装置与物质数量均为演示数据；物质名称与CAS号真实）"
+UNIT_SOURCE = "synthetic: 虚构危险化学品单元（防火堤/仓库范围与所含危险源均为演示数据）"
 INDIVIDUAL_SOURCE = "synthetic: 虚构个体经营户（名称、信用代码、位置与联系方式均为演示数据）"
 
 
@@ -78,9 +79,14 @@ class Sites:
         name: str,
         kind: str,
         substances: list[dict[str, Any]],
+        *,
+        unit_key: str | None = None,
         **extra: Any,
     ) -> Draft:
-        """Draft a hazard source of ``enterprise_key`` holding ``substances`` (rows in tonnes)."""
+        """Draft a hazard source of ``enterprise_key`` holding ``substances`` (rows in tonnes).
+
+        ``unit_key`` names the GB 18218 unit (a :meth:`unit` draft) the source belongs to.
+        """
         c = geom.centroid
         draft = self.plan.new(
             "hazard_sources",
@@ -94,6 +100,23 @@ class Sites:
             **extra,
         )
         draft.children["substances"] = substances
+        draft.refs["enterprise_id"] = enterprise_key
+        if unit_key is not None:
+            draft.refs["unit_id"] = unit_key
+        return draft
+
+    def unit(self, key: str, enterprise_key: str, geom: BaseGeometry, name: str, unit_kind: str) -> Draft:
+        """Draft a GB 18218 unit (储存单元/生产单元) of ``enterprise_key``; ``geom`` is its outline (metres)."""
+        c = geom.centroid
+        draft = self.plan.new(
+            "hazard_units",
+            key,
+            geom,
+            name=name,
+            township=self.county.township_at((c.x, c.y)),
+            source=UNIT_SOURCE,
+            unit_kind=unit_kind,
+        )
         draft.refs["enterprise_id"] = enterprise_key
         return draft
 

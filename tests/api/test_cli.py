@@ -29,7 +29,9 @@ def run(*args: str) -> tuple[int, str]:
 def test_demo_is_built_once_and_edits_survive(env: Path) -> None:
     code, out = run("demo", "--if-missing")
     assert code == 0 and "演示数据已生成" in out and "roads" in out
-    assert "GB 18218 分级：42 个危险源，其中重大危险源 8 个" in out  # graded by the editing service
+    # Graded by the editing service. 11 = 8 sources major on their own + the park's three LPG tanks, which
+    # are one GB 18218 storage unit (one dike, S = 3 × 23.38 / 50 = 1.4028) and carry its grade (issue 11).
+    assert "GB 18218 分级：42 个危险源，其中重大危险源 11 个" in out
     store = open_store(env)
     road = store.query("roads", limit=1).rows[0]
     edit = {"properties": {"version": road["version"], "status": "closed"}}

@@ -60,6 +60,7 @@ def refused(store: Path, *args: str, code: int = 2) -> str:
 def test_check_distances_lists_the_planted_violations(shared: Path, tmp_path: Path) -> None:
     out = ok(shared, "check-distances")
     assert out.startswith("安全间距违规 6 处：")
+    assert "无法核查 " in out and "「铁路」在地图上没有对应图层" in out  # rules without a map layer (issue 11)
     assert f"{STATION} → {KINDERGARTEN}：实际 38.0 m < 要求 40 m（差 2.0 m；GB 50156-2021 4.0.4）" in out
     assert "牧民冬窝子定居点（矿区炸药库附近）：实际 350.0 m" in out and "GB 6722-2014" in out
     ok(shared, "check-distances", "--format", "geojson", "-o", str(tmp_path / "v.geojson"))
@@ -70,6 +71,31 @@ def test_check_distances_lists_the_planted_violations(shared: Path, tmp_path: Pa
     ok(shared, "check-distances", "--format", "csv", "-o", str(tmp_path / "v.csv"))
     csv = (tmp_path / "v.csv").read_text(encoding="utf-8")
     assert csv.startswith("\ufeff结论,规则") and len(csv.strip().splitlines()) == 7
+
+
+def test_check_distances_ungradable_station_is_cannot_check(own: Path, tmp_path: Path) -> None:
+    """Issue 11: 汽油 200 m³ + 柴油 100 m³ (V = 250 m³ > 210 m³, GB 50156 表3.0.9) has no grade."""
+    from safemap.layers.model import SYSTEM
+    from safemap.layers.store import open_store
+
+    store = open_store(own)
+    try:
+        f = store.query("hazard_sources", q="城东加油站", limit=1).features()[0]
+        edit = {"properties": {"gasoline_m3": 200.0, "diesel_m3": 100.0, "max_tank_m3": 50.0}}
+        store.update("hazard_sources", f["id"], edit, SYSTEM, expected_version=f["properties"]["version"])
+    finally:
+        store.close()
+    out = ok(own, "check-distances")
+    assert "安全间距违规 5 处：" in out and KINDERGARTEN in out.split("无法核查")[1]
+    assert "汽油 200 m³、柴油 100 m³ 超出 GB 50156 一级站容积上限，无法定级" in out
+    text = ok(own, "check-distances", "--format", "geojson")
+
+    def no_nan(word: str) -> None:
+        raise AssertionError(f"not JSON: {word}")
+
+    feats = json.loads(text, parse_constant=no_nan)["features"]
+    kg = next(x["properties"] for x in feats if x["properties"]["target_name"] == KINDERGARTEN)
+    assert (kg["status"], kg["status_label"], kg["shortfall_m"]) == ("cannot_check", "无法核查", None)
 
 
 def test_check_distances_unwritable_output(shared: Path, tmp_path: Path) -> None:
@@ -90,16 +116,32 @@ def _kindergarten_point(store: Path) -> tuple[float, float]:
 
 def test_site_check_finds_the_fuel_station_too_close(shared: Path) -> None:
     lon, lat = _kindergarten_point(shared)
-    args = ("site-check", "--kind", "kindergarten", "--lon", f"{lon:.8f}", "--lat", f"{lat:.8f}")
+    # 240 children, as the planted kindergarten: more than 200 makes it a 重要公共建筑物 (GB 50156-2021
+    # 附录B B.0.1 第6款), 40 m from a 二级 station with unloading recovery (表4.0.4). The kind's default
+    # of 200 would be a 一类保护物 (B.0.2 第6款, 16 m) and pass.
+    args = (
+        "site-check",
+        "--kind",
+        "kindergarten",
+        "--lon",
+        f"{lon:.8f}",
+        "--lat",
+        f"{lat:.8f}",
+        "--set",
+        "population=240",
+    )
     result = json.loads(ok(shared, *args, "--format", "json"))
-    assert result["summary"] == {"checks": 1, "failed": 1, "passed": 0, "verdict": "不符合", "vicinity_m": 1000.0}
+    summary = {k: result["summary"][k] for k in ("checks", "failed", "passed", "cannot_check", "status", "verdict")}
+    assert summary == {"checks": 1, "failed": 1, "passed": 0, "cannot_check": 0, "status": "fail", "verdict": "不符合"}
+    assert result["summary"]["counts"] == {"pass": 0, "fail": 1, "cannot_check": 0}
+    assert result["site"]["properties"]["gb50156_class_basis_label"] == "按类别推定"
     (check,) = [f["properties"] for f in result["checks"]["features"]]
     assert (check["standard"], check["clause"], check["hazard_name"]) == ("GB 50156-2021", "4.0.4", STATION)
     assert (check["actual_m"], check["required_m"], check["passed"]) == (38.0, 40.0, False)
     assert result["risk"]["limit_existing_per_year"] == 3e-06
     table = ok(shared, *args, "--name", "拟建幼儿园")
-    assert table.startswith("拟建幼儿园：不符合（核查 1 项，不符合 1 项）")
-    assert f"✗ GB 50156-2021 4.0.4 {STATION} ↔ 拟建幼儿园：实际 38.0 m，要求 40 m" in table
+    assert table.startswith("拟建幼儿园：不符合（符合 0 项，不符合 1 项，无法核查 0 项）")
+    assert f"✗ 不符合 GB 50156-2021 4.0.4 {STATION} ↔ 拟建幼儿园：实际 38.0 m，要求 40 m" in table
 
 
 def test_site_check_bad_input(shared: Path, tmp_path: Path) -> None:
@@ -118,13 +160,15 @@ def test_site_check_bad_input(shared: Path, tmp_path: Path) -> None:
 
 def test_grade_hazards_finds_the_demo_already_graded(own: Path) -> None:
     out = ok(own, "grade-hazards")
-    # `safemap demo` grades through the editing service: nothing left to update.
-    assert out.startswith("已分级 42 个危险源：重大危险源 8 个，更新 0 个")
+    # `safemap demo` grades through the editing service: nothing left to update. 11 major = 8 on their own
+    # + the park's three LPG tanks, one GB 18218 storage unit (one dike) that is major as a whole (issue 11).
+    assert out.startswith("已分级 42 个危险源：重大危险源 11 个，更新 0 个")
+    assert "其中 3 个危险源分属 1 个危险化学品单元" in out
     warehouse = next(line for line in out.splitlines() if "甲类危险化学品仓库" in line)
     # 6 t Cl2 (β 4) + methanol, toluene, acetone, xylene; ≥ 100 people within 500 m (α 2).
     r = 2.0 * (4 * 6 / 5 + 25 / 500 + 15 / 500 + 8 / 500 + 12 / 5000)
     assert f"R={r:<8.4g}" in warehouse and "等级 4级" in warehouse
-    assert ok(own, "grade-hazards", "--quiet").strip() == "已分级 42 个危险源：重大危险源 8 个，更新 0 个"
+    assert ok(own, "grade-hazards", "--quiet").strip() == "已分级 42 个危险源：重大危险源 11 个，更新 0 个"
 
 
 def test_grade_hazards_on_a_file_that_is_no_store(tmp_path: Path) -> None:
@@ -199,6 +243,9 @@ def test_access_review_finds_the_planted_lane_problems(shared: Path) -> None:
     assert steep and steep[0]["basis"] == "实测"
     assert any(p["measured"] == 15 and "7.1.10" in p["clause"] for p in lanes)  # a 15 t garage roof
     table = ok(shared, "access-review")
+    assert table.startswith("场所结论：符合 ") and "不符合 " in table and "无法核查 " in table
+    counts = review["verdicts"]["counts"]
+    assert f"不符合 {counts['fail']} 处" in table.splitlines()[0]
     assert "消防车道（地库坡道 9.5%）：坡度 9.5%（实测），应不大于 8%" in table
     assert "尽头式消防车道（10×10 m 回车场）：尽头式车道回车场 10×10 m，重型消防车应不小于 18×18 m" in table
 

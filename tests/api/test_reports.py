@@ -62,7 +62,16 @@ def site_result(risk: dict[str, Any] | None = None, gb18218: dict[str, Any] | No
     x, y = 83.0, 46.2
     return {
         "site": {"type": "Feature", "geometry": _point(x, y), "properties": {"name": EVIL, "kind_label": "学校"}},
-        "summary": {"vicinity_m": 50, "verdict": "不符合", "checks": 2, "failed": 1},
+        "summary": {
+            "vicinity_m": 50,
+            "status": "fail",
+            "verdict": "不符合",
+            "reason": "1 项不符合",
+            "checks": 2,
+            "passed": 1,
+            "failed": 1,
+            "cannot_check": 1,
+        },
         "checks": {
             "type": "FeatureCollection",
             "features": [_check(False, 31.25, 40), _check(True, 125.04, 50, measured_between=None)],
@@ -87,7 +96,15 @@ def site_result(risk: dict[str, Any] | None = None, gb18218: dict[str, Any] | No
             ],
         },
         "unchecked_rules": [
-            {"standard": "GB 50016", "clause": "3.4.1", "rule": "与高压线", "required_m": None, "note": "无图层"}
+            {
+                "status": "cannot_check",
+                "status_label": "无法核查",
+                "standard": "GB 50016",
+                "clause": "3.4.1",
+                "rule": "与高压线",
+                "required_m": None,
+                "reason": "无图层",
+            }
         ],
         "risk": risk or {},
         "gb18218": gb18218,
@@ -121,13 +138,13 @@ def test_site_report_escapes_names_and_prints_headings_and_numbers() -> None:
     for heading in (
         "位置示意图",
         "安全间距核查",
-        "未能自动核查的规则（地图上无对应图层，请现场核实）",
+        "无法核查的规则（请现场核实）",
         "事故后果影响区及区内人员",
     ):
         assert f"<h2>{heading}</h2>" in html
     assert "依据与说明" in text
     assert "生成时间：2024-05-01 09:30" in text and "核查范围：所需间距外加 50 m" in text
-    assert "结论：不符合（核查 2 项，不符合 1 项）" in text
+    assert "结论：不符合（符合 1 项，不符合 1 项，无法核查 1 项）" in text
     assert 'class="verdict fail"' in html
     # a failing and a passing row: required as %g, actual and shortfall to 0.1 m
     assert '<td class="fail">不符合</td><td>GB 50156-2021 4.0.4</td>' in html
@@ -135,6 +152,7 @@ def test_site_report_escapes_names_and_prints_headings_and_numbers() -> None:
     assert '<td class="num">50</td><td class="num">125.0</td><td class="num">0.0</td><td></td>' in html
     # the unchecked rule with no distance prints an empty cell, not "None"
     assert '<td>与高压线</td><td class="num"></td><td>无图层</td>' in html and "None" not in html
+    assert '<td class="unknown">无法核查</td><td>GB 50016 3.4.1</td>' in html
     # zones: population, targets cut at 30 and joined with 、
     assert '<td class="num">1234</td><td>甲小区</td>' in html
     assert "目标29" in text and "目标30" not in text and "目标0、目标1、" in text
@@ -163,12 +181,24 @@ def test_site_report_with_no_checks_and_a_polygon_site() -> None:
     result["checks"]["features"] = []
     result["zones"]["features"] = []
     result["unchecked_rules"] = []
-    result["summary"] = {"vicinity_m": 12.5, "verdict": "符合", "checks": 0, "failed": 0}
+    # Zero checks is never 符合 (issue 11): the service answers 无法核查 with the reason, and the
+    # report prints it. (This test used to feed "符合" with 0 checks, the wrong verdict.)
+    result["summary"] = {
+        "vicinity_m": 12.5,
+        "status": "cannot_check",
+        "verdict": "无法核查",
+        "reason": "未核查任何规则：各规则要求间距外 12.5 m 内没有适用安全间距规则的危险源",
+        "checks": 0,
+        "passed": 0,
+        "failed": 0,
+        "cannot_check": 0,
+    }
     html = safety.site_report_html(result, UTM44, WHEN)
     text = _text(html)
-    assert "核查范围内没有适用的规则对象" in text and 'colspan="9"' in html
-    assert "所需间距外加 12.5 m" in text and 'class="verdict pass"' in html
-    assert "未能自动核查" not in text and "事故后果影响区" not in text
+    assert "核查范围内没有适用的规则对象" in text and 'colspan="10"' in html
+    assert "所需间距外加 12.5 m" in text and 'class="verdict unknown"' in html
+    assert "无法核查的原因：未核查任何规则：" in text
+    assert "请现场核实" not in text and "事故后果影响区" not in text
     assert 'r="7"' not in html  # no dot for a polygon
 
 
@@ -184,7 +214,8 @@ def test_site_report_individual_risk_at_the_site() -> None:
     html = safety.site_report_html(site_result(risk=risk), UTM44, WHEN)
     text = _text(html)
     assert "<h2>个人风险（GB 36894）</h2>" in html
-    assert "该位置个人风险 3.46e-06 /a；high_sensitive 在役装置基准 3e-07 /a，新建装置基准 3e-08 /a：" in text
+    # The class in its catalogue words (GB36894_CLASS), not its code: people never see codes.
+    assert "该位置个人风险 3.46e-06 /a；高敏感防护目标在役装置基准 3e-07 /a，新建装置基准 3e-08 /a：" in text
     assert '<span class="fail">超过在役装置基准</span>' in html
     assert (
         '<td>池火 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;加油站&amp;</td><td class="num">1.23e-06</td>' in html

@@ -69,7 +69,10 @@ def test_demo_hazards_are_graded(demo: FeatureStore, client: TestClient) -> None
     r = 2.0 * (4 * 6 / 5 + 25 / 500 + 15 / 500 + 8 / 500 + 12 / 5000)
     assert chlorine["r_value"] == pytest.approx(r, abs=1e-6) and chlorine["grade"] == 4
     grades = client.get("/api/safety/hazard-grades").json()["hazards"]
-    assert sum(1 for h in grades if h["grade"]) == 8
+    # 8 sources major on their own + the three LPG tanks of one storage unit (issue 11), which carry its grade.
+    assert sum(1 for h in grades if h["grade"]) == 11
+    units = client.get("/api/safety/hazard-grades").json()["units"]
+    assert [(u["name"], len(u["member_ids"]), u["grade"]) for u in units] == [("液化石油气储罐区（防火堤内）", 3, 4)]
 
 
 # ---------------------------------------------------------------------------- GB 18218
@@ -421,3 +424,14 @@ def test_an_empty_store(gpkg_store: FeatureStore) -> None:
         out = c.post("/api/safety/site-check", json=site).json()
         assert out["site"]["properties"]["kind"] == "lpg_depot" and out["summary"]["failed"] == 0
         assert out["gb18218"]["S"] == pytest.approx(150 * 0.55 * 0.85 / 50)
+
+
+def test_violations_carry_the_audit_summary_and_the_source_level_findings(client: TestClient) -> None:
+    """The map and other clients see the counts per verdict and what could not be checked, not only the lines."""
+    body = client.get("/api/safety/violations").json()
+    summary, issues, feats = body["summary"], body["issues"], body["features"]
+    assert summary["labels"] == {"pass": "符合", "fail": "不符合", "cannot_check": "无法核查"}
+    assert summary["fail"] == sum(1 for f in feats if f["properties"]["status"] == "fail") > 0
+    assert summary["cannot_check"] == sum(1 for f in feats if f["properties"]["status"] == "cannot_check")
+    assert summary["issues"] == len(issues) > 0
+    assert all(i["status"] == "cannot_check" and i["status_label"] == "无法核查" and i["reason"] for i in issues)

@@ -206,6 +206,6 @@ def test_request_errors_name_the_field_by_its_chinese_label(client: TestClient) 
     r = client.post("/api/safety/major-hazard", json={"substances": [{"name": "氯", "quantity_t": "5吨"}]})
     p = problem(r, 422)
     assert p["field"] == "substances.0.quantity_t"
-    assert p["message"].startswith("物质第1项·设计最大量：应为数值"), p
+    assert p["message"].startswith("物质第1项·数量（t）：应为数值"), p
     r = client.post("/api/route", json={"from": [82.99, 46.2], "to": [83.0, 46.21], "vehicle": "坦克"})
     assert "车辆类型" in problem(r, 422)["message"]

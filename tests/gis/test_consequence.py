@@ -154,3 +154,50 @@ def test_plume_footprint_in_several_parts_turns_whole() -> None:
     assert south.geom_type == "MultiPolygon" and np.isclose(south.area, parts.area)
     # Downwind x → south; the plume's left (+y) → east when travelling south.
     assert np.allclose(south.bounds, (99.0, 70.0, 102.0, 100.0))
+
+
+# ---------------------------------------------------------------------------- VCE overpressure at distances
+# Worked example (reference §4.1, the polynomial the model's injury radii use): 1000 kg of
+# propane, Q_f = 50 290.2 kJ/kg → W_TNT = 1.8·0.04·1000·50 290.2/4520 = 801.08 kg;
+# E = W_TNT·4520 kJ/kg = 3.6209e9 J; (E/p₀)^{1/3} = (3.6209e9/101 300)^{1/3} = 32.941 m.
+# At R = 32.941 m, Z = 1: Δp/p₀ = 0.137 + 0.119 + 0.269 − 0.019 = 0.506 → 51.258 kPa.
+# At R = 65.882 m, Z = 2: 0.137/8 + 0.119/4 + 0.269/2 − 0.019 = 0.162375 → 16.449 kPa.
+# Range ends (【未核实】 0.3 ≤ Z ≤ 12): Z = 0.3 → 7.2740·p₀ = 736.9 kPa; Z = 12 → 0.004322·p₀ = 0.438 kPa.
+W_PROPANE_1T = 1.8 * 0.04 * 1000 * 50290.2 / 4520
+SCALE_M = (W_PROPANE_1T * 4520e3 / 101300) ** (1 / 3)
+
+
+def test_vce_worked_example_scaling() -> None:
+    assert pytest.approx(801.08, abs=0.01) == W_PROPANE_1T
+    assert pytest.approx(32.941, abs=1e-3) == SCALE_M
+    assert vce.scaled_distance(W_PROPANE_1T, SCALE_M) == pytest.approx(1.0)
+
+
+def test_vce_overpressure_at_distances_worked_example() -> None:
+    res = vce.vce(1000.0, 50290.2)
+    s = vce.overpressure_samples(res.w_tnt_kg, [SCALE_M, 2 * SCALE_M, res.serious_injury_m, res.light_injury_m])
+    assert [x["overpressure_kpa"] for x in s] == pytest.approx([51.258, 16.449, 44.0, 17.0], abs=1e-3)
+    assert [x["scaled_distance"] for x in s[:2]] == pytest.approx([1.0, 2.0])
+    assert all(x["in_range"] for x in s)
+    # Monotone: farther is lower.
+    many = vce.overpressure_samples(res.w_tnt_kg, [20.0, 40.0, 80.0, 160.0, 320.0])
+    values = [x["overpressure_kpa"] for x in many]
+    assert values == sorted(values, reverse=True)
+
+
+def test_vce_samples_at_the_range_boundaries_and_at_zero() -> None:
+    w = W_PROPANE_1T
+    lo, hi = vce.VALID_Z
+    at_lo, at_hi = vce.overpressure_samples(w, [lo * SCALE_M, hi * SCALE_M])
+    assert at_lo["in_range"] and at_lo["overpressure_kpa"] == pytest.approx(736.9, abs=0.1)
+    assert at_hi["in_range"] and at_hi["overpressure_kpa"] == pytest.approx(0.438, abs=1e-3)
+    inside, zero, outside = vce.overpressure_samples(w, [lo * SCALE_M * 0.999, 0.0, hi * SCALE_M * 1.001])
+    for near in (inside, zero):
+        assert near["overpressure_kpa"] is None and not near["in_range"] and near["bound"] == "above"
+        assert near["bound_kpa"] == pytest.approx(736.9, abs=0.1) and "大于" in near["note"]
+    assert zero["distance_m"] == 0.0 and zero["scaled_distance"] == 0.0
+    assert outside["overpressure_kpa"] is None and outside["bound"] == "below" and "小于" in outside["note"]
+    with pytest.raises(ValueError):
+        vce.overpressure_samples(w, [-1.0])
+    with pytest.raises(ValueError):
+        vce.overpressure_samples(0.0, [10.0])

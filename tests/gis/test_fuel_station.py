@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from safemap.gis.fuel_station import equivalent_volume, station_grade
+from safemap.gis.fuel_station import equivalent_volume, station_grade, ungradable_reason
 
 
 def test_diesel_counts_at_half() -> None:
@@ -34,3 +34,29 @@ def test_grades(gasoline: float, diesel: float, tank: float | None, grade: int |
 def test_negative_volume_refused() -> None:
     with pytest.raises(ValueError):
         station_grade(-1, 0)
+
+
+@pytest.mark.parametrize(
+    ("gasoline", "diesel", "tank", "expected"),
+    [
+        (210, 0, 50, None),  # V = 210 exactly: 一级 (GB 50156 表3.0.9), gradable
+        (
+            200,
+            100,
+            None,
+            "汽油 200 m³、柴油 100 m³ 超出 GB 50156 一级站容积上限，无法定级（柴油折半后总容积 250 m³ > 210 m³）",
+        ),
+        (210.5, None, 50, "汽油 210.5 m³ 超出 GB 50156 一级站容积上限"),
+        (100, 0, 60, "单罐容积 60 m³ 超出 GB 50156 单罐上限 50 m³"),
+        (None, None, None, "未填写汽油、柴油储罐容积"),
+        (0, 0, None, "均为 0 m³"),
+    ],
+)
+def test_ungradable_reason(
+    gasoline: float | None, diesel: float | None, tank: float | None, expected: str | None
+) -> None:
+    reason = ungradable_reason(gasoline, diesel, tank)
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason is not None and expected in reason

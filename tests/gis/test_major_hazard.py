@@ -6,6 +6,7 @@ import pytest
 import shapely
 
 from safemap.gis.major_hazard import alpha_for, exposed_population, grade, grade_for
+from safemap.gis.substances import SubstanceError, cas_check_digit, normalise_cas, to_tonnes
 from tests.gis.standards import critical_quantities
 
 TABLE = critical_quantities()
@@ -102,3 +103,152 @@ def test_exposed_population_within_500_m() -> None:
     targets = [shapely.Point(50 + 499, 25), shapely.Point(50 + 501, 25), shapely.box(-600, 0, -450, 10)]
     people = exposed_population([unit], targets, [40, 1000, 70])
     assert people.tolist() == [110]  # the polygon 450 m away counts, the point at 501 m does not
+
+
+# ---------------------------------------------------------------------------- issue 11: input as people type it
+#
+# Numbers below: Q and β of chlorine (5 t, β 4), ammonia (10 t, β 2) and LPG (50 t, W2 β 1.5) from
+# reference/safety-standards.md Tables 1.1 and 1.3/1.4; Table 2 Q and Table 4 β of J3 (50 t, 2),
+# W4 (50 t, 1), W5.1 (10 t, 1.5), W5.3 (1000 t, 1), W5.4 (5000 t, 1) from Tables 1.2 and 1.4; α from
+# Table 1.5 (0 people → 0.5, ≥ 100 → 2.0); grades from Table 1.6.
+
+
+@pytest.mark.parametrize(
+    "typed", ["7782-50-5", "7782 - 50 - 5", "７７８２－５０－５", "7782－50－5", "7782505", " 7782–50–5 "]
+)
+def test_cas_as_typed_finds_chlorine(typed: str) -> None:
+    assert normalise_cas(typed) == "7782-50-5"
+    # 5 t of chlorine (Table 1: Q = 5 t) is exactly S = 1, a major hazard source, whatever the typing.
+    g = grade([sub(None, 5, typed)], 0, TABLE, strict=True)
+    assert g.s == 1.0 and g.is_major and g.terms[0].entry == "氯" and g.terms[0].cas == "7782-50-5"
+
+
+def test_cas_check_digit() -> None:
+    # 7782-50-?: 0·1 + 5·2 + 2·3 + 8·4 + 7·5 + 7·6 = 125 → check digit 5; 4 is wrong.
+    assert cas_check_digit("778250") == 5
+    with pytest.raises(SubstanceError, match="校验位错误") as err:
+        grade([sub("氯", 5, "7782-50-4")], 0, TABLE, strict=True)
+    assert err.value.fields == ("cas",) and err.value.row == 0
+    with pytest.raises(SubstanceError, match="格式"):
+        normalise_cas("77-8")
+    # Stored data is not refused at grading time: the bad CAS is noted and the name decides.
+    lenient = grade([sub("氯", 5, "7782-50-4")], 0, TABLE)
+    assert lenient.s == 1.0 and any("校验位错误" in n for n in lenient.notes)
+
+
+def test_names_as_typed() -> None:
+    for typed in ("液氯", "氯气", "氯", "氯（液氯）", "氯(液氯)", "氯【液氯】", " 液 氯 ", "氯［液氯］"):
+        assert grade([sub(typed, 5)], 0, TABLE).terms[0].entry == "氯", typed
+    for typed in ("液氨", "氨气", "氨", "ＬＰＧ", "液化石油气"):
+        assert grade([sub(typed, 1)], 0, TABLE).terms[0].critical_t in (10.0, 50.0), typed
+    # A bracketed qualifier that the table does not list: the bare name decides (柴油 handled below).
+    assert grade([sub("甲醇（工业级）", 500)], 0, TABLE).s == 1.0
+
+
+def test_name_cas_conflict_is_refused_naming_both() -> None:
+    with pytest.raises(SubstanceError) as err:
+        grade([sub("氯", 5, "7664-41-7")], 0, TABLE, strict=True)
+    assert err.value.fields == ("name", "cas")
+    assert "物质名称" in err.value.message and "CAS号" in err.value.message
+    assert "氯（CAS 7782-50-5）" in err.value.message and "氨（CAS 7664-41-7）" in err.value.message
+    # Stored data: noted and graded conservatively by the smaller Q (chlorine, 5 t): S = 1, never 0.5.
+    lenient = grade([sub("氯", 5, "7664-41-7")], 0, TABLE)
+    assert lenient.s == 1.0 and any("不一致" in n for n in lenient.notes)
+
+
+def test_equal_q_takes_the_larger_beta_in_any_order() -> None:
+    # J3 and W4 both have Q = 50 t; β is 2 (J3) and 1 (W4): the larger, 2, whatever the order.
+    # 100 t, nobody within 500 m (α 0.5): S = 100/50 = 2, R = 0.5 × 2 × 2 = 2 → 四级.
+    a = grade([sub("某有毒氧化性气体", 100, cls="J3,W4")], 0, TABLE)
+    b = grade([sub("某有毒氧化性气体", 100, cls="W4,J3")], 0, TABLE)
+    c = grade([sub("某有毒氧化性气体", 100, cls=["W4", "J3"])], 0, TABLE)
+    assert (a.s, a.r, a.grade) == (b.s, b.r, b.grade) == (c.s, c.r, c.grade) == (2.0, 2.0, 4)
+    assert a.terms[0].beta == b.terms[0].beta == 2.0
+    assert "取较大的 β = 2" in a.terms[0].basis and a.terms[0].basis == b.terms[0].basis
+
+
+def test_table3_gases_added() -> None:
+    # β from reference Table 1.3: CO 2, CH3Br 3, NO2 10, PH3 20, MIC 20. Q (Table 1) from code-id
+    # 40005787092 【未核实】: NO2 1 t, CO 20 t (煤气 row), CH3Br 10 t, PH3 1 t, MIC 0.75 t.
+    expected = {
+        "二氧化氮": (1.0, 10.0),
+        "一氧化碳": (20.0, 2.0),
+        "溴甲烷": (10.0, 3.0),
+        "磷化氢": (1.0, 20.0),
+        "异氰酸甲酯": (0.75, 20.0),
+    }
+    for name, (q, beta) in expected.items():
+        t = grade([sub(name, q)], 0, TABLE).terms[0]
+        assert (t.critical_t, t.beta, t.ratio) == (q, beta, 1.0), name
+    # NO2 typed with a Table 2 class still gets its Table 3 β (10), not J1's 4: 2 t, 100 people:
+    # S = 2/1 = 2, R = 2 × 10 × 2 = 40 → 三级.
+    g = grade([sub("二氧化氮", 2, "10102-44-0", cls="J1")], 100, TABLE)
+    assert (g.s, g.r, g.grade) == (2.0, 40.0, 3)
+    assert all(isinstance(r.get("source"), str) and r["source"] for r in TABLE.rows)
+
+
+def test_kg_typed_as_tonnes_is_flagged() -> None:
+    # 5000 "t" of chlorine is 1000 × Q: warned (not refused). S = 1000, 100 people: R = 2 × 4 × 1000 → 一级.
+    g = grade([sub("液氯", 5000)], 100, TABLE)
+    assert g.grade == 1 and any("是否把 kg 填成了 t？" in w for w in g.warnings)
+    assert not grade([sub("液氯", 500)], 100, TABLE).warnings  # exactly 100 × Q is not flagged
+    # The same 5000 given in kg is 5 t: S = 1.
+    assert grade([sub("液氯", to_tonnes(5000, "kg"))], 0, TABLE).s == 1.0
+    assert to_tonnes(2, "吨") == 2 and to_tonnes(2500, "公斤") == 2.5 and to_tonnes(2500, "千克") == 2.5
+    with pytest.raises(SubstanceError):
+        to_tonnes(1, "lb")
+
+
+def _diesel(q: float, flash: float | None = None, boiling: float | None = None, cls: str | None = None) -> dict:
+    return {
+        "name": "柴油（-35号）",
+        "quantity_t": q,
+        "flash_point_c": flash,
+        "boiling_point_c": boiling,
+        "hazard_class": cls,
+    }
+
+
+def test_diesel_flash_point() -> None:
+    # Table 2 W5.4 (category 3, 23 ℃ ≤ flash ≤ 60 ℃): Q 5000 t; 10 000 t → S = 2. Reference Table 1.1, 柴油 row.
+    g = grade([_diesel(10_000, 55)], 0, TABLE)
+    assert (g.terms[0].critical_t, g.s) == (5000.0, 2.0) and "W5.4" in g.terms[0].basis
+    # Flash point 65 ℃: not a flammable liquid in GB 18218's sense — listed with the reason, not counted.
+    g = grade([_diesel(10_000, 65)], 0, TABLE)
+    assert g.s == 0.0 and g.terms[0].ratio is None
+    assert g.terms[0].basis == "闪点 65 ℃ > 60 ℃，不属于 GB 18218 易燃液体，未计入S"
+    assert any("闪点 65 ℃ > 60 ℃" in n for n in g.notes)
+    # A class typed as W5.4 but a flash point of 65 ℃: the flash point decides, and the note says so.
+    g = grade([_diesel(10_000, 65, cls="W5.4")], 0, TABLE)
+    assert g.s == 0.0 and any("与闪点不符" in n for n in g.notes)
+    # No flash point: counted conservatively as W5.4, with a note asking for it.
+    g = grade([_diesel(10_000)], 0, TABLE)
+    assert g.s == 2.0 and any("未给出闪点" in n for n in g.notes)
+    # Exactly 60 ℃ is still category 3.
+    assert grade([_diesel(5000, 60)], 0, TABLE).s == 1.0
+
+
+def test_flash_and_boiling_point_classes() -> None:
+    liquid = {"name": "某溶剂", "quantity_t": 20}
+    # Flash 10 ℃, boiling 30 ℃ → category 1 → W5.1 (Q 10 t, β 1.5): S = 2, α 0.5 → R = 0.5 × 1.5 × 2 = 1.5.
+    g = grade([{**liquid, "flash_point_c": 10, "boiling_point_c": 30}], 0, TABLE)
+    assert (g.terms[0].critical_t, g.terms[0].beta, g.s, g.r) == (10.0, 1.5, 2.0, 1.5)
+    # Flash 10 ℃, boiling 80 ℃ → category 2 → W5.3 (Q 1000 t).
+    assert grade([{**liquid, "flash_point_c": 10, "boiling_point_c": 80}], 0, TABLE).terms[0].critical_t == 1000.0
+    # No boiling point: W5.3, with a note that ≤ 35 ℃ would make it W5.1.
+    g = grade([{**liquid, "flash_point_c": 10}], 0, TABLE)
+    assert g.terms[0].critical_t == 1000.0 and any("W5.1" in n for n in g.notes)
+    # A W5.1 chosen by hand (worked above its boiling point) is kept: the flash point cannot tell.
+    assert grade([{**liquid, "flash_point_c": 30, "hazard_class": "W5.1"}], 0, TABLE).terms[0].critical_t == 10.0
+    # Table 1 still wins: gasoline is 200 t whatever its flash point.
+    assert grade([{"name": "汽油", "quantity_t": 200, "flash_point_c": -40}], 0, TABLE).s == 1.0
+
+
+def test_three_lpg_tanks_graded_as_one_unit() -> None:
+    # LPG Q = 50 t, β 1.5 (W2). Three 20 t tanks in one dike: S = 60/50 = 1.2 ≥ 1 → major; nobody within
+    # 500 m (α 0.5): R = 0.5 × 1.5 × 1.2 = 0.9 → 四级. Each tank alone: S = 0.4, not major.
+    tanks = [sub("液化石油气", 20, "68476-85-7") for _ in range(3)]
+    unit = grade(tanks, 0, TABLE)
+    assert unit.s == pytest.approx(1.2) and unit.is_major and unit.r == pytest.approx(0.9) and unit.grade == 4
+    alone = grade(tanks[:1], 0, TABLE)
+    assert alone.s == pytest.approx(0.4) and not alone.is_major and alone.grade is None

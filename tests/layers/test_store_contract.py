@@ -161,7 +161,16 @@ def test_child_rows_round_trip_and_replace(store: FeatureStore) -> None:
         PLANNER,
     )
     subs = store.get("hazard_sources", t["id"])["properties"]["substances"]
-    assert subs == [{"name": "液氯", "cas": None, "hazard_class": None, "quantity_t": 4.0}]
+    assert subs == [  # every catalogue field of the child row, unset ones None (flash/boiling point: issue 11)
+        {
+            "name": "液氯",
+            "cas": None,
+            "hazard_class": None,
+            "quantity_t": 4.0,
+            "flash_point_c": None,
+            "boiling_point_c": None,
+        }
+    ]
     # a PATCH without the child list keeps it
     store.update("hazard_sources", t["id"], {"properties": {"version": 2, "name": "2号储罐"}}, PLANNER)
     assert len(store.get("hazard_sources", t["id"])["properties"]["substances"]) == 1

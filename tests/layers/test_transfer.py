@@ -239,11 +239,13 @@ def test_round_trip_geojson_and_csv(store: FeatureStore, tmp_path: Path) -> None
     tank = next(f for f in data["features"] if f["properties"]["name"] == "1号罐区")
     ring = shapely.LinearRing(tank["geometry"]["coordinates"][0])
     assert ring.is_ccw  # RFC 7946 right-hand rule
-    assert tank["properties"]["substances"][0] == {
+    assert tank["properties"]["substances"][0] == {  # every catalogue field; flash/boiling point unset (issue 11)
         "name": "汽油",
         "cas": "86290-81-5",
         "hazard_class": "W5.4",
         "quantity_t": 20.5,
+        "flash_point_c": None,
+        "boiling_point_c": None,
     }
     for layer in ("enterprises", "fire_lanes", "incidents", "protected_targets"):
         assert_round_trip(store, layer, tmp_path / f"{layer}.csv")

@@ -52,7 +52,7 @@ def test_site_check_on_the_map(browser: Any, county_server: LiveServer, graded_c
         v.page.wait_for_function("Object.keys(SafeMap.panel('planner').overlays).length === 4", timeout=30_000)
         assert v.js("SafeMap.panel('planner').overlays.risk.getElement().tagName") == "IMG"
         legend = v.page.inner_text(".sm-pl-legend")
-        for text in ("四级", "个人风险", "现有安全间距违规：6 处", "红（重大风险）"):
+        for text in ("四级", "个人风险", "现有安全间距核查", "不符合 6 处", "红（重大风险）"):
             assert text in legend, text
 
         # Draw a polygon LPG depot: three clicks and a double click.
@@ -78,6 +78,77 @@ def test_site_check_on_the_map(browser: Any, county_server: LiveServer, graded_c
         report.wait_for_load_state()
         assert "选址安全间距核查报告" in report.content()
         v.page.screenshot(path="/tmp/safemap-planner-lpg.png")
+        assert v.blocked == [] and v.errors == [] and v.console == []
+    finally:
+        v.close()
+
+
+SHOTS = "/tmp/shots-verdicts"
+
+
+def _place(v: Visit, lat: float, lon: float, zoom: int = 17) -> None:
+    v.js("(a) => { SafeMap.state.map.setView([a[0], a[1]], a[2], {animate: false}); }", [lat, lon, zoom])
+    v.js("(ll) => SafeMap.panel('planner').setSite({type: 'Point', coordinates: ll})", [lon, lat])
+
+
+@pytest.mark.parametrize("size", [(1600, 1000), (1366, 768), (390, 844)])
+def test_ungradable_station_shows_cannot_check(
+    browser: Any, county_server: LiveServer, graded_county: FeatureStore, size: tuple[int, int]
+) -> None:
+    """Issue 11: 汽油 200 m³ + 柴油 100 m³ (V = 250 m³ > 210 m³, GB 50156 表3.0.9) has no grade: 无法核查."""
+    tank = graded_county.query("hazard_sources", q="城东加油站", limit=1).features()[0]
+    c = shape(tank["geometry"]).centroid
+    v = Visit(browser, county_server.url, size=size)
+    try:
+        v.page.click(".sm-dock-tab[data-panel=planner]")
+        v.page.select_option(".sm-pl-kind", "fuel_station")
+        v.page.fill(".sm-pl-name", "拟建城东二号加油站")
+        v.page.fill("[data-prop=gasoline_m3]", "200")
+        v.page.fill("[data-prop=diesel_m3]", "100")
+        v.page.fill("[data-prop=max_tank_m3]", "50")
+        _place(v, c.y + 0.0004, c.x + 0.0006)
+        v.page.click(".sm-pl-run")
+        v.page.wait_for_selector(".sm-pl-verdict.sm-pl-unknown", timeout=30_000)
+        verdict = v.page.inner_text(".sm-pl-verdict")
+        assert "拟建城东二号加油站：无法核查" in verdict
+        assert "汽油 200 m³、柴油 100 m³ 超出 GB 50156 一级站容积上限，无法定级" in verdict
+        for word in ("符合 ", "不符合 ", "无法核查 "):
+            assert word in verdict
+        assert "请现场核实" in v.page.inner_text(".sm-pl-unchecked")
+        v.page.locator(".sm-pl-verdict").scroll_into_view_if_needed()
+        v.page.screenshot(path=f"{SHOTS}/planner-station-{size[0]}x{size[1]}.png")
+        if size[0] < 500:
+            # On a phone the page's layer tree (expanded by default, webmap/page.py) covers the panel;
+            # a second picture without it shows what the panel itself says.
+            v.js("document.querySelector('.leaflet-control-layers').style.visibility = 'hidden'")
+            v.page.screenshot(path=f"{SHOTS}/planner-station-{size[0]}x{size[1]}-no-layer-tree.png")
+            v.js("document.querySelector('.leaflet-control-layers').style.visibility = ''")
+
+        # A proposed hospital (split by beds in GB 50156 附录B) 20 m from the station: 无法核查 with the reason;
+        # the same hospital entered as 一类保护物 is checked (二级 station, unloading recovery: 16 m, 表4.0.4).
+        v.page.select_option(".sm-pl-kind", "hospital")
+        v.page.fill(".sm-pl-name", "拟建城东医院")
+        assert v.page.locator("[data-prop=gb50156_class] option").first.inner_text() == "按类别推定"
+        tank_shape = shape(tank["geometry"])
+        _x0, y0, x1, y1 = tank_shape.bounds
+        _place(v, (y0 + y1) / 2, x1 + 20 / 77_100)
+        v.page.click(".sm-pl-run")
+        v.page.wait_for_function(
+            "document.querySelector('.sm-pl-verdict').textContent.indexOf('医院') >= 0", timeout=30_000
+        )
+        assert "无法核查" in v.page.inner_text(".sm-pl-verdict")
+        assert "床位" in v.page.inner_text(".sm-pl-result")
+        assert "可在上方“GB 50156 保护物类别”中选择" in v.page.inner_text(".sm-pl-class")
+        assert v.page.locator(".sm-pl-dist.sm-pl-unsure").count() >= 1
+        v.page.locator(".sm-pl-verdict").scroll_into_view_if_needed()
+        v.page.screenshot(path=f"{SHOTS}/planner-hospital-{size[0]}x{size[1]}.png")
+        v.page.select_option("[data-prop=gb50156_class]", "civil_1")
+        v.page.click(".sm-pl-run")
+        v.page.wait_for_function(
+            "document.querySelector('.sm-pl-class') && "
+            "document.querySelector('.sm-pl-class').textContent.indexOf('目标已填写') >= 0",
+            timeout=30_000,
+        )
         assert v.blocked == [] and v.errors == [] and v.console == []
     finally:
         v.close()

@@ -31,12 +31,24 @@ def validated(cls: type[BaseModel], body: Any) -> Any:
 
 
 class SubstanceIn(RequestModel):
-    """One substance of a GB 18218 unit."""
+    """One substance of a GB 18218 unit.
 
-    name: Text | None = Field(None, max_length=100)
-    cas: Text | None = Field(None, max_length=20)
+    The mass is ``quantity_t`` in tonnes (as stored), or ``quantity`` with an explicit
+    ``unit`` (t, 吨, kg, 千克, 公斤) — never a bare number in another unit.
+    """
+
+    name: Text | None = Field(None, max_length=100, description="物质名称（全角、括号、别名如 液氯/氯气 均可识别）")
+    cas: Text | None = Field(
+        None, max_length=40, description="CAS号；空格、全角字符、无连字符（7782505）均可，校验位须正确"
+    )
     hazard_class: Text | None = Field(None, max_length=40, description="GB 18218 表2类别，如 W5.4；多个用逗号分隔")
-    quantity_t: Float = Field(ge=0, le=1e7, description="设计最大量 t")
+    quantity_t: Float | None = Field(None, ge=0, le=1e7, description="设计最大量 t")
+    quantity: Float | None = Field(None, ge=0, le=1e10, description="设计最大量，单位见 unit")
+    unit: Literal["t", "吨", "kg", "千克", "公斤"] | None = Field(None, description="quantity 的质量单位")
+    flash_point_c: Float | None = Field(None, ge=-100, le=400, description="闪点 ℃（易燃液体：决定表2 W5.x）")
+    boiling_point_c: Float | None = Field(
+        None, ge=-273, le=1000, description="初沸点 ℃（闪点 < 23 ℃ 时 ≤ 35 ℃ 为 W5.1）"
+    )
 
 
 class MajorHazardIn(RequestModel):
@@ -78,6 +90,9 @@ class VceRequest(_Base):
     fuel_mass_kg: Float = Field(gt=0, le=1e8, description="参与爆炸的可燃物质量 kg")
     heat_of_combustion_kj_kg: Float | None = Field(None, gt=0, le=200_000)
     alpha: Float = Field(0.04, gt=0, le=1, description="TNT当量系数（蒸气云爆炸效率）")
+    sample_distances_m: list[Annotated[Float, Field(ge=0, le=100_000)]] = Field(
+        default_factory=list, max_length=200, description="计算冲击波超压（kPa）的距离 m（距爆心）"
+    )
 
 
 class BleveRequest(_Base):
@@ -120,7 +135,9 @@ class PlumeRequest(_Base):
     model: Literal["gaussian_plume"]
     rate_kg_s: Float = Field(gt=0, le=10_000, description="泄漏速率 kg/s")
     wind_m_s: Float = Field(ge=0.5, le=30, description="风速 m/s（静风不适用高斯模型）")
-    wind_from_deg: Float = Field(0.0, ge=0, lt=360, description="风向（来向，正北为0，顺时针）")
+    wind_from_deg: Float | None = Field(
+        None, ge=0, lt=360, description="风向（来向，正北为0，顺时针）；省略时取县域主导风向（风向玫瑰表）"
+    )
     stability: Literal["A", "B", "C", "D", "E", "F"] = Field(description="帕斯奎尔稳定度 A–F")
     setting: Literal["rural", "urban"] = "rural"
     release_height_m: Float = Field(0.0, ge=0, le=300)

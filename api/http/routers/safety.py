@@ -28,6 +28,7 @@ from safemap.api.services import risk_raster as safety_raster
 from safemap.api.services import safety as safety_service
 from safemap.api.services.problems import invalid
 from safemap.api.services.site_check import site_check
+from safemap.api.services.wind import prevailing_wind
 from safemap.api.settings import Settings
 from safemap.gis.individual_risk import Weather, fn_curve
 from safemap.gis.site_check import SITE_KINDS
@@ -126,7 +127,12 @@ RISK_PARAMS = {
 async def violations(
     format: Literal["geojson", "csv"] = Query("geojson"), store: FeatureStore = Depends(get_store)
 ) -> Response:
-    """Every separation-rule violation, as lines between the pair (GeoJSON) or a CSV table."""
+    """Every separation-rule pair 不符合 or 无法核查, as lines between the pair (GeoJSON) or a CSV table.
+
+    The GeoJSON also carries ``summary`` (counts per verdict) and ``issues``: the
+    source-level findings that cannot be checked (an ungradable fuel station, a rule whose
+    targets have no map layer …), each with its reason.
+    """
     frame = await run_in_threadpool(safety_service.violations, store)
     features = safety_service.geojson_features(frame)
     if format == "csv":
@@ -135,7 +141,16 @@ async def violations(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="violations.csv"'},
         )
-    return _json({"type": "FeatureCollection", "numberMatched": len(features), "features": features}, media=GEOJSON)
+    summary = await run_in_threadpool(safety_service.audit_summary, store)
+    issues = await run_in_threadpool(safety_service.separation_issues, store)
+    body = {
+        "type": "FeatureCollection",
+        "numberMatched": len(features),
+        "summary": summary,
+        "issues": issues,
+        "features": features,
+    }
+    return _json(body, media=GEOJSON)
 
 
 @router.post(
@@ -183,8 +198,7 @@ async def consequence(
 ) -> Response:
     """Zones of a consequence model at a point, with the people inside each."""
     req = parse_consequence(await json_body(request))
-    data = await run_in_threadpool(safety_service.load, store)
-    return _json(await run_in_threadpool(safety_consequence.compute, data, req, settings.extent))
+    return _json(await run_in_threadpool(safety_consequence.run, store, req, settings.extent))
 
 
 async def _risk(store: FeatureStore, bbox: str | None, cell_m: float, stability: str, wind: float) -> Any:
@@ -299,8 +313,11 @@ async def _site(request: Request, store: FeatureStore, settings: Settings) -> tu
     geom = _geometry(settings.extent, body.geometry, allowed=("Point", "Polygon", "MultiPolygon"))
     overrides = _site_properties(body.properties)
     data = await run_in_threadpool(safety_service.load, store)
+    wind = await run_in_threadpool(prevailing_wind, store) if body.kind == "fire_station" else None
     result = await run_in_threadpool(
-        lambda: site_check(data, geom, body.kind, name=body.name, overrides=overrides, vicinity_m=body.vicinity_m)
+        lambda: site_check(
+            data, geom, body.kind, name=body.name, overrides=overrides, vicinity_m=body.vicinity_m, wind=wind
+        )
     )
     return result, data
 
@@ -344,20 +361,32 @@ async def site_report(
     return HTMLResponse(await run_in_threadpool(safety_report.site_report_html, result, data.crs))
 
 
-@router.get("/api/safety/hazard-grades", summary="危险源重大危险源等级（地图图例用）")
+@router.get("/api/safety/hazard-grades", summary="危险源与危险化学品单元的重大危险源等级（地图图例用）")
 async def hazard_grades(store: FeatureStore = Depends(get_store)) -> Response:
-    """S, R, grade and exposed population of every hazard source, with a point for the legend."""
+    """S, R, grade and exposed population of every hazard source and GB 18218 unit, with a point for the legend.
+
+    A source in a unit (``unit_id``) carries its unit's values; ``units`` lists the units
+    with their members.
+    """
     data = await run_in_threadpool(safety_service.load, store)
     h = data.hazards.to_crs(4326)
+    units = data.units.to_crs(4326) if data.units is not None else None
+    unit_names = {} if units is None else dict(zip(units["id"], units["name"], strict=True))
     rows = []
+    members: dict[int, list[int]] = {}
     for r in h.itertuples(index=False):
         c = r.geometry.representative_point()
+        unit_id = None if r.unit_id is None or r.unit_id != r.unit_id else int(r.unit_id)
+        if unit_id is not None:
+            members.setdefault(unit_id, []).append(int(r.id))
         rows.append(
             {
                 "id": r.id,
                 "name": r.name,
                 "enterprise": r.enterprise_name,
                 "kind": r.kind,
+                "unit_id": unit_id,
+                "unit_name": unit_names.get(unit_id),
                 "s_value": r.s_value,
                 "r_value": r.r_value,
                 "grade": r.grade,
@@ -366,4 +395,22 @@ async def hazard_grades(store: FeatureStore = Depends(get_store)) -> Response:
                 "lat": c.y,
             }
         )
-    return _json({"hazards": rows})
+    unit_rows = []
+    for u in [] if units is None else units.itertuples(index=False):
+        c = u.geometry.representative_point()
+        unit_rows.append(
+            {
+                "id": u.id,
+                "name": u.name,
+                "unit_kind": u.unit_kind,
+                "enterprise_id": u.enterprise_id,
+                "member_ids": members.get(int(u.id), []),
+                "s_value": u.s_value,
+                "r_value": u.r_value,
+                "grade": u.grade,
+                "exposed_population": u.exposed_population,
+                "lon": c.x,
+                "lat": c.y,
+            }
+        )
+    return _json({"hazards": rows, "units": unit_rows})

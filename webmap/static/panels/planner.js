@@ -19,7 +19,7 @@
   ];
   // Inputs shown per kind: [property, label, default, type].
   var FIELDS = {
-    target: [["population", "人数（人）", "", "number"]],
+    target: [["population", "人数（人）", "", "number"], ["gb50156_class", "GB 50156 保护物类别", "", "enum:gb50156_class"]],
     fuel_station: [["gasoline_m3", "汽油罐总容积（m³）", 60, "number"], ["diesel_m3", "柴油罐总容积（m³，折半计）", 60, "number"],
       ["max_tank_m3", "单罐最大容积（m³）", 30, "number"],
       ["vapour_recovery", "油气回收", "full", "select:none=无油气回收,unloading=卸油油气回收,full=卸油和加油油气回收"]],
@@ -36,6 +36,18 @@
     return risk ? risk[2] : "#757575";
   }
   var GRADE_LABELS = { 1: "一级", 2: "二级", 3: "三级", 4: "四级" };
+  // Three-valued verdicts (catalogue enum verdict_status): colour and mark per status code.
+  var STATUS_COLOURS = { pass: "#2e7d32", fail: "#d50000", cannot_check: "#b26a00" };
+  var STATUS_MARKS = { pass: "✓", fail: "✗", cannot_check: "?" };
+  var STATUS_CSS = { pass: "sm-pl-good", fail: "sm-pl-bad", cannot_check: "sm-pl-unknown" };
+  function statusLabel(code) {
+    var m = SafeMap.enumMembers("verdict_status").filter(function (x) { return x[0] === code; })[0];
+    return m ? m[1] : code;
+  }
+  function enumLabel(name, code) {
+    var m = SafeMap.enumMembers(name).filter(function (x) { return x[0] === code; })[0];
+    return m ? m[1] : code;
+  }
   var ZONE_COLOURS = ["#b71c1c", "#e65100", "#f9a825", "#1565c0", "#6a1b9a", "#00838f"];
 
   function build(container, page) {
@@ -83,7 +95,16 @@
         var label = document.createElement("label");
         label.textContent = f[1];
         var input;
-        if (f[3].indexOf("select:") === 0) {
+        if (f[3].indexOf("enum:") === 0) {
+          // Options from the catalogue enum; empty: the class is derived from the kind (按类别推定).
+          input = document.createElement("select");
+          [["", enumLabel("class_basis", "derived")]].concat(SafeMap.enumMembers(f[3].slice(5))).forEach(function (m) {
+            var o = document.createElement("option");
+            o.value = m[0];
+            o.textContent = m[1];
+            input.appendChild(o);
+          });
+        } else if (f[3].indexOf("select:") === 0) {
           input = document.createElement("select");
           f[3].slice(7).split(",").forEach(function (pair) {
             var kv = pair.split("="), o = document.createElement("option");
@@ -225,19 +246,21 @@
           .addTo(state.layers);
       });
       result.checks.features.forEach(function (f) {
-        var p = f.properties, colour = p.passed ? "#2e7d32" : "#d50000";
-        var line = L.geoJSON(f, { style: { color: colour, weight: p.passed ? 2 : 3, dashArray: "6 4" } }).addTo(state.layers);
-        line.bindPopup("<b>" + esc(p.rule) + "</b><br>" + esc(p.standard) + " " + esc(p.clause) + "<br>要求 " + p.required_m +
-          " m，实际 " + fmt(p.actual_m, 1) + " m" + (p.passed ? "" : "，不足 " + fmt(p.shortfall_m, 1) + " m"));
+        var p = f.properties, colour = STATUS_COLOURS[p.status], passed = p.status === "pass";
+        var line = L.geoJSON(f, { style: { color: colour, weight: passed ? 2 : 3, dashArray: "6 4" } }).addTo(state.layers);
+        line.bindPopup("<b>" + esc(p.status_label) + "：" + esc(p.rule) + "</b><br>" + esc(p.standard) + " " + esc(p.clause) + "<br>要求 " +
+          p.required_m + " m，实际 " + fmt(p.actual_m, 1) + " m" + (p.status === "fail" ? "，不足 " + fmt(p.shortfall_m, 1) + " m" : "") +
+          (p.reason ? "<br>" + esc(p.reason) : ""));
         var coords = f.geometry.coordinates;
-        if (!p.passed || result.checks.features.length <= 12) {
-          L.tooltip({ permanent: true, direction: "top", offset: [0, -6], className: "sm-pl-dist" + (p.passed ? "" : " sm-pl-fail") })
+        if (!passed || result.checks.features.length <= 12) {
+          var cls = p.status === "fail" ? " sm-pl-fail" : p.status === "cannot_check" ? " sm-pl-unsure" : "";
+          L.tooltip({ permanent: true, direction: "top", offset: [0, -6], className: "sm-pl-dist" + cls })
             .setLatLng([(coords[0][1] + coords[coords.length - 1][1]) / 2, (coords[0][0] + coords[coords.length - 1][0]) / 2])
-            .setContent(fmt(p.actual_m, 0) + "/" + p.required_m + " m").addTo(state.layers);
+            .setContent(fmt(p.actual_m, 0) + "/" + p.required_m + " m" + (p.status === "cannot_check" ? " ?" : "")).addTo(state.layers);
         }
-        if (!p.passed) {
+        if (!passed) {
           var end = result.site.properties.role === "target" ? coords[0] : coords[coords.length - 1];
-          L.circleMarker([end[1], end[0]], { radius: 10, color: "#d50000", weight: 3, fill: false }).addTo(state.layers);
+          L.circleMarker([end[1], end[0]], { radius: 10, color: colour, weight: 3, fill: false }).addTo(state.layers);
         }
       });
       L.geoJSON(result.site, {
@@ -251,23 +274,46 @@
     }
 
     function summary(result) {
-      var s = result.summary, failed = s.failed > 0;
-      var html = '<div class="sm-pl-verdict ' + (failed ? "sm-pl-bad" : "sm-pl-good") + '">' + esc(result.site.properties.name) +
-        "：" + esc(s.verdict) + "（核查 " + s.checks + " 项，不符合 " + s.failed + " 项）</div>";
+      var s = result.summary, site = result.site.properties;
+      var html = '<div class="sm-pl-verdict ' + STATUS_CSS[s.status] + '">' + esc(site.name) + "：" + esc(s.verdict) +
+        '<div class="sm-pl-counts">' + ["pass", "fail", "cannot_check"].map(function (k) {
+          return '<span class="sm-pl-count-' + k + '">' + esc(s.labels[k]) + " " + s.counts[k] + " 项</span>";
+        }).join("") + "</div>" +
+        (s.status === "cannot_check" ? '<div class="sm-pl-reason">' + esc(s.reason) + "</div>" : "") + "</div>";
+      if (site.gb50156_class_basis_label) {
+        html += "<p class='sm-pl-class'>GB 50156 保护物类别：" + esc(site.gb50156_class_label) + "（" + esc(site.gb50156_class_basis_label) +
+          (site.gb50156_class_basis === "derived" ? "：" + esc(site.gb50156_class_note) : "") + "）</p>";
+      } else if (site.gb50156_class_note) {
+        // The note (why no class can be derived) is already in the checks' reasons: say what to do here.
+        html += "<p class='sm-pl-class sm-pl-unknown' title='" + esc(site.gb50156_class_note) + "'>GB 50156 保护物类别：未填写，且不能按类别推定；" +
+          "可在上方“GB 50156 保护物类别”中选择后重新核查</p>";
+      }
       var rows = result.checks.features.slice(0, 40).map(function (f) {
         var p = f.properties;
-        return '<tr class="' + (p.passed ? "" : "sm-pl-failrow") + '"><td>' + (p.passed ? "✓" : "✗") + "</td><td>" +
-          esc(p.standard) + " " + esc(p.clause) + "<br><small>" + esc(p.hazard_name) + " ↔ " + esc(p.target_name) +
-          '</small></td><td class="sm-pl-num">' + fmt(p.actual_m, 1) + " / " + p.required_m + "</td></tr>";
+        return '<tr class="sm-pl-row-' + p.status + '"><td title="' + esc(p.status_label) + '">' + STATUS_MARKS[p.status] + "</td><td>" +
+          esc(p.status_label) + "　" + esc(p.standard) + " " + esc(p.clause) + "<br><small>" + esc(p.hazard_name) + " ↔ " + esc(p.target_name) +
+          "</small>" + (p.status === "cannot_check" && p.reason ? '<br><small class="sm-pl-why">' + esc(p.reason) + "</small>" : "") +
+          '</td><td class="sm-pl-num">' + fmt(p.actual_m, 1) + " / " + p.required_m + "</td></tr>";
       });
       if (rows.length) {
         html += '<table class="sm-pl-checks"><tr><th></th><th>规则</th><th>实际/要求 (m)</th></tr>' + rows.join("") + "</table>";
         if (result.checks.features.length > 40) html += "<small>另有 " + (result.checks.features.length - 40) + " 项，见导出报告</small>";
       } else {
-        html += "<p>核查范围内没有适用规则的对象。</p>";
+        html += "<p>核查范围内没有可测量间距的对象。</p>";
       }
       if (result.unchecked_rules.length) {
-        html += "<p class='sm-pl-note'>未能自动核查 " + result.unchecked_rules.length + " 条（地图上无铁路、变配电站等图层），见报告。</p>";
+        html += "<div class='sm-pl-unchecked'><b>" + esc(statusLabel("cannot_check")) + "的事项（" + result.unchecked_rules.length + " 项，请现场核实）</b><ul>" +
+          result.unchecked_rules.slice(0, 12).map(function (u) {
+            return "<li>" + esc(u.reason) + (u.standard ? "<small>（" + esc(u.standard) + " " + esc(u.clause) + "）</small>" : "") + "</li>";
+          }).join("") + "</ul>" + (result.unchecked_rules.length > 12 ? "<small>其余见导出报告</small>" : "") + "</div>";
+      }
+      if (result.wind_checks && result.wind_checks.length) {
+        html += "<div class='sm-pl-wind'><b>常年主导风向：消防站应在危险化学品场所的上风或侧风处（建标152）</b>" +
+          '<table class="sm-pl-checks">' + result.wind_checks.slice(0, 12).map(function (w) {
+            return '<tr class="sm-pl-row-' + w.status + '"><td title="' + esc(w.status_label) + '">' + STATUS_MARKS[w.status] + "</td><td>" +
+              esc(w.status_label) + "　" + esc(w.target_name || "") + "<br><small>" + esc(w.reason || "") + "</small></td>" +
+              '<td class="sm-pl-num">' + (w.distance_m === null || w.distance_m === undefined ? "—" : fmt(w.distance_m, 0) + " m") + "</td></tr>";
+          }).join("") + "</table>" + (result.wind_checks.length > 12 ? "<small>其余见导出报告</small>" : "") + "</div>";
       }
       result.zones.features.forEach(function (z) {
         html += "<div class='sm-pl-zone'>" + esc(z.properties.label) + "：" + z.properties.population + " 人</div>";
@@ -399,13 +445,21 @@
       },
       violations: function () {
         return SafeMap.api("api/safety/violations").then(function (fc) {
-          showLegend("violations", "<div class='sm-pl-legtitle'>现有安全间距违规：" + fc.features.length + " 处</div>");
+          var n = { fail: 0, cannot_check: 0 };
+          fc.features.forEach(function (f) { n[f.properties.status] = (n[f.properties.status] || 0) + 1; });
+          showLegend("violations", "<div class='sm-pl-legtitle'>现有安全间距核查</div>" + ["fail", "cannot_check"].map(function (k) {
+            return "<div><i style='background:" + STATUS_COLOURS[k] + "'></i>" + esc(statusLabel(k)) + " " + n[k] + " 处</div>";
+          }).join(""));
           return L.geoJSON(fc, {
-            style: { color: "#d50000", weight: 4 },
+            style: function (f) {
+              var unsure = f.properties.status === "cannot_check";
+              return { color: STATUS_COLOURS[f.properties.status], weight: unsure ? 3 : 4, dashArray: unsure ? "5 5" : null };
+            },
             onEachFeature: function (f, l) {
               var p = f.properties;
-              l.bindTooltip(esc(p.hazard_name) + " ↔ " + esc(p.target_name) + "<br>实际 " + fmt(p.actual_m, 1) + " m，要求 " + p.required_m +
-                " m（" + esc(p.standard) + " " + esc(p.clause) + "）", { sticky: true });
+              l.bindTooltip("<b>" + esc(p.status_label) + "</b>：" + esc(p.hazard_name) + " ↔ " + esc(p.target_name) + "<br>实际 " +
+                fmt(p.actual_m, 1) + " m，要求 " + p.required_m + " m（" + esc(p.standard) + " " + esc(p.clause) + "）" +
+                (p.reason ? "<br>" + esc(p.reason) : "") + (p.class_basis_label ? "<br>目标类别" + esc(p.class_basis_label) : ""), { sticky: true });
             }
           });
         });
