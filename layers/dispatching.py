@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,11 +53,15 @@ def confirm(
     *,
     incident_id: int | None = None,
     note: str | None = None,
+    on_commit: Callable[[Transaction, str, list[Feature]], None] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """Commit a dispatch plan; return its batch id and the dispatch features written.
 
     Raises :class:`VersionConflict` (nothing written) when a team is not available any
-    more or a depot no longer holds a requested quantity.
+    more or a depot no longer holds a requested quantity. ``incident_id`` links every
+    dispatch to its incident (``dispatches.incident_id``); ``on_commit(tx, plan_id, rows)``
+    runs inside the same transaction after the rows are written (the incident's timeline
+    entry), so the dispatch and its record commit together or not at all.
     """
     plan_id = uuid.uuid4().hex[:12]
     now = utc_now()
@@ -89,6 +93,7 @@ def confirm(
     teams = store.layer("rescue_teams")
     depots = store.layer("material_depots")
     with store.transaction() as tx:
+        tx.check_references(layer, [c.properties for c in cleans])  # a dangling incident_id is refused
         team_audit: list[AuditEntry] = []
         for item in items:
             if item.team_id is None:
@@ -116,6 +121,8 @@ def confirm(
             tx.record_audit(actor, "dispatch", teams, team_audit, text)
         if depot_audit:
             tx.record_audit(actor, "dispatch", depots, depot_audit, text)
+        if on_commit is not None:
+            on_commit(tx, plan_id, [written[i] for i in ids])
         tx.bump_generation()
     return plan_id, [written[i] for i in ids]
 

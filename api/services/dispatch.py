@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -167,6 +167,9 @@ def plan(store: FeatureStore, svc: NetworkService, body: PlanInput) -> dict[str,
         ``materials`` (depots, allocations, shortfall) or ``None``.
     """
     incident = incident_point(store, body.incident, body.incident_id)
+    zone_used = None
+    if body.incident_id is not None and body.hazard is None:
+        body, zone_used = _incident_hazard(store, body)
     router = svc.router(store)
     vehicles = svc.vehicles(store)
     restr = body.options.restrictions()
@@ -218,10 +221,28 @@ def plan(store: FeatureStore, svc: NetworkService, body: PlanInput) -> dict[str,
         )
     return {
         "incident": {"lon": incident[0], "lat": incident[1], "incident_id": body.incident_id},
-        "hazard": None if zone_lonlat is None else {"zone": shapely.geometry.mapping(zone_lonlat)},
+        "hazard": None
+        if zone_lonlat is None
+        else {"zone": shapely.geometry.mapping(zone_lonlat), "incident_zone": zone_used},
         "needs": out_needs,
         "materials": _materials(store, svc, router, incident, body) if body.materials else None,
     }
+
+
+def _incident_hazard(store: FeatureStore, body: PlanInput) -> tuple[PlanInput, dict[str, Any] | None]:
+    """``body`` with the incident's current stored zone as its hazard (routes avoid it, approach upwind)."""
+    from safemap.api.services import incident_zones
+
+    assert body.incident_id is not None
+    current = incident_zones.current_zone(store, body.incident_id)
+    if current is None:
+        return body, None
+    hazard = HazardInput(
+        radius_m=100.0,  # the zone must touch the incident within this distance (a plume starts at it)
+        zone=shape(current["outline"]),
+        wind_from_deg=current["wind_from_deg"],
+    )
+    return replace(body, hazard=hazard), incident_zones.summary(current)
 
 
 def _hazard(router: Router, incident: tuple[float, float], body: PlanInput) -> tuple[Hazard | None, Any]:
@@ -337,8 +358,48 @@ def confirm(store: FeatureStore, actor: Actor, body: ConfirmInput) -> dict[str, 
                 materials=[(m.item, None, m.quantity) for m in d.materials],
             )
         )
-    plan_id, rows = dispatching.confirm(store, actor, incident, items, incident_id=body.incident_id, note=body.note)
+    on_commit = None
+    if body.incident_id is not None:
+        from safemap.api.services import incidents
+
+        if incidents.get(store, body.incident_id)["properties"]["status"] == "closed":
+            why = f"事件 {body.incident_id} 已结束，不能再调度"
+            raise VersionConflict(why, [Problem("incident_id", why)])
+
+        def on_commit(tx: Any, plan_id: str, rows: list[dict[str, Any]]) -> None:
+            names = [_dispatch_text(store, r) for r in rows]
+            incidents.record_event(
+                tx,
+                body.incident_id,
+                "dispatch",
+                f"调度批次 {plan_id}：" + "；".join(names),
+                actor,
+                f"dispatches:{plan_id}",
+            )
+
+    plan_id, rows = dispatching.confirm(
+        store, actor, incident, items, incident_id=body.incident_id, note=body.note, on_commit=on_commit
+    )
     return {"plan_id": plan_id, "dispatches": rows}
+
+
+def _dispatch_text(store: FeatureStore, row: dict[str, Any]) -> str:
+    p = row["properties"]
+    layer = p.get("resource_layer") or "rescue_teams"
+    fid = p.get("team_id") or p.get("depot_id")
+    found = store.query(layer, ids=[fid], limit=1, count=False, children=False).rows if fid else []
+    name = found[0]["name"] if found else f"{store.layer(layer).label} {fid}"
+    eta = f"，预计 {durations(p.get('eta_s'))} 到达" if p.get("eta_s") is not None else ""
+    what = f"（{p['materials']}）" if p.get("materials") else ""
+    return f"{name}{what}{eta}"
+
+
+def durations(seconds: float | None) -> str:
+    """Seconds as 分秒 (``12分05秒``) for the timeline."""
+    if seconds is None:
+        return "—"
+    m, s = divmod(round(seconds), 60)
+    return f"{m}分{s:02d}秒" if m else f"{s}秒"
 
 
 def set_status(

@@ -174,3 +174,51 @@ def test_events_stream_reports_team_status(gpkg_store: FeatureStore, gpkg_path) 
             if line.startswith("data:") and '"dispatched"' in line:
                 break
     assert any(s == "event: rescue_teams" for s in seen)
+
+
+# ---------------------------------------------------------------------------- incident link (issue 12)
+def test_plan_and_confirm_for_an_incident_use_its_zone_and_record_the_dispatch(
+    client: TestClient, store: FeatureStore
+) -> None:
+    from shapely.geometry import shape
+
+    from safemap.api.services import incident_zones, incidents
+
+    ids = _seed(store)
+    alice = {"Authorization": "Bearer " + create_token(store, "调度员甲", "dispatcher")}
+    inc = incidents.create(store, ADMIN, incidents.IncidentInput(kind="explosion", location=ll(1000, 300)))
+    iid = inc["id"]
+    need = {"needs": [{"kinds": ["fire_station"], "count": 1}]}
+    # Before a zone is modelled: the incident's location, no hazard.
+    r = client.post("/api/dispatch/plan", json={"incident_id": iid, **need})
+    assert r.status_code == 200, r.text
+    assert r.json()["hazard"] is None and r.json()["incident"]["incident_id"] == iid
+    zone = incident_zones.model_zone(
+        store, ADMIN, iid, {"model": "vce", "fuel_mass_kg": 200.0, "substance": "液化石油气"}
+    )
+    r = client.post("/api/dispatch/plan", json={"incident_id": iid, **need})
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert plan["hazard"]["incident_zone"]["id"] == zone["id"] and plan["hazard"]["incident_zone"]["seq"] == 1
+    assert shape(plan["hazard"]["zone"]).equals_exact(shape(zone["outline"]), 1e-9)
+    cand = next(c for c in plan["needs"][0]["candidates"] if c["selected"])
+    order = {"incident_id": iid, "teams": [{"team_id": cand["team_id"], "route": cand["geometry"], "eta_s": 125.0}]}
+    r = client.post("/api/dispatch/confirm", json=order, headers=alice)
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert all(d["properties"]["incident_id"] == iid for d in done["dispatches"])
+    line = incidents.timeline(store, iid)
+    assert line[-1]["kind"] == "dispatch" and line[-1]["ref"] == f"dispatches:{done['plan_id']}"
+    assert "2分05秒" in line[-1]["text"] and line[-1]["actor"] == "调度员甲"
+    # A dangling incident id is refused and nothing is written; a closed incident takes no dispatch.
+    before = store.counts()["dispatches"]
+    far = {"incident": list(ll(1000, 300)), "incident_id": 424242, "teams": [{"team_id": ids["far"]}]}
+    assert client.post("/api/dispatch/confirm", json=far, headers=alice).status_code in (404, 422)
+    assert store.counts()["dispatches"] == before
+    assert store.get("rescue_teams", ids["far"])["properties"]["status"] == "available"
+    incidents.set_status(store, ADMIN, iid, "结束")
+    r = client.post(
+        "/api/dispatch/confirm", json={"incident_id": iid, "teams": [{"team_id": ids["far"]}]}, headers=alice
+    )
+    assert r.status_code == 409 and "已结束" in r.json()["message"]
+    assert store.counts()["dispatches"] == before

@@ -6,6 +6,19 @@
 * ``POST /api/dispatch/arrive`` / ``release`` move dispatches on; release frees the team.
 * ``GET /api/events`` is a server-sent-event stream of team, dispatch and road changes
   read from the audit log, so every open map recolours team markers without reloading.
+
+Incident event kinds (the SSE ``event:`` field is the layer changed):
+
+* ``incidents`` — an incident registered (``action`` create) or its status changed
+  (``action`` status): ``id``, ``status``, ``status_label``, ``kind``, ``name``, ``version``,
+  ``reported_at``, ``geometry``;
+* ``incident_zones`` — a hazard zone (re-)modelled: ``id``, ``incident_id``, ``seq``,
+  ``model``, ``wind_from_deg``, ``stability``, ``geometry`` (the outline; the bands are at
+  ``GET /api/incidents/{id}/zones``);
+* ``incident_events`` — any timeline entry (接警, status, note, zone, dispatch, warning …):
+  ``id``, ``incident_id``, ``kind``, ``text``, ``actor``, ``at``, ``ref``.
+* ``warnings`` — a warning sent (预警发布): ``id``, ``incident_id``, ``title``, ``bands``,
+  ``channels``, ``recipients``, ``created_by`` (deliveries at ``GET /api/incidents/{id}/warnings``).
 """
 
 from __future__ import annotations
@@ -28,10 +41,20 @@ from safemap.api.services import dispatch as dispatch_service
 from safemap.api.services.network import NetworkService
 from safemap.api.services.routing import check_in_area
 from safemap.layers import dispatching
+from safemap.layers.enums import INCIDENT_STATUS
 from safemap.layers.store import FeatureStore
 
 TAGS = ["应急调度"]
-LIVE_LAYERS = ("rescue_teams", "dispatches", "roads", "fire_lanes", "incidents")
+LIVE_LAYERS = (
+    "rescue_teams",
+    "dispatches",
+    "roads",
+    "fire_lanes",
+    "incidents",
+    "warnings",
+    "incident_zones",
+    "incident_events",
+)
 #: Seconds between checks of the store for changes, and the longest an event stream stays open
 #: (the browser's EventSource reconnects by itself and resumes after the last event id).
 POLL_S = 1.0
@@ -218,6 +241,22 @@ def _change(row: dict[str, Any]) -> dict[str, Any] | None:
             "version": props.get("version"),
             "name": props.get("name"),
         }
+    if row["layer"] == "warnings":
+        keys = ("incident_id", "title", "bands", "channels", "recipients", "created_by")
+        return {**base, **{k: props.get(k) for k in keys}, "name": props.get("name")}
+    if row["layer"] == "incidents":
+        keys = ("status", "kind", "name", "version", "reported_at")
+        return {
+            **base,
+            **{k: props.get(k) for k in keys},
+            "status_label": INCIDENT_STATUS.label(props.get("status")),
+            "geometry": after.get("geometry"),
+        }
+    if row["layer"] == "incident_zones":
+        keys = ("incident_id", "seq", "model", "wind_from_deg", "stability")
+        return {**base, **{k: props.get(k) for k in keys}, "geometry": after.get("geometry")}
+    if row["layer"] == "incident_events":
+        return {**base, **{k: props.get(k) for k in ("incident_id", "kind", "text", "at", "ref")}}
     return {**base, "status": props.get("status"), "name": props.get("name")}
 
 
