@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 if TYPE_CHECKING:
+    from safemap.api.services.warning_channels import ChannelConfig
+    from safemap.api.services.warning_worker import DeliveryWorker
     from safemap.layers.shapefiles import ZipLimits
     from safemap.layers.store import FeatureStore
 
@@ -23,7 +25,9 @@ YUMIN_EXTENT = (82.1, 45.25, 83.65, 46.65)
 EXTENT_FORM = "应为4个数：最小经度,最小纬度,最大经度,最大纬度（如 82.1,45.25,83.65,46.65 或 [82.1,45.25,83.65,46.65]）"
 DATABASE_URL_FORM = "应为 PostgreSQL 地址，如 postgresql+psycopg://用户:密码@主机:5432/库名"
 #: Settings whose values are never repeated in a message (they hold passwords or keys).
-SECRET_SETTINGS = frozenset({"database_url", "tianditu_key"})
+SECRET_SETTINGS = frozenset(
+    {"database_url", "tianditu_key", "smtp_url", "warning_webhook_url", "warning_webhook_secret"}
+)
 
 
 class Settings(BaseSettings):
@@ -81,6 +85,42 @@ class Settings(BaseSettings):
         default=None,
         description="Where uploads are stored while imported; default uploads/ next to the GeoPackage store.",
     )
+
+    # Warnings (预警信息发布): channels, retries and the delivery worker (api/services/warning_*.py).
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:pass@host:port (STARTTLS when offered) or smtps://…; unset: e-mail is 未配置.",
+    )
+    smtp_from: str = Field(default="safemap@localhost", description="Sender address of warning e-mails.")
+    warning_webhook_url: str | None = Field(
+        default=None, description="SMS/loudspeaker/broadcast gateway: POST of a signed JSON body per recipient."
+    )
+    warning_webhook_secret: str | None = Field(
+        default=None, description="HMAC-SHA256 key of X-SafeMap-Signature; without it the webhook is 未配置."
+    )
+    warning_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Timeout of one SMTP/webhook attempt.")
+    warning_max_attempts: int = Field(default=8, ge=1, le=50, description="Attempts per delivery before 失败.")
+    warning_retry_base_s: float = Field(default=30.0, gt=0, le=3600, description="First back-off; doubles.")
+    warning_retry_cap_s: float = Field(default=1800.0, gt=0, le=86400, description="Longest back-off.")
+    warning_lease_s: float = Field(
+        default=300.0, ge=1, le=86400, description="A claimed delivery is taken over after this if its worker died."
+    )
+    warning_worker: bool = Field(default=True, description="Run the delivery worker inside the web app.")
+    warning_worker_interval_s: float = Field(default=5.0, gt=0, le=3600, description="Seconds between passes.")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        from safemap.api.services.warning_channels import check_smtp_url
+
+        return check_smtp_url(value) if value else None
+
+    @field_validator("warning_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        from safemap.api.services.warning_channels import check_webhook_url
+
+        return check_webhook_url(value) if value else None
 
     @field_validator("extent", mode="before")
     @classmethod
@@ -167,6 +207,31 @@ def zip_limits(settings: Settings, scratch_dir: Path | None = None) -> ZipLimits
         max_members=settings.max_zip_members,
         scratch_dir=scratch_dir,
     )
+
+
+def channel_config(settings: Settings) -> ChannelConfig:
+    """The warning channels' settings (SMTP, webhook, timeout) for the delivery worker and the send service."""
+    from safemap.api.services.warning_channels import ChannelConfig
+
+    return ChannelConfig(
+        smtp_url=settings.smtp_url,
+        smtp_from=settings.smtp_from,
+        webhook_url=settings.warning_webhook_url,
+        webhook_secret=settings.warning_webhook_secret,
+        timeout_s=settings.warning_timeout_s,
+    )
+
+
+def delivery_worker(settings: Settings, store: FeatureStore) -> DeliveryWorker:
+    """A delivery worker on ``store`` with the settings' channels, back-off and lease."""
+    from safemap.api.services.warning_worker import DeliveryWorker, RetryPolicy
+
+    policy = RetryPolicy(
+        base_s=settings.warning_retry_base_s,
+        cap_s=max(settings.warning_retry_cap_s, settings.warning_retry_base_s),
+        max_attempts=settings.warning_max_attempts,
+    )
+    return DeliveryWorker(store, channel_config(settings), policy=policy, lease_s=settings.warning_lease_s)
 
 
 def load_settings() -> Settings:

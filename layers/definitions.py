@@ -12,8 +12,13 @@ from safemap.layers import enums
 from safemap.layers.catalogue import ChildTable, Field, GeometryType, Layer, Style, common_fields
 from safemap.layers.checks import cas_error, credit_code_error
 from safemap.layers.coverage_tables import COVERAGE_TABLES
+from safemap.layers.incident_tables import INCIDENT_FIELDS, INCIDENT_TABLES
 from safemap.layers.network_tables import NETWORK_TABLES
 from safemap.layers.standards_tables import STANDARDS_TABLES
+from safemap.layers.target_class_rules import TARGET_CLASS_TABLES
+from safemap.layers.warning_layers import WARNING_LAYERS
+from safemap.layers.warning_tables import WARNING_TABLES
+from safemap.layers.wind_tables import WIND_TABLES
 
 RISK = "风险源"
 TARGETS = "防护目标"
@@ -34,6 +39,12 @@ def _fmt_qty(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _flash_note(row: dict[str, Any]) -> str:
+    if row.get("flash_point_c") is None:
+        return ""
+    return f"（闪点 {_fmt_qty(row.get('flash_point_c'))} ℃）"
+
+
 SUBSTANCES = ChildTable(
     "substances",
     "危险物质",
@@ -47,9 +58,39 @@ SUBSTANCES = ChildTable(
             enum=enums.HAZARD_CLASS,
             description="GB 18218-2018 Table 2 class; used when the substance is not in Table 1.",
         ),
-        Field("quantity_t", "float", "最大储存量", required=True, unit="t", minimum=0),
+        Field(
+            "quantity_t",
+            "float",
+            "最大储存量",
+            required=True,
+            unit="t",
+            minimum=0,
+            description="Design maximum quantity in tonnes (GB 18218 works in t; 1 t = 1000 kg).",
+        ),
+        Field(
+            "flash_point_c",
+            "float",
+            "闪点",
+            unit="℃",
+            minimum=-100,
+            maximum=400,
+            description=(
+                "Closed-cup flash point. For a liquid not in GB 18218 Table 1 it decides the Table 2 class: "
+                "< 23 ℃ W5.3 (W5.1 when the initial boiling point is ≤ 35 ℃), 23–60 ℃ W5.4, "
+                "> 60 ℃ outside GB 18218 (listed, not counted)."
+            ),
+        ),
+        Field(
+            "boiling_point_c",
+            "float",
+            "初沸点",
+            unit="℃",
+            minimum=-273,
+            maximum=1000,
+            description="Initial boiling point; with a flash point < 23 ℃, ≤ 35 ℃ makes the liquid W5.1.",
+        ),
     ),
-    summary=lambda r: f"{r.get('name')} {_fmt_qty(r.get('quantity_t'))} t",
+    summary=lambda r: f"{r.get('name')} {_fmt_qty(r.get('quantity_t'))} t" + _flash_note(r),
 )
 
 VEHICLES = ChildTable(
@@ -76,6 +117,33 @@ INVENTORY = ChildTable(
 )
 
 POLY: tuple[GeometryType, ...] = ("Polygon", "MultiPolygon")
+
+
+def _graded_fields(whose: str) -> tuple[Field, ...]:
+    """The computed GB 18218 fields (S, R, grade, exposed population) ``whose`` they are."""
+    return (
+        Field("s_value", "float", "辨识指标S", computed=True, description=f"GB 18218 S = Σ q/Q {whose}."),
+        Field("r_value", "float", "分级指标R", computed=True, description=f"GB 18218 R = α Σ β q/Q {whose}."),
+        Field(
+            "grade",
+            "int",
+            "重大危险源等级",
+            computed=True,
+            minimum=1,
+            maximum=4,
+            description=f"1–4 (一级–四级) when S ≥ 1 {whose}; empty when not a major hazard source.",
+        ),
+        Field(
+            "exposed_population",
+            "int",
+            "500m内暴露人员",
+            unit="人",
+            minimum=0,
+            computed=True,
+            description=f"People in protected targets within 500 m {whose} (for α).",
+        ),
+    )
+
 
 LAYERS: tuple[Layer, ...] = (
     Layer(
@@ -186,6 +254,26 @@ LAYERS: tuple[Layer, ...] = (
         editors=FIRE,
     ),
     Layer(
+        name="hazard_units",
+        label="危险化学品单元",
+        group=RISK,
+        geometry_types=POLY,
+        fields=(
+            *common_fields(),
+            Field("enterprise_id", "int", "所属企业编号", required=True, references="enterprises"),
+            Field("unit_kind", "enum", "单元类型", required=True, enum=enums.UNIT_KIND),
+            *_graded_fields("of the whole unit"),
+        ),
+        style=Style("fill", "#ff6f00", by="unit_kind", weight=2, fill_opacity=0.12),
+        editors=PLANNERS,
+        description=(
+            "GB 18218-2018 units: a storage unit (储存单元: one tank farm within a dike or fire wall, or one "
+            "warehouse) or a production unit (生产单元: bounded by shut-off valves). Hazard sources name their "
+            "unit in unit_id; S, R and grade are computed for the unit as a whole, the exposed population within "
+            "500 m of this outline."
+        ),
+    ),
+    Layer(
         name="hazard_sources",
         label="危险源",
         group=RISK,
@@ -193,16 +281,23 @@ LAYERS: tuple[Layer, ...] = (
         fields=(
             *common_fields(),
             Field("enterprise_id", "int", "所属企业编号", required=True, references="enterprises"),
+            Field(
+                "unit_id",
+                "int",
+                "所属危险化学品单元编号",
+                references="hazard_units",
+                description=(
+                    "The GB 18218 storage or production unit this source belongs to; sources of one unit are "
+                    "graded together and carry the unit's S, R and grade. Empty: the source is its own unit."
+                ),
+            ),
             Field("kind", "enum", "类型", required=True, enum=enums.HAZARD_KIND),
             Field("plant_status", "enum", "装置状态", enum=enums.PLANT_STATUS),
             Field("gasoline_m3", "float", "汽油罐总容积", unit="m³", minimum=0, maximum=100_000),
             Field("diesel_m3", "float", "柴油罐总容积", unit="m³", minimum=0, maximum=100_000),
             Field("max_tank_m3", "float", "单罐最大容积", unit="m³", minimum=0, maximum=100_000),
             Field("vapour_recovery", "enum", "油气回收", enum=enums.VAPOUR_RECOVERY),
-            Field("s_value", "float", "辨识指标S", computed=True),
-            Field("r_value", "float", "分级指标R", computed=True),
-            Field("grade", "int", "重大危险源等级", computed=True, minimum=1, maximum=4),
-            Field("exposed_population", "int", "500m内暴露人员", unit="人", minimum=0, computed=True),
+            *_graded_fields("of the source's unit (its own when it has no unit_id)"),
         ),
         style=Style("fill", "#b71c1c", by="kind", radius=5, fill_opacity=0.5),
         editors=PLANNERS,
@@ -310,14 +405,29 @@ LAYERS: tuple[Layer, ...] = (
             Field("severity", "enum", "事故等级", enum=enums.SEVERITY),
             Field("casualties", "int", "伤亡人数", unit="人", minimum=0),
             Field("description", "str", "情况描述", max_length=2000),
+            *INCIDENT_FIELDS,
         ),
         style=Style("circle", "#d50000", by="kind", radius=9),
         editors=DISPATCH,
         temporal="reported_at",
+        description=(
+            "Lifecycle 接警 → 核实 → 处置中 → 结束 through /api/incidents (forward only); the timeline is "
+            "incident_events, the versioned hazard zones incident_zones."
+        ),
     ),
 )
 
-LAYERS = (*LAYERS, *STANDARDS_TABLES, *NETWORK_TABLES, *COVERAGE_TABLES)
+LAYERS = (
+    *LAYERS,
+    *INCIDENT_TABLES,
+    *STANDARDS_TABLES,
+    *TARGET_CLASS_TABLES,
+    *NETWORK_TABLES,
+    *COVERAGE_TABLES,
+    *WIND_TABLES,
+)
+# Warnings and evacuation of incidents (issue 12, items 4–5): templates, contacts, outbox, shelters.
+LAYERS = (*LAYERS, *WARNING_TABLES, *WARNING_LAYERS)
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
 

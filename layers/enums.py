@@ -46,6 +46,14 @@ HAZARD_KIND = _enum(
     ("gas_cylinder_store", "气瓶库", "#ff7043"),
 )
 
+# GB 18218-2018 §3 units: a storage unit is one tank farm within a dike or fire wall, or one
+# warehouse; a production unit is bounded by its shut-off valves (reference §1.1 "Units").
+UNIT_KIND = _enum(
+    "unit_kind",
+    ("storage", "储存单元", "#ff6f00"),
+    ("production", "生产单元", "#6a1b9a"),
+)
+
 PLANT_STATUS = _enum("plant_status", ("new", "新建/改建/扩建"), ("existing", "在役"))
 
 VAPOUR_RECOVERY = _enum(
@@ -227,7 +235,7 @@ INCIDENT_KIND = _enum(
     "incident_kind",
     ("fire", "火灾", "#d50000"),
     ("explosion", "爆炸", "#b71c1c"),
-    ("leak", "泄漏", "#aa00ff"),
+    ("leak", "泄漏中毒", "#aa00ff"),
     ("poisoning", "中毒窒息", "#6a1b9a"),
     ("collapse", "坍塌", "#6d4c41"),
     ("traffic", "交通事故", "#ff6d00"),
@@ -236,12 +244,50 @@ INCIDENT_KIND = _enum(
     ("other", "其他", "#616161"),
 )
 
+# The incident lifecycle 接警 → 核实 → 处置中 → 结束 (DESIGN.md; issue 12), in order: a change only
+# moves forward (api/services/incidents.py). ``controlled`` (险情已控制) is kept from schema
+# version 1, where stored incidents use it: an optional step after 处置中 (still being handled,
+# the danger contained), before 结束.
 INCIDENT_STATUS = _enum(
     "incident_status",
-    ("reported", "接报"),
-    ("responding", "处置中"),
-    ("controlled", "已控制"),
-    ("closed", "已结案"),
+    ("reported", "接警", "#d50000"),
+    ("verified", "核实", "#ff6d00"),
+    ("responding", "处置中", "#c51162"),
+    ("controlled", "已控制", "#f9a825"),
+    ("closed", "结束", "#757575"),
+)
+
+# What an incident's timeline records (incident_events.kind).
+INCIDENT_EVENT_KIND = _enum(
+    "incident_event_kind",
+    ("created", "接警登记"),
+    ("status", "状态变更"),
+    ("note", "处置记录"),
+    ("zone", "危险区建模"),
+    ("dispatch", "调度派出"),
+    ("warning", "预警发布"),
+    ("evacuation", "疏散安置"),
+    ("other", "其他"),
+)
+
+# Consequence models of an incident's hazard zone (incident_zones.model).
+CONSEQUENCE_MODEL = _enum(
+    "consequence_model",
+    ("gaussian_plume", "有毒气体扩散（高斯烟羽）", "#7b1fa2"),
+    ("vce", "蒸气云爆炸（TNT当量）", "#d50000"),
+    ("bleve", "沸腾液体扩展蒸气爆炸（火球）", "#ff6d00"),
+    ("pool_fire", "池火", "#f9a825"),
+)
+
+# Pasquill stability classes (incident_zones.stability; gis/stability.py).
+STABILITY_CLASS = _enum(
+    "stability_class",
+    ("A", "A 极不稳定"),
+    ("B", "B 不稳定"),
+    ("C", "C 弱不稳定"),
+    ("D", "D 中性"),
+    ("E", "E 较稳定"),
+    ("F", "F 稳定"),
 )
 
 # 生产安全事故等级 (《生产安全事故报告和调查处理条例》第三条).
@@ -251,4 +297,73 @@ SEVERITY = _enum(
     ("large", "较大事故"),
     ("major", "重大事故"),
     ("extraordinary", "特别重大事故"),
+)
+
+# Verdict of a rule check (site check, separation audit, fire-access review): codes in the
+# API, these words on the map, in reports and on the CLI. 无法核查 always comes with a reason.
+VERDICT_STATUS = _enum(
+    "verdict_status",
+    ("pass", "符合", "#2e7d32"),
+    ("fail", "不符合", "#c62828"),
+    ("cannot_check", "无法核查", "#b26a00"),
+)
+
+# Where a protected target's class used by a check came from.
+CLASS_BASIS = _enum(
+    "class_basis",
+    ("explicit", "目标已填写"),
+    ("derived", "按类别推定"),
+)
+
+# Warnings (预警信息发布): the channels a warning goes out through, and each delivery's state.
+# ``unconfigured``: the channel is not set up on this server (no SMTP / webhook URL) — recorded,
+# not a failure, and never retried.
+WARNING_CHANNEL = _enum(
+    "warning_channel",
+    ("email", "电子邮件"),
+    ("webhook", "短信/广播网关（Webhook）"),
+    ("call_list", "电话通知（呼叫清单）"),
+)
+
+DELIVERY_STATE = _enum(
+    "delivery_state",
+    ("queued", "排队", "#f9a825"),
+    ("sent", "已发送", "#1565c0"),
+    ("failed", "失败", "#c62828"),
+    ("acknowledged", "已确认", "#2e7d32"),
+    ("unconfigured", "未配置", "#9e9e9e"),
+)
+
+# What a warning template asks people to do.
+WARNING_ACTION = _enum(
+    "warning_action",
+    ("shelter_in_place", "就地避险"),
+    ("evacuate", "撤离"),
+    ("close_windows", "关闭门窗"),
+    ("stay_away", "远离/绕行"),
+    ("all_clear", "解除"),
+    ("notice", "通报"),
+)
+
+# Who a warning contact is (预警联系人的身份).
+CONTACT_ROLE = _enum(
+    "contact_role",
+    ("safety_officer", "企业安全负责人"),
+    ("principal", "学校/幼儿园负责人"),
+    ("hospital_duty", "医院/养老机构值班"),
+    ("village_head", "村（社区）负责人"),
+    ("grid_worker", "网格员"),
+    ("township_duty", "乡镇应急值班"),
+    ("other", "其他"),
+)
+
+# 应急避难场所 (GB 21734-2008 / GB 51143-2015 classes, simplified).
+SHELTER_KIND = _enum(
+    "shelter_kind",
+    ("school", "学校操场/体育馆", "#1e88e5"),
+    ("square", "广场/公园", "#43a047"),
+    ("stadium", "体育场馆", "#00897b"),
+    ("community_centre", "社区/村委会活动场所", "#8d6e63"),
+    ("hotel", "宾馆/招待所", "#00acc1"),
+    ("other", "其他", "#757575"),
 )

@@ -14,19 +14,142 @@ from collections.abc import Callable, Mapping
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import Column, insert, inspect, select
 from sqlalchemy.engine import Connection
 
+from safemap.layers import paths
 from safemap.layers.backend import Backend
 from safemap.layers.errors import SchemaError
+from safemap.layers.model import utc_now
 from safemap.layers.tables import META_TABLE, Schema
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 Step = Callable[[Operations, Connection, Schema], None]
 
+
+def _add_columns(op: Operations, conn: Connection, schema: Schema, table: str, names: tuple[str, ...]) -> None:
+    """Add catalogue columns ``names`` to ``table`` (typed as the catalogue types them), skipping present ones.
+
+    Foreign keys are not added by ``ALTER TABLE`` (SQLite cannot; the referenced table may be
+    created only after the steps): the store checks references itself on every write.
+    """
+    have = {c["name"] for c in inspect(conn).get_columns(table)}
+    model = schema.metadata.tables[table]
+    for name in names:
+        if name in have:
+            continue
+        op.add_column(table, Column(name, model.c[name].type, nullable=True))
+        if any(name in ix.columns for ix in model.indexes):
+            op.create_index(f"ix_{table}_{name}", table, [name])
+
+
+def add_missing_seed_rows(conn: Connection, schema: Schema, layer_name: str) -> list[str]:
+    """Insert the rows of a reference table's seed CSV whose ``name`` the table lacks; return their names.
+
+    Rows already present (by name) are left as they are, so an admin's corrections survive.
+    """
+    from safemap.layers.ingest import read_features
+
+    layer = next(layer for layer in schema.catalogue if layer.name == layer_name)
+    assert layer.seed is not None
+    found = read_features(layer, paths.DATA_DIR / layer.seed, extent=None)
+    if found.problems:
+        raise SchemaError(f"{layer.seed} 有误，无法补充 {layer.label}：{found.problems[0].message}")
+    table = schema.layers[layer_name]
+    have = {row[0] for row in conn.execute(select(table.c.name))}
+    now = utc_now()
+    added = []
+    for clean in found.cleans:
+        props = clean.properties
+        if props.get("name") in have:
+            continue
+        values = {k: v for k, v in props.items() if k in table.c and k not in ("id", "updated_at", "version")}
+        conn.execute(insert(table).values(**values, updated_at=now, version=1))
+        added.append(str(props["name"]))
+    return added
+
+
+def _v2_units_flash_points(op: Operations, conn: Connection, schema: Schema) -> None:
+    """Version 2 (issue 11): GB 18218 units, flash and boiling points, new Table 1 rows.
+
+    ``hazard_sources.unit_id`` (the ``hazard_units`` table itself is created automatically),
+    ``flash_point_c`` / ``boiling_point_c`` of substances, and the seed rows added to
+    ``gb18218_substances`` (二氧化氮, 一氧化碳, 溴甲烷, 磷化氢, 异氰酸甲酯).
+    """
+    _add_columns(op, conn, schema, "hazard_sources", ("unit_id",))
+    _add_columns(op, conn, schema, "hazard_sources__substances", ("flash_point_c", "boiling_point_c"))
+    add_missing_seed_rows(conn, schema, "gb18218_substances")
+
+
+def replace_enum_check(conn: Connection, schema: Schema, table: str, field: str) -> None:
+    """Make the CHECK constraint of the enum column ``table.field`` allow exactly the catalogue's codes.
+
+    PostGIS drops and re-adds ``ck_<table>_<field>``. SQLite cannot alter a constraint; the
+    table's ``CREATE TABLE`` text in ``sqlite_master`` is rewritten instead, which the SQLite
+    manual allows for changes that leave the stored rows valid ("Making Other Kinds Of Table
+    Schema Changes", https://www.sqlite.org/lang_altertable.html §7: ``PRAGMA writable_schema``
+    and a bumped ``schema_version``). Call it only to *widen* a list (rows stay valid).
+    """
+    layer = next(layer for layer in schema.catalogue if layer.name == table)
+    enum = layer.field(field).enum
+    assert enum is not None
+    name = f"ck_{table}_{field}"
+    check = f"{field} IN ({', '.join(repr(c) for c in enum.codes)})"
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS {name}')
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT {name} CHECK ({check})')
+        return
+    import re
+
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar()
+    if sql is None:
+        raise SchemaError(f"数据库中没有表 {table}")
+    pattern = re.compile(rf"CONSTRAINT {name} CHECK \({field} IN \([^)]*\)\)")
+    if not pattern.search(sql):
+        raise SchemaError(f"表 {table} 中找不到约束 {name}，无法升级")
+    new_sql = pattern.sub(f"CONSTRAINT {name} CHECK ({check})", sql)
+    if new_sql == sql:
+        return
+    version = int(conn.exec_driver_sql("PRAGMA schema_version").scalar_one())
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (new_sql, table))
+        conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
+def _v3_incident_lifecycle(op: Operations, conn: Connection, schema: Schema) -> None:
+    """Version 3 (issue 12): the incident's 接警 record and the status 核实.
+
+    New ``incidents`` columns (linked enterprise and hazard source, substance, quantity,
+    reporter, phone, location as typed, closing time) and the status code ``verified`` added
+    to the status CHECK constraint; stored statuses keep their codes (``reported`` is now
+    shown as 接警, ``closed`` as 结束). ``incident_zones`` and ``incident_events`` are new
+    tables, created automatically.
+    """
+    _add_columns(
+        op,
+        conn,
+        schema,
+        "incidents",
+        (
+            "enterprise_id",
+            "hazard_source_id",
+            "substance",
+            "quantity_t",
+            "reporter",
+            "phone",
+            "location_text",
+            "closed_at",
+        ),
+    )
+    replace_enum_check(conn, schema, "incidents", "status")
+
+
 #: version -> step from version - 1. Version 1 is the initial schema.
-MIGRATIONS: dict[int, Step] = {}
+MIGRATIONS: dict[int, Step] = {2: _v2_units_flash_points, 3: _v3_incident_lifecycle}
 
 
 def current_version(conn: Connection, schema: Schema) -> int | None:

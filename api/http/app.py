@@ -16,13 +16,16 @@ from safemap.api.http import errors, ogc, openapi, uploads
 from safemap.api.http.routers import coverage as routes_coverage
 from safemap.api.http.routers import dispatch as routes_dispatch
 from safemap.api.http.routers import docs as routes_docs
+from safemap.api.http.routers import incidents as routes_incidents
 from safemap.api.http.routers import layers as routes_layers
 from safemap.api.http.routers import map as routes_map
 from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
 from safemap.api.http.routers import system as routes_system
 from safemap.api.http.routers import tiles as routes_tiles
-from safemap.api.settings import Settings, load_settings, open_configured_store
+from safemap.api.http.routers import warnings as routes_warnings
+from safemap.api.http.routers import wind as routes_wind
+from safemap.api.settings import Settings, delivery_worker, load_settings, open_configured_store
 from safemap.layers.store import FeatureStore
 
 DESCRIPTION = """SafeMap 安全生产风险与应急资源"一张图" — layer API.
@@ -45,9 +48,16 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         app.state.store = store or open_configured_store(settings)
         # Upload folders left by a server that died mid-import.
         uploads.clean_leftovers(uploads.upload_root(settings, app.state.store))
+        # The warning outbox lives in the store: this worker (or `safemap warnings deliver`) empties it.
+        worker = delivery_worker(settings, app.state.store) if settings.warning_worker else None
+        if worker is not None:
+            worker.start(settings.warning_worker_interval_s)
+        app.state.warning_worker = worker
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             if owned:
                 app.state.store.close()
 
@@ -73,10 +83,13 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_layers.build_router())
     app.include_router(ogc.build_router())
     app.include_router(routes_tiles.router)
+    app.include_router(routes_wind.router)
     app.include_router(routes_safety.router)
     app.include_router(routes_coverage.router)
     app.include_router(routes_route.router)
     app.include_router(routes_dispatch.router)
+    app.include_router(routes_incidents.router)
+    app.include_router(routes_warnings.router)
     app.include_router(routes_system.router)
     routes_map.mount_static(app)
     app.include_router(routes_map.router)

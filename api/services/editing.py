@@ -4,9 +4,15 @@ The HTTP routes, the CLI (``safemap import``, ``safemap demo``) and future inges
 functions instead of the store's own write methods. After a write that changes an input of
 a derived value, the derived value is recomputed before the function returns:
 
-* GB 18218 S, R, grade and exposed population of hazard sources (:func:`recompute_grades`)
-  depend on ``hazard_sources`` (substances, position), ``protected_targets`` (population
-  within 500 m) and the GB 18218 tables.
+* GB 18218 S, R, grade and exposed population of units and hazard sources
+  (:func:`~safemap.api.services.major_hazard.recompute_grades`) depend on ``hazard_sources``
+  (substances, position, ``unit_id``), ``hazard_units`` (outline), ``protected_targets``
+  (population within 500 m) and the GB 18218 tables. A change to a unit or to one member
+  regrades the whole unit and every member.
+
+Before a hazard source is written, its substances are read as GB 18218 reads them: a CAS
+number that contradicts the substance's name is refused (422) rather than graded as
+something else.
 
 A failed recompute does not undo the write (the write is the user's, the recompute is
 ours): it is logged and the next write or ``safemap grade-hazards`` repeats it.
@@ -19,6 +25,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from safemap.layers.enums import INCIDENT_STATUS
+from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
 from safemap.layers.transfer import ImportReport, import_file
@@ -30,14 +38,41 @@ GRADER = Actor("system:gb18218", "admin")
 
 
 def _recompute_grades(store: FeatureStore) -> None:
-    from safemap.api.services.safety import recompute_grades
+    from safemap.api.services.major_hazard import recompute_grades
 
     recompute_grades(store, GRADER)
 
 
+def _prepare_hazard_source(store: FeatureStore, layer: str, feature: Any, feature_id: int | None = None) -> Any:
+    """A hazard source as GB 18218 reads it, or a 422 when it cannot be read as written.
+
+    CAS numbers typed with spaces, full-width characters or without hyphens are stored in
+    the canonical ``NNNNNNN-NN-N`` form; a wrong check digit, a CAS number that contradicts
+    the substance's name, or a unit of another enterprise is refused. Malformed input is
+    left to the store's validation, which names the field. Returns the feature to write
+    (a copy when a CAS number was rewritten).
+    """
+    if layer != "hazard_sources" or not isinstance(feature, dict):
+        return feature
+    props = feature.get("properties")
+    if not isinstance(props, dict):
+        return feature
+    from safemap.api.services.major_hazard import check_substances, check_unit, normalised_substances
+
+    subs = props.get("substances")
+    if isinstance(subs, list) and all(isinstance(s, dict) for s in subs):
+        check_substances(store, subs)
+        feature = {**feature, "properties": {**props, "substances": normalised_substances(subs)}}
+    check_unit(store, props, feature_id)
+    return feature
+
+
 #: Derived values and the layers whose writes make them stale.
 DERIVED: tuple[tuple[frozenset[str], Callable[[FeatureStore], None]], ...] = (
-    (frozenset({"hazard_sources", "protected_targets", "gb18218_substances", "gb18218_classes"}), _recompute_grades),
+    (
+        frozenset({"hazard_sources", "hazard_units", "protected_targets", "gb18218_substances", "gb18218_classes"}),
+        _recompute_grades,
+    ),
 )
 
 
@@ -52,9 +87,37 @@ def keep_derived(store: FeatureStore, written: Iterable[str]) -> None:
                 log.exception("recompute of derived values after a write to %s failed", sorted(touched))
 
 
+def _guard_incident_status(store: FeatureStore, layer: str, patch: Any, feature_id: int) -> None:
+    """Refuse a status change of an incident through the generic layer API.
+
+    An incident's status moves forward only, and each step is recorded on its timeline with
+    who and when: that rule lives in :func:`safemap.api.services.incidents.set_status`
+    (``POST /api/incidents/{id}/status``). A patch repeating the current status is fine.
+    """
+    if layer != "incidents" or not isinstance(patch, dict):
+        return
+    props = patch.get("properties") if "properties" in patch else patch
+    if not isinstance(props, dict) or "status" not in props:
+        return
+    current = store.get(layer, feature_id)["properties"].get("status")
+    if props["status"] in (current, INCIDENT_STATUS.label(str(current))):
+        return
+    why = "事件的处置状态请在“事件处置”中推进（POST /api/incidents/{id}/status），以便按顺序记录变更人和时间"
+    raise ValidationFailed(f"properties.status: {why}", [Problem("properties.status", why)])
+
+
 def create_feature(store: FeatureStore, layer: str, feature: Any, actor: Actor) -> dict[str, Any]:
-    """Validate and insert one GeoJSON feature; return it as stored (derived values current)."""
+    """Validate and insert one GeoJSON feature; return it as stored (derived values current).
+
+    An incident created this way (rather than by 接警, ``POST /api/incidents``) still gets
+    its first timeline entry.
+    """
+    feature = _prepare_hazard_source(store, layer, feature)
     created = store.create(layer, feature, actor)
+    if layer == "incidents":
+        from safemap.api.services.incidents import record_event
+
+        record_event(store, int(created["id"]), "created", "通过图层接口登记事件", actor, f"incidents:{created['id']}")
     return _after(store, layer, created)
 
 
@@ -68,6 +131,8 @@ def update_feature(
     expected_version: int | None,
 ) -> dict[str, Any]:
     """Apply a partial update that quotes the version it edits; return the feature as stored."""
+    _guard_incident_status(store, layer, patch, feature_id)
+    patch = _prepare_hazard_source(store, layer, patch, feature_id)
     updated = store.update(layer, feature_id, patch, actor, expected_version=expected_version)
     return _after(store, layer, updated)
 

@@ -28,6 +28,7 @@ from safemap.layers.demo.records import Sites, Spots
 from safemap.layers.demo.roads import build_rural_roads, connect_islands
 from safemap.layers.demo.rural_targets import RuralTargets
 from safemap.layers.demo.shapes import to_wgs84
+from safemap.layers.demo.shelters import add_shelters, add_warning_contacts
 from safemap.layers.demo.sites import SiteBuilder, town_road_geoms
 from safemap.layers.demo.town import build_town
 from safemap.layers.demo.town_targets import TownTargets
@@ -66,6 +67,8 @@ def draft_demo(seed: int = 2021, data_dir: Path = DATA_DIR) -> Plan:
     TownTargets(plan, county, town, park, lanes, rng).build()
     RuralTargets(plan, county, rural, spots, rng).build()
     Forces(plan, county, town, park, rural, spots, rng).build()
+    add_shelters(plan, county)  # own generator: the shared one's draws stay as they were
+    add_warning_contacts(plan, county)
     lines = town.streets + park.streets + rural.lines
     connect_islands(lines)
     segments, node_coords = build_segments(lines, plan.road_nodes, rng)

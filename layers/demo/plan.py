@@ -1,7 +1,7 @@
 """The demo build's working model: features drafted in metres, written in dependency order.
 
 A :class:`Draft` is one feature before it is stored. Cross-layer references
-(``hazard_sources.enterprise_id``, ``fire_lanes.site_id``) are written as the
+(``hazard_sources.enterprise_id``, ``hazard_sources.unit_id``, ``fire_lanes.site_id``) are written as the
 local *key* of the referenced draft and resolved to store ids at insert time,
 so drafting order does not have to follow insert order.
 """
@@ -20,6 +20,7 @@ LAYER_ORDER: tuple[str, ...] = (
     "settlements",
     "roads",
     "enterprises",
+    "hazard_units",
     "hazard_sources",
     "protected_targets",
     "fire_lanes",
@@ -27,6 +28,8 @@ LAYER_ORDER: tuple[str, ...] = (
     "material_depots",
     "rescue_teams",
     "incidents",
+    "shelters",
+    "warning_contacts",
 )
 
 

@@ -216,6 +216,30 @@ def test_hazard_sources(layers: dict[str, list[dict[str, Any]]]) -> None:
     assert all(s.get("cas") or s.get("hazard_class") for h in hz for s in h["substances"])
 
 
+def test_lpg_tanks_in_one_dike_are_one_major_unit(layers: dict[str, list[dict[str, Any]]]) -> None:
+    """The park's LPG station: three 50 m³ tanks in one dike are one GB 18218 storage unit (issue 11).
+
+    Each tank holds 50 m³ × 0.85 fill × 0.55 t/m³ = 23.375 t, stored as 23.38 t. LPG: Q = 50 t, β = 1.5
+    (reference/safety-standards.md Tables 1.1 and 1.4, W2). Alone a tank is S = 23.38/50 = 0.4676, not
+    major; the unit holds 70.14 t, S = 1.4028 ≥ 1: major. Nobody lives within 500 m of the dike in the
+    demo (α = 0.5, Table 1.5): R = 0.5 × 1.5 × 1.4028 = 1.0521 → 四级 (R < 10, Table 1.6).
+    """
+    units = [f for f in layers["hazard_units"]]
+    assert len(units) == 1
+    unit = units[0]["properties"]
+    assert unit["unit_kind"] == "storage" and unit["source"].startswith("synthetic")
+    assert (unit["s_value"], unit["r_value"], unit["grade"], unit["exposed_population"]) == (1.4028, 1.0521, 4, 0)
+    members = [f for f in layers["hazard_sources"] if f["properties"]["unit_id"] == units[0]["id"]]
+    assert sorted(f["properties"]["name"] for f in members) == [f"{k}#液化石油气卧式储罐（50 m³）" for k in (1, 2, 3)]
+    dike = _utm(units[0])
+    for f in members:
+        p = f["properties"]
+        assert p["substances"][0]["quantity_t"] == 23.38 and 23.38 / 50 < 1  # alone: not major
+        assert (p["s_value"], p["r_value"], p["grade"]) == (1.4028, 1.0521, 4)  # the unit's values
+        assert dike.contains(_utm(f))
+        assert p["enterprise_id"] == unit["enterprise_id"]
+
+
 def _road_graph(
     roads: list[dict[str, Any]],
 ) -> tuple[dict[tuple[float, float], int], np.ndarray, np.ndarray]:
@@ -355,3 +379,27 @@ def test_builds_on_both_stores(store: FeatureStore, demo: tuple[FeatureStore, di
         sum(r["speed_kmh"] for r in roads.rows),
         sum(r["speed_kmh"] for r in reference.query("roads", limit=None, count=False).rows),
     )
+
+
+def test_shelters_near_the_seats_and_contacts_for_the_vulnerable(layers: dict[str, list[dict[str, Any]]]) -> None:
+    shelters = layers["shelters"]
+    assert len(shelters) >= 8 and all(f["properties"]["source"].startswith("synthetic") for f in shelters)
+    assert sum(f["properties"]["capacity"] for f in shelters) >= 15_000
+    seat = to_utm(shape(_named(layers["settlements"], "裕民县城（县人民政府驻地）")["geometry"]))
+    in_town = [f for f in shelters if _utm(f).distance(seat) < 3000]
+    assert len(in_town) >= 5 and sum(f["properties"]["capacity"] for f in in_town) >= 12_000
+    seats = [to_utm(shape(f["geometry"])) for f in layers["settlements"] if f["properties"]["kind"] == "township_seat"]
+    near = sum(any(_utm(f).distance(s) < 3000 for f in shelters) for s in seats)
+    assert near >= 5  # most township seats have a shelter within 3 km
+    contacts = layers["warning_contacts"]
+    assert all(f["properties"]["source"].startswith("synthetic") for f in contacts)
+    linked = {f["properties"]["target_id"] for f in contacts if f["properties"]["target_id"]}
+    vulnerable = {
+        f["id"]
+        for f in layers["protected_targets"]
+        if f["properties"]["category"] in ("school", "kindergarten", "hospital", "nursing_home")
+    }
+    assert vulnerable <= linked
+    assert {f["id"] for f in layers["settlements"]} <= {f["properties"]["settlement_id"] for f in contacts}
+    assert all(f["properties"]["phone"] for f in contacts)
+    assert all(f["properties"]["email"].endswith(".example") for f in contacts if f["properties"]["email"])
