@@ -14,7 +14,7 @@ unchanged, except ids (see :func:`export_layer` for what each format carries).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ def import_file(
     lat_field: str | None = None,
     dry_run: bool = False,
     zip_limits: ZipLimits | None = None,
+    check: Callable[[Sequence[CleanFeature], Sequence[int]], list[Problem]] | None = None,
 ) -> ImportReport:
     """Import every feature of a file into a layer, all or nothing.
 
@@ -118,6 +119,10 @@ def import_file(
         Caps on what a zipped Shapefile may unpack to (default
         :class:`~layers.shapefiles.ZipLimits`); a zip beyond them raises
         :class:`~layers.errors.TooLarge` before anything is unpacked.
+    check
+        The domain's own rules for the validated features (the services pass them: e.g. a
+        CAS number that contradicts the substance's name), given the features and their
+        file rows; its problems refuse the import like any invalid row.
 
     Returns
     -------
@@ -150,6 +155,8 @@ def import_file(
     cleans, problems = found.cleans, found.problems
     if len(problems) < MAX_PROBLEMS:
         problems += _reference_problems(store, layer, cleans, found.rows)
+    if check is not None and not problems and cleans:
+        problems += check(cleans, found.rows)[:MAX_PROBLEMS]
     if problems:
         raise failure(layer, path, problems)
     report = ImportReport(

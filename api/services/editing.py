@@ -21,7 +21,7 @@ ours): it is logged and the next write or ``safemap grade-hazards`` repeats it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
 from safemap.layers.transfer import ImportReport, import_file
+from safemap.layers.validation import CleanFeature
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,13 @@ def delete_feature(
 
 def import_features(store: FeatureStore, layer: str, path: str | Path, actor: Actor, **options: Any) -> ImportReport:
     """Import a file into a layer, all or nothing (see :func:`safemap.layers.transfer.import_file`)."""
+    if layer == "hazard_sources":
+        from safemap.api.services.major_hazard import import_problems
+
+        def check(cleans: Sequence[CleanFeature], rows: Sequence[int]) -> list[Problem]:
+            return import_problems(store, [c.children.get("substances") or [] for c in cleans], rows)
+
+        options = {**options, "check": check}
     report = import_file(store, layer, path, actor, **options)
     if not report.dry_run and report.count:
         keep_derived(store, [layer])

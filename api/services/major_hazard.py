@@ -317,17 +317,41 @@ def grade_request(
         raise invalid_all(substance_problems(exc, "substances.")) from None
 
 
-def check_substances(store: FeatureStore, substances: Sequence[Mapping[str, Any]]) -> None:
-    """Refuse (422) a hazard source's substances whose CAS number contradicts the name (stored-data writes)."""
+def _critical_quantities(store: FeatureStore) -> CriticalQuantities:
     with _LOCK:
         cached = _INPUTS.get(store)
     if cached is not None and cached.generation == store.generation():
-        table = cached.table
-    else:  # only the two tables: a write must not pay for loading every hazard source and target
-        table = CriticalQuantities(
-            store.to_geodataframe("gb18218_substances").reset_index(drop=True),
-            store.to_geodataframe("gb18218_classes").reset_index(drop=True),
-        )
+        return cached.table
+    # Only the two tables: a write must not pay for loading every hazard source and target.
+    return CriticalQuantities(
+        store.to_geodataframe("gb18218_substances").reset_index(drop=True),
+        store.to_geodataframe("gb18218_classes").reset_index(drop=True),
+    )
+
+
+def import_problems(
+    store: FeatureStore, substances: Sequence[Sequence[Mapping[str, Any]]], rows: Sequence[int]
+) -> list[Problem]:
+    """What :func:`check_substances` refuses, for every feature of an import, each problem with its file row.
+
+    ``substances[i]`` are the child rows of the feature on file row ``rows[i]``; the
+    GB 18218 tables are read once for the whole file.
+    """
+    table = _critical_quantities(store)
+    problems: list[Problem] = []
+    for subs, row in zip(substances, rows, strict=True):
+        if not subs:
+            continue
+        try:
+            grade([{**s, "quantity_t": 0.0} for s in subs], 0, table, strict=True)
+        except SubstanceError as exc:
+            problems += [Problem(p.field, p.message, row) for p in substance_problems(exc, "substances.")]
+    return problems
+
+
+def check_substances(store: FeatureStore, substances: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse (422) a hazard source's substances whose CAS number contradicts the name (stored-data writes)."""
+    table = _critical_quantities(store)
     try:
         grade([{**s, "quantity_t": 0.0} for s in substances], 0, table, strict=True)
     except SubstanceError as exc:

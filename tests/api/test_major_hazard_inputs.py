@@ -392,3 +392,32 @@ def test_cli_import_grades_units(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert rows["柴油罐（闪点 65 ℃）"]["substances"][0]["flash_point_c"] == 65
     finally:
         store.close()
+
+    # A name–CAS conflict in a file is refused like one typed into the API: row, field, both substances;
+    # nothing of the file is written.
+    before = open_store(store_path)
+    count = before.counts()["hazard_sources"]
+    before.close()
+    wrong = [
+        _feature(
+            _square(LON, LAT - 200 / M_LAT, 5),
+            name="液氯库",
+            enterprise_id=1,
+            kind="warehouse",
+            substances=[{"name": "液氯", "quantity_t": 5}],
+        ),
+        _feature(
+            _square(LON, LAT - 300 / M_LAT, 5),
+            name="氨罐",
+            enterprise_id=1,
+            kind="storage_tank",
+            substances=[{"name": "氯", "cas": "7664-41-7", "quantity_t": 5}],
+        ),
+    ]
+    result = CliRunner().invoke(main, ["import", "hazard_sources", _geojson(tmp_path / "w.geojson", *wrong)])
+    assert result.exit_code != 0
+    assert "第 2 行 substances.0.cas" in result.output and "未写入任何数据" in result.output, result.output
+    assert "substances.0.cas" in result.output and "氨" in result.output and "氯" in result.output, result.output
+    after = open_store(store_path)
+    assert after.counts()["hazard_sources"] == count
+    after.close()
