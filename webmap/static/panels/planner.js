@@ -419,7 +419,8 @@
             if (!h.grade) return;
             L.circleMarker([h.lat, h.lon], { radius: 11, color: "#000", weight: 1.5, fillColor: gradeColour(h.grade), fillOpacity: 0.95 })
               .bindTooltip(esc(h.name) + "<br>" + esc(h.enterprise || "") + "<br>重大危险源" + GRADE_LABELS[h.grade] +
-                "（S=" + fmt(h.s_value, 2) + "，R=" + fmt(h.r_value, 2) + "，500 m 内 " + h.exposed_population + " 人）")
+                "（S=" + fmt(h.s_value, 2) + "，R=" + fmt(h.r_value, 2) + "，500 m 内 " + h.exposed_population + " 人）" +
+                (h.unit_name ? "<br>按所在单元“" + esc(h.unit_name) + "”整体辨识分级" : ""))
               .addTo(g);
           });
           showLegend("grades", "<div class='sm-pl-legtitle'>重大危险源等级（GB 18218）</div>" + [1, 2, 3, 4].map(function (k) {
