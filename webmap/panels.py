@@ -30,6 +30,8 @@ COMMON_SCRIPT = "panels/common.js"
 #: The panels on the page, in tab order.
 PANELS: tuple[Panel, ...] = (
     Panel("planner", "选址核查", "panels/planner.js", "panels/planner.css"),
+    Panel("incident", "事件处置", "panels/incident.js", "panels/incident.css"),
     Panel("dispatch", "应急调度", "panels/dispatch.js", "panels/dispatch.css"),
     Panel("coverage", "覆盖与通道", "panels/coverage.js", "panels/coverage.css"),
+    Panel("wind", "主导风向", "panels/wind.js", "panels/wind.css"),
 )

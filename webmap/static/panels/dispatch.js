@@ -4,7 +4,9 @@
  * Also, on every open map: team markers are ringed by status (待命 green, 出动中 red,
  * 休整 grey, the catalogue's team_status colours) and closed roads redrawn, live from the
  * server-sent events at api/events (SafeMap.events). build() returns the panel's handle
- * {drawn, state, setIncident, loadActive}, SafeMap.panel("dispatch").
+ * {drawn, state, setIncident, loadActive}, SafeMap.panel("dispatch"); setIncident(latlng, incidentId,
+ * name) with a registered incident's id (the 事件处置 panel) plans against its stored hazard zone
+ * and links the confirmed dispatches to it (incident_id).
  * ES2015, no optional chaining (older Chromium cores on government PCs).
  */
 (function (SafeMap) {
@@ -63,7 +65,7 @@
   SafeMap.registerPanel("dispatch", function (container, state) {
     var map = state.map;
     var drawn = L.layerGroup().addTo(map);
-    var st = { incident: null, marker: null, plan: null, closing: false };
+    var st = { incident: null, incidentId: null, marker: null, plan: null, closing: false };
 
     container.innerHTML =
       '<fieldset><legend>事发地</legend>' +
@@ -117,12 +119,14 @@
       }).join("");
     }, function () { /* the list is a convenience only */ });
 
-    /* incident */
-    function setIncident(latlng) {
+    /* incident: a point, or a registered incident (its id: the plan uses its stored hazard zone, the dispatch is linked to it) */
+    function setIncident(latlng, incidentId, name) {
       st.incident = [latlng.lng, latlng.lat];
+      st.incidentId = incidentId || null;
       if (st.marker) st.marker.setLatLng(latlng);
       else st.marker = L.marker(latlng, { title: "事发地" }).addTo(map);
-      $(".sm-dp-where").textContent = "经度 " + latlng.lng.toFixed(5) + "，纬度 " + latlng.lat.toFixed(5);
+      $(".sm-dp-where").textContent = (st.incidentId ? "事件 #" + st.incidentId + (name ? " " + name : "") + "：" : "") +
+        "经度 " + latlng.lng.toFixed(5) + "，纬度 " + latlng.lat.toFixed(5);
     }
     $(".sm-dp-pick").onclick = function () {
       map.getContainer().classList.add("sm-dp-crosshair");
@@ -146,6 +150,7 @@
         if (item && q > 0) mats.push({ item: item, quantity: q });
       });
       var out = { incident: st.incident, needs: needs, materials: mats, turnout_s: Number($(".sm-dp-turnout").value) || 0 };
+      if (st.incidentId) out.incident_id = st.incidentId;
       var radius = Number($(".sm-dp-radius").value);
       if (radius > 0) {
         out.hazard = { radius_m: radius };
@@ -182,7 +187,8 @@
     function showPlan(plan) {
       drawn.clearLayers();
       if (plan.hazard) L.geoJSON(plan.hazard.zone, { style: { color: "#aa00ff", weight: 2, fillOpacity: 0.12 } }).addTo(drawn);
-      var html = "", k = 0, bounds = [];
+      var iz = plan.hazard ? plan.hazard.incident_zone : null, k = 0, bounds = [];
+      var html = iz ? '<div class="sm-dp-hint">按事件危险区第' + iz.seq + "版绕行" + (iz.wind_from_deg !== null && iz.wind_from_deg !== undefined ? "、上风向进入" : "") + "</div>" : "";
       plan.needs.forEach(function (need, ni) {
         html += '<div class="sm-dp-need-res"><b>需求 ' + (ni + 1) + "：</b>" + esc(need.kinds.map(kindLabel).join("、")) + " × " + need.count +
           (need.shortfall > 0 ? ' <span class="sm-dp-why">缺 ' + need.shortfall + " 支</span>" : "") +
@@ -245,7 +251,8 @@
       var msg = $(".sm-dp-msg");
       if (!SafeMap.token()) { msg.innerHTML = '<div class="sm-dp-error">确认调度需要调度员令牌：请点击左上角“令牌”按钮输入</div>'; return; }
       btn.disabled = true;
-      SafeMap.api("api/dispatch/confirm", { method: "POST", body: { incident: plan.incident.lon !== undefined ? [plan.incident.lon, plan.incident.lat] : st.incident, teams: teams, depots: depots } })
+      SafeMap.api("api/dispatch/confirm", { method: "POST", body: { incident: plan.incident.lon !== undefined ? [plan.incident.lon, plan.incident.lat] : st.incident,
+        incident_id: plan.incident.incident_id || undefined, teams: teams, depots: depots } })
         .then(function (r) {
           msg.innerHTML = '<div class="sm-dp-ok">已出动（调度批次 ' + esc(r.plan_id) + "）：" + r.dispatches.length + " 项</div>";
           loadActive();
