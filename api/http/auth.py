@@ -71,5 +71,5 @@ def require_role(request: Request, *roles: str) -> Actor:
     """The actor, if their role is one of ``roles``."""
     actor = require_actor(request)
     if actor.role not in roles:
-        raise ApiError(403, "forbidden", f"此操作需要角色：{'、'.join(roles)}")
+        raise ApiError(403, "forbidden", f"此操作需要角色：{'、'.join(ROLE_LABELS.get(r, r) for r in roles)}")
     return actor

@@ -41,7 +41,7 @@ from safemap.api.services import dispatch as dispatch_service
 from safemap.api.services.network import NetworkService
 from safemap.api.services.routing import check_in_area
 from safemap.layers import dispatching
-from safemap.layers.enums import INCIDENT_STATUS
+from safemap.layers.enums import DELIVERY_STATE, INCIDENT_STATUS
 from safemap.layers.store import FeatureStore
 
 TAGS = ["应急调度"]
@@ -52,6 +52,7 @@ LIVE_LAYERS = (
     "fire_lanes",
     "incidents",
     "warnings",
+    "warning_deliveries",
     "incident_zones",
     "incident_events",
 )
@@ -244,6 +245,13 @@ def _change(row: dict[str, Any]) -> dict[str, Any] | None:
     if row["layer"] == "warnings":
         keys = ("incident_id", "title", "bands", "channels", "recipients", "created_by")
         return {**base, **{k: props.get(k) for k in keys}, "name": props.get("name")}
+    if row["layer"] == "warning_deliveries":
+        keys = ("warning_id", "incident_id", "channel", "state", "attempts", "version")
+        return {
+            **base,
+            **{k: props.get(k) for k in keys},
+            "state_label": DELIVERY_STATE.label(props.get("state")) if props.get("state") else None,
+        }
     if row["layer"] == "incidents":
         keys = ("status", "kind", "name", "version", "reported_at")
         return {
