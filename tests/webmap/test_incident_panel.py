@@ -130,7 +130,10 @@ def test_incident_from_call_to_close(browser: Any, county: FeatureStore) -> None
         assert a.page.request.get(server.url + call_list).status == 200
         b.page.wait_for_function("() => SafeMap.panel('incident').state.warnings.length === 1")
         if SHOTS:
-            a.js("() => { document.querySelector('.sm-in-warning details').open = true; document.querySelector('.sm-in-warnsec').scrollIntoView(); }")
+            a.js(
+                "() => { document.querySelector('.sm-in-warning details').open = true;"
+                " document.querySelector('.sm-in-warnsec').scrollIntoView(); }"
+            )
             a.painted()
             a.page.screenshot(path=str(Path(SHOTS) / "incident-warning-1600x900.png"))
 
@@ -164,8 +167,9 @@ def test_incident_from_call_to_close(browser: Any, county: FeatureStore) -> None
         a.page.click(".sm-in-steps button[data-status=closed]")
         a.page.wait_for_function("() => SafeMap.panel('incident').state.detail.properties.status === 'closed'")
         assert "事件已结束" in a.page.inner_text(".sm-in-steps")
-        a.page.wait_for_function("id => !SafeMap.panel('incident').state.incidents.some(f => f.id === id)", arg=incident)
-        b.page.wait_for_function("id => !SafeMap.panel('incident').state.incidents.some(f => f.id === id)", arg=incident)
+        gone = "id => !SafeMap.panel('incident').state.incidents.some(f => f.id === id)"
+        a.page.wait_for_function(gone, arg=incident)
+        b.page.wait_for_function(gone, arg=incident)
         timeline = a.page.text_content(".sm-in-timeline") or ""  # inside a folded <details>
         for word in ("接警登记", "危险区建模", "预警发布", "状态变更"):
             assert word in timeline, word
@@ -244,7 +248,8 @@ def test_register_by_place_and_by_map_click(browser: Any, county: FeatureStore) 
         # The other map shows both new incidents at once; a click opens the panel on one.
         c.page.wait_for_function("() => document.querySelectorAll('path.sm-in-livemarker').length === 2")
         c.page.locator("path.sm-in-livemarker").nth(1).click(force=True)
-        c.page.wait_for_function("id => SafeMap.panel('incident') && SafeMap.panel('incident').state.selected === id", arg=second)
+        chosen = "id => SafeMap.panel('incident') && SafeMap.panel('incident').state.selected === id"
+        c.page.wait_for_function(chosen, arg=second)
         c.page.wait_for_selector(".sm-in-card")
         assert a.errors == [] and a.blocked == [] and c.errors == [] and c.blocked == []
     finally:
