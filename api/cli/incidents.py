@@ -279,9 +279,10 @@ def timeline(incident_id: int, as_json: bool) -> None:
 def report(incident_id: int, output: Path | None) -> None:
     """打印处置记录（HTML）."""
     from safemap.api.services.incident_report import report_html
+    from safemap.api.services.network import NetworkService
 
     with configured_store() as store:
-        html = report_html(store, incident_id)
+        html = report_html(store, incident_id, NetworkService())
     write_output(html, output)
 
 

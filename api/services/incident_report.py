@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Any
 
 from safemap.api.reports.incident import incident_html, incident_map
+from safemap.api.services import evacuation, incident_zones, incidents
 from safemap.api.services import exposure as exposure_service
-from safemap.api.services import incident_zones, incidents
+from safemap.api.services.network import NetworkService
 from safemap.layers.enums import VEHICLE_PROFILE
+from safemap.layers.errors import LayerError
 from safemap.layers.model import utc_now
 from safemap.layers.store import FeatureStore
 
@@ -46,8 +48,18 @@ def human(value: Any) -> Any:
         return value
 
 
-def context(store: FeatureStore, incident_id: int) -> dict[str, Any]:
-    """Everything the 处置记录 template needs."""
+def _evacuation(store: FeatureStore, svc: NetworkService | None, incident_id: int) -> dict[str, Any] | None:
+    """The evacuation plan for the current zone, or ``None`` without a road network service or a zone."""
+    if svc is None:
+        return None
+    try:
+        return evacuation.incident_evacuation(store, svc, incident_id)
+    except LayerError:  # no zone yet, or no road network: the record says so instead
+        return None
+
+
+def context(store: FeatureStore, incident_id: int, svc: NetworkService | None = None) -> dict[str, Any]:
+    """Everything the 处置记录 template needs (with ``svc``, the road network, also the evacuation)."""
     feature = incidents.present(incidents.get(store, incident_id), store.tz)
     props = feature["properties"]
     lonlat = incidents.location_of(feature)
@@ -90,9 +102,10 @@ def context(store: FeatureStore, incident_id: int) -> dict[str, Any]:
         "exposure": found,
         "first": exposure_service.FIRST,
         "dispatches": _dispatches(store, incident_id),
+        "evacuation": _evacuation(store, svc, incident_id) if current else None,
     }
 
 
-def report_html(store: FeatureStore, incident_id: int) -> str:
-    """The printable 处置记录 of an incident (self-contained HTML)."""
-    return incident_html(context(store, incident_id))
+def report_html(store: FeatureStore, incident_id: int, svc: NetworkService | None = None) -> str:
+    """The printable 处置记录 of an incident (self-contained HTML; with ``svc`` its evacuation plan too)."""
+    return incident_html(context(store, incident_id, svc))

@@ -158,6 +158,11 @@ def test_chlorine_leak_from_call_to_close(client: TestClient, auth: dict[str, st
     assert "处置记录" in html and "<svg" in html and "AEGL-3" in html and "消防到场确认" in html
     assert "分" in html and "秒" in html  # durations in 分秒
     assert "<script" not in html
+    # The evacuation plan of the current zone is on the record too (the road network is loaded for it).
+    evac = client.get(f"/api/incidents/{iid}/evacuation").json()
+    assert "疏散安置" in html and f"危险区内 {evac['people']} 人，已安置 {evac['assigned']} 人" in html
+    if evac["assignments"]:
+        assert evac["assignments"][0]["shelter"]["name"] in html
 
 
 @pytest.mark.parametrize(

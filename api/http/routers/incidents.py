@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from safemap.api.http.auth import require_role
-from safemap.api.http.deps import get_store
+from safemap.api.http.deps import get_store, network_service
 from safemap.api.http.models.incidents import IncidentCreate, NoteIn, StatusIn, parse_zone
 from safemap.api.http.models.safety import ConsequenceIn, validated
 from safemap.api.http.openapi import GeoJSONResponse, also, request_body
@@ -24,6 +24,7 @@ from safemap.api.http.params import FeatureIdPath, FeatureIdQuery, json_body
 from safemap.api.reports.incident import exposure_csv, exposure_xlsx
 from safemap.api.services import exposure as exposure_service
 from safemap.api.services import incident_report, incident_zones, incidents
+from safemap.api.services.network import NetworkService
 from safemap.layers.store import FeatureStore
 
 TAGS = ["应急事件"]
@@ -177,6 +178,10 @@ async def read_timeline(incident_id: FeatureIdPath, store: FeatureStore = Depend
 
 
 @router.get("/api/incidents/{incident_id}/report", summary="打印处置记录（HTML）", response_class=HTMLResponse)
-async def report(incident_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> HTMLResponse:
+async def report(
+    incident_id: FeatureIdPath,
+    store: FeatureStore = Depends(get_store),
+    svc: NetworkService = Depends(network_service),
+) -> HTMLResponse:
     """The printable 处置记录: map, timeline, zones, who was inside, dispatches."""
-    return HTMLResponse(await run_in_threadpool(incident_report.report_html, store, incident_id))
+    return HTMLResponse(await run_in_threadpool(incident_report.report_html, store, incident_id, svc))
