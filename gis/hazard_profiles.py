@@ -10,7 +10,6 @@ table. Re-exported by :mod:`gis.separation`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -18,6 +17,7 @@ import pandas as pd
 
 from safemap.gis.fuel_station import station_grade, ungradable_reason
 from safemap.gis.major_hazard import normalise_name
+from safemap.gis.numbers import finite
 
 TANK_KINDS = frozenset({"storage_tank", "tank_farm", "lpg_tank", "fuel_station_tank"})
 #: Fill level assumed when a tank's volume is estimated from the mass it holds.
@@ -55,16 +55,6 @@ class SubstanceProperties:
         return row
 
 
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _liquid_volumes(subs: Sequence[Mapping[str, Any]], props: SubstanceProperties) -> dict[str, float]:
     """Estimated tank volume (m³) per GB 50016 class ('ab'/'c'/'lpg') from the masses held."""
     out: dict[str, float] = {}
@@ -72,8 +62,8 @@ def _liquid_volumes(subs: Sequence[Mapping[str, Any]], props: SubstancePropertie
         row = props.find(s.get("name"), s.get("cas"))
         if row is None:
             continue
-        density = _num(row.get("liquid_density_t_m3"))
-        q = _num(s.get("quantity_t")) or 0.0
+        density = finite(row.get("liquid_density_t_m3"))
+        q = finite(s.get("quantity_t")) or 0.0
         if not density:
             continue
         cls = row.get("liquid_fire_class")
@@ -89,7 +79,7 @@ def tnt_mass_kg(subs: Sequence[Mapping[str, Any]]) -> float:
     for s in subs:
         name = normalise_name(s.get("name"))
         if s.get("hazard_class") == "W1.1" or any(n in name for n in TNT_NAMES):
-            total += (_num(s.get("quantity_t")) or 0.0) * 1000.0
+            total += (finite(s.get("quantity_t")) or 0.0) * 1000.0
     return total
 
 
@@ -123,7 +113,7 @@ def hazard_profiles(hazards: pd.DataFrame, props: SubstanceProperties) -> pd.Dat
             "reason": None,
         }
         if kind == "fuel_station_tank":
-            vols = (_num(rec.get("gasoline_m3")), _num(rec.get("diesel_m3")), _num(rec.get("max_tank_m3")))
+            vols = (finite(rec.get("gasoline_m3")), finite(rec.get("diesel_m3")), finite(rec.get("max_tank_m3")))
             why = ungradable_reason(*vols)
             rows.append(
                 {
@@ -139,9 +129,9 @@ def hazard_profiles(hazards: pd.DataFrame, props: SubstanceProperties) -> pd.Dat
             # A declared total (volume_m3, or the GB 50156 volumes, or the one tank) beats the
             # estimate from mass; the estimate only splits it between GB 50016 classes.
             declared = (
-                _num(rec.get("volume_m3"))
-                or (_num(rec.get("gasoline_m3")) or 0) + (_num(rec.get("diesel_m3")) or 0)
-                or _num(rec.get("max_tank_m3"))
+                finite(rec.get("volume_m3"))
+                or (finite(rec.get("gasoline_m3")) or 0) + (finite(rec.get("diesel_m3")) or 0)
+                or finite(rec.get("max_tank_m3"))
             )
             if not est and kind == "lpg_tank" and declared:
                 est = {"lpg": declared}  # an LPG tank's family is known from its kind
@@ -155,7 +145,7 @@ def hazard_profiles(hazards: pd.DataFrame, props: SubstanceProperties) -> pd.Dat
                 cat = {"lpg": "lpg_storage", "ab": "flammable_liquid_ab", "c": "flammable_liquid_c"}[key]
                 if declared and total_est:
                     vol = declared * vol / total_est
-                single = _num(rec.get("single_tank_m3")) or _num(rec.get("max_tank_m3")) or vol
+                single = finite(rec.get("single_tank_m3")) or finite(rec.get("max_tank_m3")) or vol
                 rows.append(
                     {
                         **base,
@@ -168,7 +158,11 @@ def hazard_profiles(hazards: pd.DataFrame, props: SubstanceProperties) -> pd.Dat
         tnt = tnt_mass_kg(subs)
         if tnt > 0:
             rows.append({**base, "hazard_category": "explosives", "tnt_kg": tnt})
-        if subs and kind != "tailings_pond" and tnt < sum((_num(s.get("quantity_t")) or 0) for s in subs) * 1000 - 1e-9:
+        if (
+            subs
+            and kind != "tailings_pond"
+            and tnt < sum((finite(s.get("quantity_t")) or 0) for s in subs) * 1000 - 1e-9
+        ):
             rows.append({**base, "hazard_category": "hazchem_site"})
     out = pd.DataFrame(
         rows,

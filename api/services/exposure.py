@@ -18,7 +18,6 @@ with the most urgent message:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ import shapely
 from shapely.geometry import shape
 
 from safemap.api.services import incident_zones
+from safemap.gis.numbers import finite
 from safemap.layers.definitions import get_layer
 from safemap.layers.enums import GB36894_CLASS, TARGET_CATEGORY
 from safemap.layers.store import FeatureStore
@@ -41,16 +41,6 @@ LISTED: dict[str, tuple[str, ...]] = {
     "rescue_teams": ("kind", "status", "headcount", "phone"),
     "material_depots": ("level", "manager", "phone"),
 }
-
-
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
 
 
 def _labelled(layer: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -99,11 +89,11 @@ def exposure(store: FeatureStore, incident_id: int, zone_id: int | None = None) 
             key=lambda t: (
                 t["category"] not in FIRST,
                 FIRST.index(t["category"]) if t["category"] in FIRST else 0,
-                -(_num(t["population"]) or 0),
+                -(finite(t["population"]) or 0),
             )
         )
-        band["population"] = int(sum(_num(t["population"]) or 0 for t in targets))
-        band["settlement_population"] = int(sum(_num(s["population"]) or 0 for s in band["settlements"]))
+        band["population"] = int(sum(finite(t["population"]) or 0 for t in targets))
+        band["settlement_population"] = int(sum(finite(s["population"]) or 0 for s in band["settlements"]))
         band["schools_hospitals"] = sum(t["category"] in FIRST for t in targets)
         by_class: dict[str, dict[str, Any]] = {}
         for t in targets:
@@ -112,7 +102,7 @@ def exposure(store: FeatureStore, incident_id: int, zone_id: int | None = None) 
                 {"category": t["category"], "label": TARGET_CATEGORY.label(t["category"]), "count": 0, "population": 0},
             )
             c["count"] += 1
-            c["population"] += int(_num(t["population"]) or 0)
+            c["population"] += int(finite(t["population"]) or 0)
         band["targets_by_class"] = sorted(
             by_class.values(), key=lambda c: (c["category"] not in FIRST, -c["population"])
         )

@@ -30,6 +30,7 @@ from safemap.gis import individual_risk as ir_mod
 from safemap.gis.consequence_fire import PoolFire
 from safemap.gis.individual_risk import DEFAULT_WEATHER, Grid, Scenario, Weather
 from safemap.gis.major_hazard import CriticalQuantities
+from safemap.gis.numbers import finite
 from safemap.gis.projection import metric_crs
 from safemap.gis.separation import SubstanceProperties, audit_with_issues
 from safemap.gis.target_classes import derive_classes
@@ -259,14 +260,6 @@ def scenarios_for(
     return out
 
 
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _scenario(
     h: Any,
     xy: tuple[float, float],
@@ -277,22 +270,22 @@ def _scenario(
     wind_rose: Sequence[float] | None,
 ) -> Scenario | None:
     freq = float(sc.frequency_per_year)
-    fraction = _num(sc.release_fraction) or 1.0
+    fraction = finite(sc.release_fraction) or 1.0
     name = f"{h.name}：{sc.name}（{prop['name']}）"
-    heat = _num(prop.get("heat_of_combustion_kj_kg"))
+    heat = finite(prop.get("heat_of_combustion_kj_kg"))
     if sc.model == "bleve":
         return ir_mod.bleve_scenario(h.id, xy, freq, mass_kg * fraction, name)
     if sc.model == "vce" and heat:
         return ir_mod.vce_scenario(h.id, xy, freq, mass_kg * fraction, heat, name)
     if sc.model == "pool_fire":
-        rate = _num(prop.get("burning_rate_kg_m2_s"))
+        rate = finite(prop.get("burning_rate_kg_m2_s"))
         if heat and rate:
             return ir_mod.pool_fire_scenario(h.id, xy, freq, PoolFire(_area_m2(h.geometry), rate, heat), name)
     if sc.model == "toxic_plume":
-        mw, a, b, n = (_num(prop.get(k)) for k in ("molar_mass_g_mol", "probit_a", "probit_b", "probit_n"))
-        duration = _num(sc.release_duration_s) or 600.0
+        mw, a, b, n = (finite(prop.get(k)) for k in ("molar_mass_g_mol", "probit_a", "probit_b", "probit_n"))
+        duration = finite(sc.release_duration_s) or 600.0
         if mw and a is not None and b and n:
-            rate = _num(sc.release_rate_kg_s) or mass_kg * fraction / duration
+            rate = finite(sc.release_rate_kg_s) or mass_kg * fraction / duration
             rate = min(rate, mass_kg / duration)
             return ir_mod.toxic_scenario(h.id, xy, freq, rate, duration, mw, (a, b, n), name, weather, wind_rose)
     return None

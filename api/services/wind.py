@@ -27,21 +27,12 @@ from safemap.api.services.problems import invalid
 from safemap.api.services.safety import SafetyData
 from safemap.api.services.safety import load as load_safety
 from safemap.gis import wind as wind_mod
+from safemap.gis.numbers import finite
 from safemap.gis.separation import hazard_profiles
 from safemap.layers.store import FeatureStore
 
 LAYER = "wind_rose"
 UNVERIFIED = "【未核实】"
-
-
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
 
 
 def prevailing_wind(store: FeatureStore) -> dict[str, Any]:
@@ -73,7 +64,7 @@ def prevailing_wind(store: FeatureStore) -> dict[str, Any]:
     seen: set[str] = set()
     for row in frame.drop(columns="geometry", errors="ignore").to_dict("records"):
         code = row.get("sector")
-        value = _num(row.get("frequency_pct")) or 0.0
+        value = finite(row.get("frequency_pct")) or 0.0
         if row.get("source") and row["source"] not in sources:
             sources.append(str(row["source"]))
         if code in seen:
@@ -83,7 +74,7 @@ def prevailing_wind(store: FeatureStore) -> dict[str, Any]:
             calm += value
         elif code in wind_mod.SECTORS:
             freqs[code] = freqs.get(code, 0.0) + value
-            speed = _num(row.get("mean_speed_m_s"))
+            speed = finite(row.get("mean_speed_m_s"))
             if speed is not None:
                 speeds[code] = speed
     rose = wind_mod.WindRose(freqs, calm, speeds)
