@@ -429,7 +429,11 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
         *((("vectorgrid_js", vendor_url(static, "vectorgrid/Leaflet.VectorGrid.bundled.min.js")),) if tiled else ()),
         *((f"safemap_{name}", own_url(static, name)) for name in PAGE_SCRIPTS),
         *((("panel_common_js", own_url(static, COMMON_SCRIPT)),) if PANELS else ()),
-        *((f"panel_{p.name}_js", own_url(static, p.script)) for p in PANELS),
+        *(
+            (f"panel_{p.name}_js" if i == 0 else f"panel_{p.name}_js_{i}", own_url(static, script))
+            for p in PANELS
+            for i, script in enumerate(p.scripts)
+        ),
     )
     loader.css = (
         ("safemap_css", own_url(static, "safemap.css")),

@@ -14,6 +14,11 @@ deliveries by :mod:`safemap.api.reports.warnings`.)
   id) so the gateway can drop a repeat. A 2xx answer is delivered; 408, 429, 5xx, a
   timeout or a refused connection are retried; other 4xx are final.
 
+TLS (``smtps://``, STARTTLS, ``https://``) always verifies the server's certificate and
+host name: against the system's CAs, or only against ``SAFEMAP_TLS_CA_FILE`` (a PEM bundle
+of the intranet's CA) when that is set. A certificate that does not verify is a failed,
+retried attempt (the server may be fixed), recorded in Chinese.
+
 A channel not configured is reported 未配置 (never a failure). Error texts recorded in
 the store never carry the URL or its password.
 """
@@ -38,6 +43,10 @@ from safemap.api.services.problems import invalid
 SIGNATURE_HEADER = "X-SafeMap-Signature"
 #: HTTP answers of a webhook worth retrying (besides every 5xx).
 RETRY_STATUS = frozenset({408, 425, 429})
+#: Recorded when the CA bundle checked at start-up can no longer be read (retried: it may come back).
+_CA_UNREADABLE = "无法读取 CA 证书文件（SAFEMAP_TLS_CA_FILE）"
+#: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, _EMAIL_MISMATCH and _IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH = frozenset({62, 63, 64})
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,12 @@ class ChannelConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     timeout_s: float = 10.0
+    #: PEM bundle of the CA(s) TLS servers are verified against instead of the system's (SAFEMAP_TLS_CA_FILE).
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A client TLS context verifying certificate and host name (against ``ca_file`` when set)."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def status(self) -> dict[str, dict[str, Any]]:
         """Per channel: configured or not, and why not (Chinese)."""
@@ -113,6 +128,23 @@ def check_webhook_url(url: str) -> str:
     return url
 
 
+def check_ca_file(path: str) -> str:
+    """``path`` if it is a readable PEM bundle holding at least one CA certificate; else an error naming it."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError:  # before OSError: SSLError is one
+        raise ValueError(f"{path} 不是 PEM 格式的 CA 证书（包）") from None
+    except FileNotFoundError:
+        raise ValueError(f"找不到 CA 证书文件 {path}") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} 是目录，应为 CA 证书文件（PEM）") from None
+    except PermissionError:
+        raise ValueError(f"无权读取 CA 证书文件 {path}") from None
+    except OSError as exc:
+        raise ValueError(f"无法读取 CA 证书文件 {path}（{exc.strerror or type(exc).__name__}）") from None
+    return path
+
+
 def send_email(config: ChannelConfig, message: Message) -> Outcome:
     """Send ``message`` to the recipient's e-mail over SMTP (one connection per message)."""
     if not config.smtp_url:
@@ -133,16 +165,18 @@ def send_email(config: ChannelConfig, message: Message) -> Outcome:
     mail["X-SafeMap-Delivery"] = str(message.delivery_id)
     mail.set_content(message.body)
     try:
+        context = config.tls_context()
+    except OSError:
+        return Outcome(False, _CA_UNREADABLE)
+    try:
         if parts.scheme == "smtps":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                host, port or 465, timeout=config.timeout_s, context=ssl.create_default_context()
-            )
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=config.timeout_s, context=context)
         else:
             smtp = smtplib.SMTP(host, port or 25, timeout=config.timeout_s)
         with smtp:
             smtp.ehlo()
             if parts.scheme == "smtp" and smtp.has_extn("starttls"):
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
                 smtp.ehlo()
             if parts.username:
                 smtp.login(unquote(parts.username), unquote(parts.password or ""))
@@ -158,6 +192,9 @@ def send_email(config: ChannelConfig, message: Message) -> Outcome:
         return Outcome(False, f"邮件服务器错误 {exc.smtp_code}", retry=exc.smtp_code < 500)
     except (smtplib.SMTPException, OSError) as exc:
         return Outcome(False, f"无法连接邮件服务器：{_reason(exc)}")
+    except UnicodeError:
+        # smtplib encodes AUTH credentials as ASCII; a password it cannot send is a setting to fix.
+        return Outcome(False, "邮件服务器用户名或密码含非 ASCII 字符，无法登录；请修改 SAFEMAP_SMTP_URL", retry=False)
     if refused:
         return Outcome(False, "邮件服务器拒收收件人", retry=False)
     return Outcome(True, mail["Message-ID"])
@@ -200,7 +237,11 @@ def send_webhook(config: ChannelConfig, message: Message) -> Outcome:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=config.timeout_s) as answer:
+        context = config.tls_context() if urlsplit(config.webhook_url).scheme == "https" else None
+    except OSError:
+        return Outcome(False, _CA_UNREADABLE)
+    try:
+        with urllib.request.urlopen(request, timeout=config.timeout_s, context=context) as answer:
             status = int(answer.status)
             text = answer.read(300).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
@@ -228,6 +269,13 @@ def _reason(exc: BaseException) -> str:
         return "超时"
     if isinstance(exc, ConnectionRefusedError):
         return "连接被拒绝"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = str(exc.verify_message or "")[:150]
+        if exc.verify_code in _NAME_MISMATCH:
+            return f"服务器证书与所连主机名不符（{why}）"
+        return f"服务器证书未通过验证（{why}）；内网自签 CA 请设置 SAFEMAP_TLS_CA_FILE"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS 握手失败（{str(exc.reason or type(exc).__name__)[:150]}）"
     text = getattr(exc, "strerror", None) or type(exc).__name__
     return str(text)[:200]
 
@@ -248,6 +296,7 @@ __all__ = [
     "ChannelConfig",
     "Message",
     "Outcome",
+    "check_ca_file",
     "check_smtp_url",
     "check_webhook_url",
     "require_channels",

@@ -151,7 +151,7 @@ def test_scripts_load_in_order(filled: FeatureStore) -> None:
     parser.feed(html)
     scripts = [r.split("?")[0].removeprefix("/static/") for r in parser.refs if r.endswith(".js") or ".js?" in r]
     ours = [s for s in scripts if not s.startswith("vendor/")]
-    assert ours == [*PAGE_SCRIPTS, COMMON_SCRIPT, *(p.script for p in PANELS)]
+    assert ours == [*PAGE_SCRIPTS, COMMON_SCRIPT, *(s for p in PANELS for s in p.scripts)]
     assert scripts.index("vendor/leaflet/leaflet.js") < scripts.index(PAGE_SCRIPTS[0])
     for name in ours:
         assert (STATIC_DIR / name).is_file(), name
@@ -177,7 +177,7 @@ def test_config_hands_the_catalogue_to_the_page(filled: FeatureStore) -> None:
 
 def test_scripts_keep_no_copy_of_enum_labels() -> None:
     """Enum labels reach the page through the config block only (they drifted when copied)."""
-    scripts = [STATIC_DIR / name for name in PAGE_SCRIPTS] + sorted((STATIC_DIR / "panels").glob("*.js"))
+    scripts = [STATIC_DIR / name for name in PAGE_SCRIPTS] + sorted((STATIC_DIR / "panels").rglob("*.js"))
     text = "\n".join(path.read_text() for path in scripts)
     for enum in (TEAM_STATUS, TEAM_KIND, VEHICLE_PROFILE, RISK_LEVEL):
         for member in enum.members:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
@@ -21,6 +20,7 @@ from safemap.api.http.models.incidents import IncidentCreate, NoteIn, StatusIn, 
 from safemap.api.http.models.safety import ConsequenceIn, validated
 from safemap.api.http.openapi import GeoJSONResponse, also, request_body
 from safemap.api.http.params import FeatureIdPath, FeatureIdQuery, json_body
+from safemap.api.http.responses import json_response
 from safemap.api.reports.incident import exposure_csv, exposure_xlsx
 from safemap.api.services import exposure as exposure_service
 from safemap.api.services import incident_report, incident_zones, incidents
@@ -32,17 +32,6 @@ WRITERS = ("dispatcher", "admin")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=TAGS)
-
-
-def _json(
-    body: Any, status: int = 200, media: str = "application/json", headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY, default=str),
-        status_code=status,
-        media_type=media,
-        headers=headers,
-    )
 
 
 def _input(body: IncidentCreate) -> incidents.IncidentInput:
@@ -71,7 +60,7 @@ async def create_incident(request: Request, store: FeatureStore = Depends(get_st
     actor = require_role(request, *WRITERS)
     body = validated(IncidentCreate, await json_body(request))
     feature = await run_in_threadpool(incidents.create, store, actor, _input(body))
-    return _json(feature, 201, "application/geo+json", {"Location": f"/api/incidents/{feature['id']}"})
+    return json_response(feature, 201, "application/geo+json", {"Location": f"/api/incidents/{feature['id']}"})
 
 
 @router.get("/api/incidents", summary="事件列表（可按状态筛选；active = 未结束）", response_class=GeoJSONResponse)
@@ -82,7 +71,7 @@ async def list_incidents(
     """Incidents, newest report first, as a FeatureCollection."""
     statuses = incidents.parse_statuses(status)
     feats = await run_in_threadpool(incidents.list_incidents, store, statuses)
-    return _json({"type": "FeatureCollection", "features": feats}, media="application/geo+json")
+    return json_response({"type": "FeatureCollection", "features": feats}, media="application/geo+json")
 
 
 def _detail(store: FeatureStore, incident_id: int) -> dict[str, Any]:
@@ -94,7 +83,7 @@ def _detail(store: FeatureStore, incident_id: int) -> dict[str, Any]:
 @router.get("/api/incidents/{incident_id}", summary="一个事件（含当前危险区摘要）", response_class=GeoJSONResponse)
 async def read_incident(incident_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
     """The incident as a Feature, with ``current_zone``."""
-    return _json(await run_in_threadpool(_detail, store, incident_id), media="application/geo+json")
+    return json_response(await run_in_threadpool(_detail, store, incident_id), media="application/geo+json")
 
 
 @router.post("/api/incidents/{incident_id}/status", summary="变更处置状态（只能向前：接警→核实→处置中→结束）")
@@ -106,7 +95,7 @@ async def change_status(
     feature = await run_in_threadpool(
         lambda: incidents.set_status(store, actor, incident_id, body.status, note=body.note, version=body.version)
     )
-    return _json(feature, media="application/geo+json")
+    return json_response(feature, media="application/geo+json")
 
 
 @router.post("/api/incidents/{incident_id}/notes", status_code=201, summary="添加处置记录")
@@ -115,7 +104,7 @@ async def add_note(
 ) -> Response:
     """Append a note to the incident's timeline."""
     actor = require_role(request, *WRITERS)
-    return _json(await run_in_threadpool(incidents.add_note, store, actor, incident_id, body.text), 201)
+    return json_response(await run_in_threadpool(incidents.add_note, store, actor, incident_id, body.text), 201)
 
 
 @router.post(
@@ -133,13 +122,13 @@ async def model_zone(
     record = await run_in_threadpool(
         lambda: incident_zones.model_zone(store, actor, incident_id, values, cloud_cover=cloud, at=at)
     )
-    return _json(record, 201, headers={"Location": f"/api/incidents/{incident_id}/zones"})
+    return json_response(record, 201, headers={"Location": f"/api/incidents/{incident_id}/zones"})
 
 
 @router.get("/api/incidents/{incident_id}/zones", summary="危险区历次建模（最后一项为当前）")
 async def list_zones(incident_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
     """Every zone of the incident, oldest first."""
-    return _json(await run_in_threadpool(incident_zones.zones, store, incident_id))
+    return json_response(await run_in_threadpool(incident_zones.zones, store, incident_id))
 
 
 @router.get(
@@ -156,7 +145,7 @@ async def exposure(
     """Who is inside the current (or given) zone, by band; CSV and XLSX with Chinese headers."""
     result = await run_in_threadpool(exposure_service.exposure, store, incident_id, zone_id)
     if format == "json":
-        return _json(result)
+        return json_response(result)
     rows = exposure_service.exposure_rows(result)
     stamp = dt.datetime.now(store.tz).strftime("%Y%m%d%H%M")
     name = f"incident{incident_id}_exposure_{stamp}"
@@ -174,7 +163,7 @@ async def exposure(
 @router.get("/api/incidents/{incident_id}/timeline", summary="事件时间线（全部处置记录，按时间）")
 async def read_timeline(incident_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
     """[{at, actor, kind, text, ref}] oldest first, times in SAFEMAP_TIMEZONE."""
-    return _json(await run_in_threadpool(incidents.timeline, store, incident_id))
+    return json_response(await run_in_threadpool(incidents.timeline, store, incident_id))
 
 
 @router.get("/api/incidents/{incident_id}/report", summary="打印处置记录（HTML）", response_class=HTMLResponse)

@@ -6,10 +6,8 @@ service layer on every write (:mod:`safemap.api.services.editing`), not here.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
-import orjson
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,6 +20,7 @@ from safemap.api.http.errors import ApiError
 from safemap.api.http.models.safety import ConsequenceIn, MajorHazardIn, SiteIn, parse_consequence, validated
 from safemap.api.http.openapi import GeoJSONResponse, also, request_body
 from safemap.api.http.params import json_body, parse_bbox
+from safemap.api.http.responses import json_response
 from safemap.api.reports import safety as safety_report
 from safemap.api.services import consequence as safety_consequence
 from safemap.api.services import risk_raster as safety_raster
@@ -38,22 +37,6 @@ GEOJSON = "application/geo+json"
 TAGS = ["安全间距与风险"]
 
 router = APIRouter(tags=TAGS)
-
-
-def _json(body: Any, status: int = 200, media: str = "application/json") -> Response:
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY, default=_default), status_code=status, media_type=media
-    )
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    raise TypeError(type(value).__name__)
 
 
 def _geometry(
@@ -150,7 +133,7 @@ async def violations(
         "issues": issues,
         "features": features,
     }
-    return _json(body, media=GEOJSON)
+    return json_response(body, media=GEOJSON)
 
 
 @router.post(
@@ -171,7 +154,7 @@ async def major_hazard(
         if not (s["name"] or s["cas"]):
             raise invalid(f"substances.{i}.name", "请给出物质名称或 CAS 号")
     grading, _people = await run_in_threadpool(safety_service.grade_request, store, subs, body.exposed_population, geom)
-    return _json(
+    return json_response(
         {
             **grading.as_dict(),
             "population_source": "request"
@@ -185,7 +168,7 @@ async def major_hazard(
 async def recompute(request: Request, store: FeatureStore = Depends(get_store)) -> Response:
     """Recompute S, R, grade and exposed population of every hazard source."""
     actor = require_role(request, "planner", "admin")
-    return _json(await run_in_threadpool(safety_service.recompute_grades, store, actor))
+    return json_response(await run_in_threadpool(safety_service.recompute_grades, store, actor))
 
 
 @router.post(
@@ -198,7 +181,7 @@ async def consequence(
 ) -> Response:
     """Zones of a consequence model at a point, with the people inside each."""
     req = parse_consequence(await json_body(request))
-    return _json(await run_in_threadpool(safety_consequence.run, store, req, settings.extent))
+    return json_response(await run_in_threadpool(safety_consequence.run, store, req, settings.extent))
 
 
 async def _risk(store: FeatureStore, bbox: str | None, cell_m: float, stability: str, wind: float) -> Any:
@@ -232,9 +215,9 @@ async def risk_raster(
     """Individual risk on a grid: GeoTIFF, a PNG overlay (JSON) or contours (GeoJSON)."""
     result = await _risk(store, bbox, cell_m, stability, wind_m_s)
     if format == "png":
-        return _json(await run_in_threadpool(safety_raster.overlay, result))
+        return json_response(await run_in_threadpool(safety_raster.overlay, result))
     if format == "contours":
-        return _json(await run_in_threadpool(safety_raster.contours_geojson, result), media=GEOJSON)
+        return json_response(await run_in_threadpool(safety_raster.contours_geojson, result), media=GEOJSON)
     data = await run_in_threadpool(safety_raster.geotiff_bytes, result)
     return Response(
         data, media_type="image/tiff", headers={"Content-Disposition": 'attachment; filename="individual_risk.tif"'}
@@ -253,7 +236,7 @@ async def risk_contours(
 ) -> Response:
     """Individual-risk contours at the GB 36894 limits (GeoJSON)."""
     result = await _risk(store, bbox, cell_m, stability, wind_m_s)
-    return _json(await run_in_threadpool(safety_raster.contours_geojson, result), media=GEOJSON)
+    return json_response(await run_in_threadpool(safety_raster.contours_geojson, result), media=GEOJSON)
 
 
 @router.get("/api/safety/risk-targets", summary="防护目标个人风险与 GB 36894 基准比较")
@@ -269,7 +252,7 @@ async def risk_targets(
     frame = await run_in_threadpool(safety_service.risk_targets, data, scenarios)
     if only_exceeding and len(frame):
         frame = frame[frame["exceeds"]]
-    return _json({"scenarios": len(scenarios), "targets": frame.to_dict("records")})
+    return json_response({"scenarios": len(scenarios), "targets": frame.to_dict("records")})
 
 
 @router.get(
@@ -292,7 +275,9 @@ async def fn(
         fn_curve, scenarios, protected.geometry.to_numpy(), protected["population"].to_numpy(dtype=float)
     )
     if format == "json":
-        return _json({k: v for k, v in result.items() if k != "outcomes"} | {"outcomes": len(result["outcomes"])})
+        return json_response(
+            {k: v for k, v in result.items() if k != "outcomes"} | {"outcomes": len(result["outcomes"])}
+        )
     svg = await run_in_threadpool(safety_report.fn_svg, result["curve"])
     return Response(svg, media_type="image/svg+xml")
 
@@ -332,7 +317,7 @@ async def site(
 ) -> Response:
     """Every rule, consequence zone and individual risk that applies to a proposed site."""
     result, _ = await _site(request, store, settings)
-    return _json(result)
+    return json_response(result)
 
 
 @router.post(
@@ -357,7 +342,7 @@ async def site_report(
             headers={"Content-Disposition": 'attachment; filename="site_check.csv"'},
         )
     if format == "geojson":
-        return _json(safety_report.report_geojson(result), media=GEOJSON)
+        return json_response(safety_report.report_geojson(result), media=GEOJSON)
     return HTMLResponse(await run_in_threadpool(safety_report.site_report_html, result, data.crs))
 
 
@@ -413,4 +398,4 @@ async def hazard_grades(store: FeatureStore = Depends(get_store)) -> Response:
                 "lat": c.y,
             }
         )
-    return _json({"hazards": rows, "units": unit_rows})
+    return json_response({"hazards": rows, "units": unit_rows})

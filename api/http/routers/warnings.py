@@ -15,7 +15,6 @@ Dispatchers and admins write; everyone reads.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -26,6 +25,7 @@ from safemap.api.http.auth import require_role
 from safemap.api.http.deps import get_settings, get_store, network_service
 from safemap.api.http.models.warnings import AckBody, WarningBody
 from safemap.api.http.params import FeatureIdPath
+from safemap.api.http.responses import jsonable
 from safemap.api.reports import warnings as warning_report
 from safemap.api.services import evacuation
 from safemap.api.services import warnings as warning_service
@@ -86,14 +86,14 @@ async def send_warning(
     worker = getattr(request.app.state, "warning_worker", None)
     if created and worker is not None:
         worker.wake()  # sent within seconds, not at the next interval
-    return JSONResponse(_jsonable(result, store.tz), status_code=201 if created else 200)
+    return JSONResponse(jsonable(result, store.tz), status_code=201 if created else 200)
 
 
 @router.get("/api/incidents/{incident_id}/warnings", summary="事件的预警记录及每个接收对象的送达状态")
 async def list_warnings(incident_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Any:
     """Newest first, each with its deliveries (排队/已发送/失败/已确认/未配置) and counts."""
     found = await run_in_threadpool(warning_service.list_warnings, store, incident_id)
-    return JSONResponse(_jsonable({"incident_id": incident_id, "warnings": found}, store.tz))
+    return JSONResponse(jsonable({"incident_id": incident_id, "warnings": found}, store.tz))
 
 
 @router.get(
@@ -125,7 +125,7 @@ async def acknowledge(
     actor = require_role(request, *WRITERS)
     note = None if body is None else body.note
     found = await run_in_threadpool(warning_service.acknowledge, store, actor, delivery_id, note)
-    return JSONResponse(_jsonable(found, store.tz))
+    return JSONResponse(jsonable(found, store.tz))
 
 
 @router.get(
@@ -146,21 +146,4 @@ async def evacuation_plan(
     result = await run_in_threadpool(
         lambda: evacuation.incident_evacuation(store, svc, incident_id, bands=labels, vehicle=vehicle)
     )
-    return JSONResponse(_jsonable(result, store.tz))
-
-
-def _jsonable(value: Any, tz: dt.tzinfo) -> Any:
-    """Plain JSON: times as ISO text in SAFEMAP_TIMEZONE (stored UTC), NumPy numbers as numbers."""
-    import orjson
-
-    def default(v: Any) -> Any:
-        if isinstance(v, dt.datetime):
-            return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).astimezone(tz).isoformat(timespec="seconds")
-        if isinstance(v, dt.date):
-            return v.isoformat()
-        if hasattr(v, "item"):  # a NumPy scalar orjson does not take natively
-            return v.item()
-        return str(v)
-
-    options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SERIALIZE_NUMPY
-    return orjson.loads(orjson.dumps(value, default=default, option=options))
+    return JSONResponse(jsonable(result, store.tz))
