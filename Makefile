@@ -21,7 +21,7 @@ install: $(STAMP) vendor
 vendor: $(STAMP)
 	$(BIN)/python -m safemap.webmap.vendor
 
-## Install the OS packages the tests need when they are missing: PostGIS, Chromium, npm.
+## Install the OS packages the tests need when they are missing: PostGIS, Chromium, npm, Mosquitto (MQTT broker).
 system-deps:
 	@missing=""; \
 	pgbin=$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1); \
@@ -30,6 +30,7 @@ system-deps:
 	elif [ ! -f /usr/share/postgresql/$$ver/extension/postgis.control ]; then missing="$$missing postgresql-$$ver-postgis-3"; fi; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \

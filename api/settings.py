@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 if TYPE_CHECKING:
+    from safemap.api.services.live_worker import LiveWorker
     from safemap.api.services.warning_channels import ChannelConfig
     from safemap.api.services.warning_worker import DeliveryWorker
     from safemap.layers.shapefiles import ZipLimits
@@ -98,6 +99,11 @@ class Settings(BaseSettings):
     warning_webhook_secret: str | None = Field(
         default=None, description="HMAC-SHA256 key of X-SafeMap-Signature; without it the webhook is 未配置."
     )
+    tls_ca_file: str | None = Field(
+        default=None,
+        description="PEM bundle of the intranet's CA: SMTP and webhook TLS verify against it instead of the "
+        "system's CAs (host names are still checked); unset: the system's CAs.",
+    )
     warning_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Timeout of one SMTP/webhook attempt.")
     warning_max_attempts: int = Field(default=8, ge=1, le=50, description="Attempts per delivery before 失败.")
     warning_retry_base_s: float = Field(default=30.0, gt=0, le=3600, description="First back-off; doubles.")
@@ -107,6 +113,37 @@ class Settings(BaseSettings):
     )
     warning_worker: bool = Field(default=True, description="Run the delivery worker inside the web app.")
     warning_worker_interval_s: float = Field(default=5.0, gt=0, le=3600, description="Seconds between passes.")
+
+    mqtt_url: str | None = Field(
+        default=None,
+        description="Broker of the live data: mqtt://user:pass@host:port (mqtts:// for TLS); unset: HTTP ingest only.",
+    )
+    mqtt_client_id: str = Field(
+        default="safemap-ingest", min_length=1, max_length=64, description="Persistent session name at the broker."
+    )
+    ingest_queue: int = Field(
+        default=50_000, ge=100, le=5_000_000, description="MQTT messages held before further ones are dropped."
+    )
+    ingest_max_age_days: float = Field(
+        default=7.0, gt=0, le=3650, description="Older readings and positions are refused."
+    )
+    retention_days: float = Field(
+        default=400.0, ge=1, le=36500, description="Readings and positions older than this are removed."
+    )
+    live_worker: bool = Field(
+        default=True, description="Check for silent sensors and vehicles and apply retention inside the web app."
+    )
+    live_worker_interval_s: float = Field(default=30.0, gt=0, le=3600, description="Seconds between checks.")
+    position_fresh_s: float = Field(
+        default=300.0, gt=0, le=86400, description="A rescue vehicle's position younger than this routes dispatch."
+    )
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: str | None) -> str | None:
+        from safemap.api.services.mqtt_ingest import check_mqtt_url
+
+        return check_mqtt_url(value) if value else None
 
     @field_validator("smtp_url")
     @classmethod
@@ -121,6 +158,13 @@ class Settings(BaseSettings):
         from safemap.api.services.warning_channels import check_webhook_url
 
         return check_webhook_url(value) if value else None
+
+    @field_validator("tls_ca_file")
+    @classmethod
+    def _check_tls_ca_file(cls, value: str | None) -> str | None:
+        from safemap.api.services.warning_channels import check_ca_file
+
+        return check_ca_file(value) if value else None
 
     @field_validator("extent", mode="before")
     @classmethod
@@ -210,7 +254,7 @@ def zip_limits(settings: Settings, scratch_dir: Path | None = None) -> ZipLimits
 
 
 def channel_config(settings: Settings) -> ChannelConfig:
-    """The warning channels' settings (SMTP, webhook, timeout) for the delivery worker and the send service."""
+    """The warning channels' settings (SMTP, webhook, TLS CA, timeout) for the delivery worker and the send service."""
     from safemap.api.services.warning_channels import ChannelConfig
 
     return ChannelConfig(
@@ -219,6 +263,22 @@ def channel_config(settings: Settings) -> ChannelConfig:
         webhook_url=settings.warning_webhook_url,
         webhook_secret=settings.warning_webhook_secret,
         timeout_s=settings.warning_timeout_s,
+        ca_file=settings.tls_ca_file,
+    )
+
+
+def live_worker(settings: Settings, store: FeatureStore) -> LiveWorker:
+    """The live data's worker on ``store``: silence checks, retention and, with a broker URL, MQTT ingest."""
+    from safemap.api.services.live_worker import live_worker as build
+
+    return build(
+        store,
+        retention_days=settings.retention_days,
+        max_age_days=settings.ingest_max_age_days,
+        mqtt_url=settings.mqtt_url,
+        mqtt_client_id=settings.mqtt_client_id,
+        queue_max=settings.ingest_queue,
+        ca_file=settings.tls_ca_file,
     )
 
 

@@ -70,7 +70,9 @@ def main() -> None:
                 con.execute(TILE_SQL, {"z": z, "x": x, "y": y}).fetchone()
 
             peer_items, peer_tile = median_time(raw_items), median_time(raw_tile)
-        print(f"1. items page of 1,000 roads (target < 100 ms); peer json_agg(ST_AsGeoJSON): {peer_items * 1000:.1f} ms")
+        print(
+            f"1. items page of 1,000 roads (target < 100 ms); peer json_agg(ST_AsGeoJSON): {peer_items * 1000:.1f} ms"
+        )
         tile_times = {}
         for label, target in targets.items():
             with BackgroundServer(target) as base, httpx.Client(base_url=base) as http:
@@ -78,8 +80,10 @@ def main() -> None:
                 tile_times[label] = median_time(lambda: http.get(f"/tiles/roads/{z}/{x}/{y}.mvt").content)
             print(f"   {label:<10} {items * 1000:6.1f} ms   ratio to peer {items / peer_items:5.2f}")
         print(f"2. roads tile {z}/{x}/{y} over the county seat ({n_tile} bytes; target < 50 ms)")
-        print(f"   PostGIS    via /tiles: {tile_times['PostGIS'] * 1000:6.1f} ms | same ST_AsMVT in the database: "
-              f"{peer_tile * 1000:6.1f} ms   ratio {tile_times['PostGIS'] / peer_tile:5.2f}")
+        print(
+            f"   PostGIS    via /tiles: {tile_times['PostGIS'] * 1000:6.1f} ms | same ST_AsMVT in the database: "
+            f"{peer_tile * 1000:6.1f} ms   ratio {tile_times['PostGIS'] / peer_tile:5.2f}"
+        )
         print(f"   GeoPackage via /tiles: {tile_times['GeoPackage'] * 1000:6.1f} ms (Python encoder)")
     finally:
         cluster.stop()

@@ -13,14 +13,15 @@ from typing import Any, Literal
 
 FieldType = Literal["str", "int", "float", "bool", "date", "datetime", "enum"]
 GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"]
-Role = Literal["viewer", "planner", "dispatcher", "fire", "admin"]
-ROLES: tuple[Role, ...] = ("viewer", "planner", "dispatcher", "fire", "admin")
+Role = Literal["viewer", "planner", "dispatcher", "fire", "admin", "device"]
+ROLES: tuple[Role, ...] = ("viewer", "planner", "dispatcher", "fire", "admin", "device")
 ROLE_LABELS: dict[str, str] = {
     "viewer": "只读用户",
     "planner": "规划/应急管理",
     "dispatcher": "应急指挥调度",
     "fire": "消防救援",
     "admin": "系统管理员",
+    "device": "设备接入",
 }
 
 

@@ -13,6 +13,7 @@ from safemap.layers.catalogue import ChildTable, Field, GeometryType, Layer, Sty
 from safemap.layers.checks import cas_error, credit_code_error
 from safemap.layers.coverage_tables import COVERAGE_TABLES
 from safemap.layers.incident_tables import INCIDENT_FIELDS, INCIDENT_TABLES
+from safemap.layers.live_layers import LIVE_DATA_LAYERS
 from safemap.layers.network_tables import NETWORK_TABLES
 from safemap.layers.standards_tables import STANDARDS_TABLES
 from safemap.layers.target_class_rules import TARGET_CLASS_TABLES
@@ -428,6 +429,8 @@ LAYERS = (
 )
 # Warnings and evacuation of incidents (issue 12, items 4–5): templates, contacts, outbox, shelters.
 LAYERS = (*LAYERS, *WARNING_TABLES, *WARNING_LAYERS)
+# Live sensor and vehicle data (issue 13): sensors, routes, vehicles, geofences, alarms.
+LAYERS = (*LAYERS, *LIVE_DATA_LAYERS)
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
 

@@ -367,3 +367,87 @@ SHELTER_KIND = _enum(
     ("hotel", "宾馆/招待所", "#00acc1"),
     ("other", "其他", "#757575"),
 )
+
+# Live data (issue 13): sensors, their live state, vehicles, alarms and geofences.
+SENSOR_KIND = _enum(
+    "sensor_kind",
+    ("liquid_level", "液位", "#1e88e5"),
+    ("temperature", "温度", "#e53935"),
+    ("pressure", "压力", "#8e24aa"),
+    ("flammable_gas", "可燃气体", "#fb8c00"),
+    ("toxic_gas", "有毒气体", "#6d4c41"),
+    ("oxygen", "氧气含量", "#00897b"),
+    ("wind_speed", "风速", "#546e7a"),
+)
+
+SENSOR_UNIT = _enum(
+    "sensor_unit",
+    ("pct_lel", "%LEL"),
+    ("ppm", "ppm"),
+    ("mg_m3", "mg/m³"),
+    ("degc", "℃"),
+    ("mpa", "MPa"),
+    ("kpa", "kPa"),
+    ("m", "m"),
+    ("pct", "%"),
+    ("m_s", "m/s"),
+)
+
+# Live state of a sensor (computed by the alarm service, not stored on the feature).
+SENSOR_STATE = _enum(
+    "sensor_state",
+    ("normal", "正常", "#2e7d32"),
+    ("high_1", "一级报警（高报）", "#f9a825"),
+    ("high_2", "二级报警（高高报）", "#c62828"),
+    ("low_1", "低报", "#f9a825"),
+    ("low_2", "低低报", "#c62828"),
+    ("offline", "离线", "#757575"),
+    ("silent", "未上报", "#bdbdbd"),
+)
+
+VEHICLE_KIND = _enum(
+    "vehicle_kind",
+    ("hazmat_truck", "危险货物运输车", "#ff6f00"),
+    ("rescue", "救援车辆", "#d32f2f"),
+)
+
+ALARM_KIND = _enum(
+    "alarm_kind",
+    ("high_1", "一级报警（高报）", "#f9a825"),
+    ("high_2", "二级报警（高高报）", "#c62828"),
+    ("low_1", "低报", "#f9a825"),
+    ("low_2", "低低报", "#c62828"),
+    ("rate", "变化速率异常", "#ef6c00"),
+    ("offline", "设备离线", "#757575"),
+    ("geofence", "驶入禁入区域", "#ad1457"),
+    ("off_route", "偏离登记路线", "#6a1b9a"),
+    ("dwell", "敏感目标附近停留", "#4527a0"),
+)
+
+ALARM_STATE = _enum(
+    "alarm_state",
+    ("active", "报警", "#c62828"),
+    ("acknowledged", "已确认", "#f9a825"),
+    ("recovered", "已恢复", "#2e7d32"),
+    ("closed", "已关闭", "#9e9e9e"),
+)
+
+GEOFENCE_KIND = _enum(
+    "geofence_kind",
+    ("town_centre", "城镇中心区", "#c62828"),
+    ("school_zone", "学校周边", "#f9a825"),
+    ("closed_road", "封闭道路", "#6d4c41"),
+    ("other", "其他", "#757575"),
+)
+
+GEOFENCE_RULE = _enum(
+    "geofence_rule",
+    ("no_entry", "禁止驶入", "#c62828"),
+    ("no_stop", "禁止停留", "#f9a825"),
+)
+
+GEOFENCE_APPLIES = _enum(
+    "geofence_applies",
+    ("hazmat_truck", "危险货物运输车"),
+    ("all", "全部车辆"),
+)

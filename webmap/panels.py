@@ -1,10 +1,14 @@
 """Tool panels of the map page (site check, dispatch, coverage …), docked on the left.
 
-Each panel is one script under ``webmap/static/panels/`` that calls
+Each panel is a script under ``webmap/static/panels/`` that calls
 ``SafeMap.registerPanel(name, build)``; ``build(container, state)`` fills the panel's
 body when it is first opened and may return the panel's handle (``SafeMap.panel(name)``).
+A large panel is split into several scripts in a folder of its own (``panels/incident/``):
+the earlier ones each add one part to a namespace of the panel's (``SafeMap.incidentParts``),
+the last one registers the panel and puts the parts together.
 The page loads :data:`COMMON_SCRIPT` (escaping, formatting, option lists, run buttons)
-and then the scripts of the panels listed here, in order, after the page's own scripts;
+and then the scripts of the panels listed here, in order (a panel's own scripts in the
+order given), after the page's own scripts;
 ``SafeMap.api(path, options)`` calls the API with the user's token (entered once via the
 令牌 button and kept in the browser), ``SafeMap.hooks`` lets a panel take map clicks.
 """
@@ -16,11 +20,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Panel:
-    """A tool panel: its name (``registerPanel`` key), Chinese title and static files."""
+    """A tool panel: its name (``registerPanel`` key), Chinese title and static files.
+
+    ``scripts`` are loaded in the order given; the last one calls ``registerPanel``.
+    """
 
     name: str
     title: str
-    script: str
+    scripts: tuple[str, ...]
     stylesheet: str | None = None
 
 
@@ -29,9 +36,24 @@ COMMON_SCRIPT = "panels/common.js"
 
 #: The panels on the page, in tab order.
 PANELS: tuple[Panel, ...] = (
-    Panel("planner", "选址核查", "panels/planner.js", "panels/planner.css"),
-    Panel("incident", "事件处置", "panels/incident.js", "panels/incident.css"),
-    Panel("dispatch", "应急调度", "panels/dispatch.js", "panels/dispatch.css"),
-    Panel("coverage", "覆盖与通道", "panels/coverage.js", "panels/coverage.css"),
-    Panel("wind", "主导风向", "panels/wind.js", "panels/wind.css"),
+    Panel("planner", "选址核查", ("panels/planner.js",), "panels/planner.css"),
+    Panel(
+        "incident",
+        "事件处置",
+        tuple(
+            f"panels/incident/{part}.js"
+            for part in ("shared", "list", "zone", "warn", "evacuate", "live", "main")  # main.js last
+        ),
+        "panels/incident.css",
+    ),
+    Panel(
+        "live",
+        "监测预警",
+        # main.js last: it registers the panel from the parts before it.
+        tuple(f"panels/live/{part}.js" for part in ("shared", "chart", "markers", "track", "alarms", "main")),
+        "panels/live.css",
+    ),
+    Panel("dispatch", "应急调度", ("panels/dispatch.js",), "panels/dispatch.css"),
+    Panel("coverage", "覆盖与通道", ("panels/coverage.js",), "panels/coverage.css"),
+    Panel("wind", "主导风向", ("panels/wind.js",), "panels/wind.css"),
 )

@@ -18,6 +18,7 @@ from safemap.api.http.routers import dispatch as routes_dispatch
 from safemap.api.http.routers import docs as routes_docs
 from safemap.api.http.routers import incidents as routes_incidents
 from safemap.api.http.routers import layers as routes_layers
+from safemap.api.http.routers import live as routes_live
 from safemap.api.http.routers import map as routes_map
 from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
@@ -25,7 +26,7 @@ from safemap.api.http.routers import system as routes_system
 from safemap.api.http.routers import tiles as routes_tiles
 from safemap.api.http.routers import warnings as routes_warnings
 from safemap.api.http.routers import wind as routes_wind
-from safemap.api.settings import Settings, delivery_worker, load_settings, open_configured_store
+from safemap.api.settings import Settings, delivery_worker, live_worker, load_settings, open_configured_store
 from safemap.layers.store import FeatureStore
 
 DESCRIPTION = """SafeMap 安全生产风险与应急资源"一张图" — layer API.
@@ -53,9 +54,16 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         if worker is not None:
             worker.start(settings.warning_worker_interval_s)
         app.state.warning_worker = worker
+        # Silent sensors and vehicles, retention and the MQTT subscriber (SAFEMAP_MQTT_URL).
+        live = live_worker(settings, app.state.store) if settings.live_worker or settings.mqtt_url else None
+        if live is not None:
+            live.start(settings.live_worker_interval_s)
+        app.state.live_worker = live
         try:
             yield
         finally:
+            if live is not None:
+                live.stop()
             if worker is not None:
                 worker.stop()
             if owned:
@@ -90,6 +98,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_dispatch.router)
     app.include_router(routes_incidents.router)
     app.include_router(routes_warnings.router)
+    app.include_router(routes_live.router)
     app.include_router(routes_system.router)
     routes_map.mount_static(app)
     app.include_router(routes_map.router)

@@ -18,6 +18,7 @@ import shapely
 from shapely.geometry import LineString, Point, shape
 from shapely.geometry.base import BaseGeometry
 
+from safemap.api.services.dispatch_origins import POSITION_FRESH_S, live_note, live_origins
 from safemap.api.services.network import NetworkService
 from safemap.api.services.problems import bad
 from safemap.api.services.routing import RouteOptions, route_json
@@ -133,22 +134,25 @@ def incident_point(store: FeatureStore, lonlat: Sequence[float] | None, incident
     return float(geom.x), float(geom.y)
 
 
-def available_teams(store: FeatureStore) -> list[Team]:
-    """Teams whose status is ``available``, with their vehicles."""
+def available_teams(store: FeatureStore, live: dict[int, dict[str, Any]] | None = None) -> list[Team]:
+    """Teams whose status is ``available``, with their vehicles, at their live position when fresh."""
     page = store.query("rescue_teams", filters={"status": ["available"]}, limit=None, count=False)
+    live = live or {}
     return [
         Team(
             int(row["id"]),
             row["name"],
             row["kind"],
-            (float(g.x), float(g.y)),
+            live[int(row["id"])]["lonlat"] if int(row["id"]) in live else (float(g.x), float(g.y)),
             {v["profile"]: int(v["count"]) for v in row.get("vehicles", [])},
         )
         for row, g in zip(page.rows, page.geometries, strict=True)
     ]
 
 
-def plan(store: FeatureStore, svc: NetworkService, body: PlanInput) -> dict[str, Any]:
+def plan(
+    store: FeatureStore, svc: NetworkService, body: PlanInput, *, position_fresh_s: float = POSITION_FRESH_S
+) -> dict[str, Any]:
     """Rank teams for each need and match materials across depots (nothing is stored).
 
     Parameters
@@ -159,6 +163,8 @@ def plan(store: FeatureStore, svc: NetworkService, body: PlanInput) -> dict[str,
         The network cache.
     body
         The incident, needs, materials, hazard and routing options.
+    position_fresh_s
+        Rescue vehicles with a live position younger than this (seconds) start from it.
 
     Returns
     -------
@@ -175,10 +181,11 @@ def plan(store: FeatureStore, svc: NetworkService, body: PlanInput) -> dict[str,
     restr = body.options.restrictions()
     hazard, zone_lonlat = _hazard(router, incident, body)
     needs = [Need(tuple(n.kinds), n.count, n.vehicle) for n in body.needs]
+    live = live_origins(store, position_fresh_s)
     ranked = rank_teams(
         router,
         incident,
-        available_teams(store),
+        available_teams(store, live),
         needs,
         vehicles,
         restrictions=restr,
@@ -203,6 +210,7 @@ def plan(store: FeatureStore, svc: NetworkService, body: PlanInput) -> dict[str,
                 "eta_s": _num(c.eta_s),
                 "reasons": c.reasons,
                 "approach": c.approach,
+                "from_live": live_note(live.get(c.team.id), store),
             }
             if c.route is not None:
                 row.update(route_json(router, c.route, list(c.team.lonlat), list(incident)))

@@ -20,6 +20,7 @@ from safemap.layers.demo.county import DATA_DIR, County, load_county
 from safemap.layers.demo.forces import Forces
 from safemap.layers.demo.identities import TradeNames
 from safemap.layers.demo.lanes import Lanes, resolve_lane_ends
+from safemap.layers.demo.live import LIVE_LAYER_ORDER, add_live
 from safemap.layers.demo.mines import add_mines
 from safemap.layers.demo.network import build_segments
 from safemap.layers.demo.park import add_park_sites, build_park_layout
@@ -74,6 +75,7 @@ def draft_demo(seed: int = 2021, data_dir: Path = DATA_DIR) -> Plan:
     segments, node_coords = build_segments(lines, plan.road_nodes, rng)
     resolve_lane_ends(plan, node_coords)
     _add_roads(plan, county, segments)
+    add_live(plan, county, town)  # own generator, after the roads its routes follow
     return plan
 
 
@@ -113,7 +115,9 @@ def write_plan(store: FeatureStore, plan: Plan, *, note: str) -> dict[str, int]:
     """Validate and insert every draft of ``plan``; return the features written per layer."""
     ids: dict[str, int] = {}
     counts: dict[str, int] = {}
-    for name in LAYER_ORDER:
+    for name in (*LAYER_ORDER, *LIVE_LAYER_ORDER):
+        if name not in plan.layers:
+            continue
         layer = store.layer(name)
         drafts = plan.of(name)
         clean: list[CleanFeature] = []

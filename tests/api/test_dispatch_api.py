@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import httpx
@@ -12,6 +13,7 @@ from safemap.api.http.app import create_app
 from safemap.api.settings import Settings
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
+from safemap.layers.timeseries import TimeSeries
 from safemap.layers.tokens import create_token
 from tests.gis.netfixtures import ll, road
 from tests.support.background_server import BackgroundServer
@@ -222,3 +224,60 @@ def test_plan_and_confirm_for_an_incident_use_its_zone_and_record_the_dispatch(
     )
     assert r.status_code == 409 and "已结束" in r.json()["message"]
     assert store.counts()["dispatches"] == before
+
+
+def test_a_rescue_vehicle_with_a_fresh_position_is_routed_from_where_it_is(
+    client: TestClient, store: FeatureStore
+) -> None:
+    """Issue 13: the far station's engine reports 100 m from the rung, so its team comes first.
+
+    From the station (2000, 500) the engine would drive 500 + 1000 + 300 = 1800 m; from its live
+    position (1100, 0) it drives 100 + 300 = 400 m, against 700 + 300 = 1000 m for the near station.
+    """
+    from safemap.layers.tokens import create_token
+
+    ids = _seed(store)
+    store.create(
+        "vehicles",
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(ll(2000, 500))},
+            "properties": {
+                "name": "远站水罐车",
+                "plate": "新F23119",
+                "kind": "rescue",
+                "team_id": ids["far"],
+                "profile": "fire_engine",
+                "source": "synthetic: test",
+            },
+        },
+        ADMIN,
+    )
+    body = {"incident": list(ll(1000, 300)), "needs": [{"kinds": ["fire_station"], "count": 1}]}
+    before = client.post("/api/dispatch/plan", json=body).json()["needs"][0]["candidates"]
+    assert [c["name"] for c in before] == ["近站", "远站"] and before[1]["from_live"] is None
+
+    device = {"Authorization": f"Bearer {create_token(store, '车载终端', 'device')}"}
+    lon, lat = ll(1100, 0)
+    r = client.post(
+        "/api/positions",
+        json={
+            "positions": [
+                {"plate": "新F23119", "ts": dt.datetime.now(dt.UTC).isoformat(), "lon": lon, "lat": lat, "speed_kmh": 0}
+            ]
+        },
+        headers=device,
+    )
+    assert r.json()["accepted"] == 1, r.text
+    after = client.post("/api/dispatch/plan", json=body).json()["needs"][0]["candidates"]
+    assert [c["name"] for c in after] == ["远站", "近站"]
+    assert after[0]["distance_m"] == pytest.approx(400, abs=1.0)
+    assert after[0]["from_live"]["plate"] == "新F23119" and "实时位置" in after[0]["from_live"]["text"]
+
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    store_ts = TimeSeries.for_store(store)
+    state = store_ts.vehicle_states()
+    vid = next(iter(state))
+    store_ts.set_vehicle_state([{**state[vid], "ts": stale}])
+    again = client.post("/api/dispatch/plan", json=body).json()["needs"][0]["candidates"]
+    assert [c["name"] for c in again] == ["近站", "远站"], "a position an hour old is not used"

@@ -403,3 +403,30 @@ def test_shelters_near_the_seats_and_contacts_for_the_vulnerable(layers: dict[st
     assert {f["id"] for f in layers["settlements"]} <= {f["properties"]["settlement_id"] for f in contacts}
     assert all(f["properties"]["phone"] for f in contacts)
     assert all(f["properties"]["email"].endswith(".example") for f in contacts if f["properties"]["email"])
+
+
+def test_live_sensors_routes_vehicles_and_geofences(layers: dict[str, list[dict[str, Any]]]) -> None:
+    live = {name: layers[name] for name in ("sensors", "hazmat_routes", "vehicles", "geofences")}
+    assert all(f["properties"]["source"].startswith("synthetic") for fs in live.values() for f in fs)
+    sensors = [f["properties"] for f in live["sensors"]]
+    assert len(sensors) >= 30 and len({s["code"] for s in sensors}) == len(sensors)
+    hazards = {f["properties"]["id"]: f["properties"]["name"] for f in layers["hazard_sources"]}
+    chlorine = [s for s in sensors if s.get("substance") == "氯"]
+    assert any("加氯间" in hazards[s["hazard_source_id"]] for s in chlorine)
+    assert all(s["high_1"] == 1.0 and s["high_2"] == 2.0 and s["unit"] == "mg_m3" for s in chlorine)
+    gas = [s for s in sensors if s["kind"] == "flammable_gas"]
+    assert gas and all((s["high_1"], s["high_2"], s["unit"]) == (25.0, 50.0, "pct_lel") for s in gas)
+    assert {"liquid_level", "pressure", "temperature"} <= {s["kind"] for s in sensors}
+    assert len(live["hazmat_routes"]) == 2
+    vehicles = [f["properties"] for f in live["vehicles"]]
+    assert len({v["plate"] for v in vehicles}) == len(vehicles)
+    trucks = [v for v in vehicles if v["kind"] == "hazmat_truck"]
+    assert len(trucks) == 6 and all(v.get("route_id") and v.get("enterprise_id") for v in trucks)
+    rows = sum(len(f["properties"]["vehicles"]) for f in layers["rescue_teams"])
+    rescue = [v for v in vehicles if v["kind"] == "rescue"]
+    assert len(rescue) == rows and all(v.get("team_id") for v in rescue)
+    fences = [f["properties"] for f in live["geofences"]]
+    assert Counter(f["kind"] for f in fences) == {"town_centre": 1, "school_zone": 3}
+    centre = _utm(next(f for f in live["geofences"] if f["properties"]["kind"] == "town_centre"))
+    seat = to_utm(shape(_named(layers["settlements"], "裕民县城（县人民政府驻地）")["geometry"]))
+    assert centre.distance(seat) < 1500

@@ -36,8 +36,10 @@ from safemap.api.http.auth import require_role
 from safemap.api.http.deps import Extent, get_store, network_service, service_extent
 from safemap.api.http.models.dispatch import ConfirmRequest, PlanRequest, StatusRequest, polygon_from_geojson
 from safemap.api.http.params import bad, storable_int
+from safemap.api.http.responses import dumps
 from safemap.api.http.routers.route import route_options
 from safemap.api.services import dispatch as dispatch_service
+from safemap.api.services import live_view
 from safemap.api.services.network import NetworkService
 from safemap.api.services.routing import check_in_area
 from safemap.layers import dispatching
@@ -55,10 +57,11 @@ LIVE_LAYERS = (
     "warning_deliveries",
     "incident_zones",
     "incident_events",
+    "alarms",
 )
 #: Seconds between checks of the store for changes, and the longest an event stream stays open
 #: (the browser's EventSource reconnects by itself and resumes after the last event id).
-POLL_S = 1.0
+POLL_S = 0.5
 STREAM_S = 300.0
 KEEPALIVE_S = 15.0
 
@@ -112,6 +115,7 @@ def confirm_input(body: ConfirmRequest) -> dispatch_service.ConfirmInput:
 
 @router.post("/api/dispatch/plan", summary="调度方案：按实际行车时间排序队伍，匹配物资储备库")
 async def dispatch_plan(
+    request: Request,
     body: PlanRequest,
     store: FeatureStore = Depends(get_store),
     svc: NetworkService = Depends(network_service),
@@ -122,7 +126,8 @@ async def dispatch_plan(
         check_in_area(extent, "incident", body.incident)
     if not body.needs and not body.materials:
         raise bad("needs", "请至少提出一项队伍需求（needs）或物资需求（materials）", 422)
-    return await run_in_threadpool(dispatch_service.plan, store, svc, plan_input(body))
+    fresh = request.app.state.settings.position_fresh_s
+    return await run_in_threadpool(lambda: dispatch_service.plan(store, svc, plan_input(body), position_fresh_s=fresh))
 
 
 @router.post("/api/dispatch/confirm", summary="确认调度（队伍状态改为出动中；同一队伍只能被派出一次）")
@@ -200,6 +205,7 @@ async def _stream(request: Request, store: FeatureStore, after: int, poll: float
     loop = asyncio.get_running_loop()
     opened = quiet = loop.time()
     generation = None
+    live_seq = await run_in_threadpool(live_view.current_seq, store)
     while loop.time() - opened < STREAM_S:
         if await request.is_disconnected():
             return
@@ -209,10 +215,19 @@ async def _stream(request: Request, store: FeatureStore, after: int, poll: float
             rows = await run_in_threadpool(dispatching.changes_since, store, after, LIVE_LAYERS)
             for row in rows:
                 after = int(row["id"])
-                payload = _change(row)
+                payload = _alarm_change(row, store) if row["layer"] == "alarms" else _change(row)
                 if payload is not None:
                     yield _event(row["layer"], payload, after)
                     quiet = loop.time()
+        # Sensor and vehicle states change thousands of times more often than features: they are
+        # read from the time series' state tables by their own sequence, not from the audit log.
+        live_seq, sensors, vehicles = await run_in_threadpool(live_view.changes, store, live_seq)
+        if sensors:
+            yield _event("sensor_live", {"seq": live_seq, "sensors": sensors}, after)
+            quiet = loop.time()
+        if vehicles:
+            yield _event("vehicle_live", {"seq": live_seq, "vehicles": vehicles}, after)
+            quiet = loop.time()
         if loop.time() - quiet > KEEPALIVE_S:
             quiet = loop.time()
             yield b": keep-alive\n\n"
@@ -220,7 +235,16 @@ async def _stream(request: Request, store: FeatureStore, after: int, poll: float
 
 
 def _event(kind: str, data: Any, event_id: int) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, kind.encode(), orjson.dumps(data, default=str))
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, kind.encode(), dumps(data))
+
+
+def _alarm_change(row: dict[str, Any], store: FeatureStore) -> dict[str, Any] | None:
+    after = row.get("after")
+    if row["feature_id"] is None or not after:
+        return None
+    feature = {"type": "Feature", "id": row["feature_id"], **after}
+    present = live_view.present_alarm(feature, store.tz)
+    return {"id": row["feature_id"], "action": row["action"], "actor": row["actor"], **present}
 
 
 def _change(row: dict[str, Any]) -> dict[str, Any] | None:

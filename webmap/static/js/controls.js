@@ -57,7 +57,7 @@
       try { stored = window.localStorage.getItem("safemap.legend"); } catch (err) { stored = null; }
       var room = this.fit();
       var phone = window.matchMedia("(max-width: 600px)").matches;
-      this.getContainer().classList.toggle("sm-collapsed", stored ? stored === "collapsed" : room < 150 || phone);
+      this.getContainer().classList.toggle("sm-collapsed", stored ? stored === "collapsed" : room < 100 || phone);
     },
 
     /** Grey out the entries of layers switched off in the layer control. */
