@@ -550,9 +550,16 @@ class TimeSeries:
         conn.execute(update(s).where(s.c.id == 1).values(seq=s.c.seq + 1))
         return int(conn.execute(select(s.c.seq).where(s.c.id == 1)).scalar_one())
 
-    def _upsert_state(self, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    def current_seq(self) -> int:
+        """The live state's sequence number now (every state batch takes the next one)."""
+        self.ensure()
+        s = self.t["seq"]
+        with self.backend.read() as conn:
+            return int(conn.execute(select(s.c.seq).where(s.c.id == 1)).scalar_one())
+
+    def _upsert_state(self, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> int | None:
         if not rows:
-            return
+            return None
         self.ensure()
         cols = [c.name for c in table.columns if c.name != "seq"]
         with self.backend.write() as conn:
@@ -572,14 +579,15 @@ class TimeSeries:
                 set_={c: insert.excluded[c] for c in [*cols, "seq"] if c != key},
             )
             conn.execute(stmt, list(latest.values()))
+        return seq
 
-    def set_sensor_state(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Upsert sensors' live state ``{sensor_id, ts, value, state, detail}``; the batch takes the next seq."""
-        self._upsert_state(self.t["sensor_state"], "sensor_id", rows)
+    def set_sensor_state(self, rows: Sequence[dict[str, Any]]) -> int | None:
+        """Upsert sensors' live state ``{sensor_id, ts, value, state, detail}``; the batch's seq (next one)."""
+        return self._upsert_state(self.t["sensor_state"], "sensor_id", rows)
 
-    def set_vehicle_state(self, rows: Sequence[dict[str, Any]]) -> None:
+    def set_vehicle_state(self, rows: Sequence[dict[str, Any]]) -> int | None:
         """Upsert vehicles' live state ``{vehicle_id, ts, lon, lat, speed_kmh, heading_deg, state, detail}``."""
-        self._upsert_state(self.t["vehicle_state"], "vehicle_id", rows)
+        return self._upsert_state(self.t["vehicle_state"], "vehicle_id", rows)
 
     def _states(self, conn: Connection, table: Table, key: str, after: int | None) -> list[dict[str, Any]]:
         stmt = select(table).order_by(table.c[key])

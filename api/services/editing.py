@@ -107,6 +107,31 @@ def _guard_incident_status(store: FeatureStore, layer: str, patch: Any, feature_
     raise ValidationFailed(f"properties.status: {why}", [Problem("properties.status", why)])
 
 
+#: Device identities that must be unique: ingest finds a sensor by its code and a vehicle by its plate.
+DEVICE_KEYS = {"sensors": ("code", "设备编码"), "vehicles": ("plate", "车牌号")}
+
+
+def _guard_device_key(store: FeatureStore, layer: str, feature: Any, feature_id: int | None = None) -> None:
+    """Refuse a sensor code or plate another feature already has (compared as ingest compares them)."""
+    if layer not in DEVICE_KEYS or not isinstance(feature, dict):
+        return
+    from safemap.api.services.live_registry import canonical_code, canonical_plate
+
+    name, label = DEVICE_KEYS[layer]
+    props = feature.get("properties") if "properties" in feature else feature
+    value = props.get(name) if isinstance(props, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return
+    canon = canonical_plate if layer == "vehicles" else canonical_code
+    wanted = canon(value)
+    rows = store.query(layer, limit=None, count=False, children=False).rows
+    clash = next((r for r in rows if r["id"] != feature_id and canon(str(r.get(name) or "")) == wanted), None)
+    if clash is not None:
+        owner = f"「{clash.get('name') or clash['id']}」（编号 {clash['id']}）"
+        why = f"{label} {value.strip()} 已被{owner}使用；设备按它识别，不能重复"
+        raise ValidationFailed(f"properties.{name}: {why}", [Problem(f"properties.{name}", why)])
+
+
 def create_feature(store: FeatureStore, layer: str, feature: Any, actor: Actor) -> dict[str, Any]:
     """Validate and insert one GeoJSON feature; return it as stored (derived values current).
 
@@ -114,6 +139,7 @@ def create_feature(store: FeatureStore, layer: str, feature: Any, actor: Actor) 
     its first timeline entry.
     """
     feature = _prepare_hazard_source(store, layer, feature)
+    _guard_device_key(store, layer, feature)
     created = store.create(layer, feature, actor)
     if layer == "incidents":
         from safemap.api.services.incidents import record_event
@@ -133,6 +159,7 @@ def update_feature(
 ) -> dict[str, Any]:
     """Apply a partial update that quotes the version it edits; return the feature as stored."""
     _guard_incident_status(store, layer, patch, feature_id)
+    _guard_device_key(store, layer, patch, feature_id)
     patch = _prepare_hazard_source(store, layer, patch, feature_id)
     updated = store.update(layer, feature_id, patch, actor, expected_version=expected_version)
     return _after(store, layer, updated)

@@ -131,23 +131,53 @@ class Monitor:
         self.sensors: dict[int, alarm_rules.SensorMemory] = {}
         self.sensor_state: dict[int, str] = {}
         self.vehicles: dict[int, VehicleMemory] = {}
+        self._sensor_seq = -1
+        self._vehicle_seq = -1
+        self._threshold_cache: dict[int, alarm_rules.Thresholds] = {}
+        self._threshold_generation = -1
 
     def _load_sensors(self) -> None:
-        """Read the sensors' memory from the store, the one truth.
+        """Read the sensors' memory from the store when another writer moved it.
 
-        Another process (``safemap simulate``, a second server) may have moved it since this
-        one last looked.
+        The store is the one truth: another process (``safemap simulate``, a second server) may
+        have written states since this one last did. Every state batch takes the next number of
+        one sequence, so when the sequence is still where this process left it, the memory here
+        is current and the read (500 rows with their memory) is saved.
         """
+        now = self.series.current_seq()
+        if now == self._sensor_seq:
+            return
         self.sensors.clear()
         self.sensor_state.clear()
         for sid, row in self.series.sensor_states().items():
             self.sensors[sid] = alarm_rules.SensorMemory.from_dict(row.get("detail"))
             self.sensor_state[sid] = row.get("state") or "normal"
+        self._sensor_seq = now
 
     def _load_vehicles(self) -> None:
+        now = self.series.current_seq()
+        if now == self._vehicle_seq:
+            return
         self.vehicles = {
             vid: _load(VehicleMemory, row.get("detail")) for vid, row in self.series.vehicle_states().items()
         }
+        self._vehicle_seq = now
+
+    def _wrote(self, seq: int | None) -> None:
+        """After this process wrote state batch ``seq``: memories stay current only if no one wrote between."""
+        if seq is None:
+            return
+        self._sensor_seq = seq if seq == self._sensor_seq + 1 else -1
+        self._vehicle_seq = seq if seq == self._vehicle_seq + 1 else -1
+
+    def _thresholds(self, reg: Registry, sid: int) -> alarm_rules.Thresholds:
+        if self._threshold_generation != reg.generation:
+            self._threshold_cache = {}
+            self._threshold_generation = reg.generation
+        found = self._threshold_cache.get(sid)
+        if found is None:
+            found = self._threshold_cache[sid] = _thresholds(reg.sensors[sid])
+        return found
 
     # ----------------------------------------------------------------- sensors
     def on_readings(self, reg: Registry, new: list[Reading]) -> Outcome:
@@ -169,7 +199,7 @@ class Monitor:
                 outcome.late += len(series) - len(fresh)
                 if not fresh:
                     continue
-                memory, transitions = alarm_rules.evaluate(_thresholds(row), memory, fresh)
+                memory, transitions = alarm_rules.evaluate(self._thresholds(reg, sid), memory, fresh)
                 self.sensors[sid] = memory
                 for t in transitions:
                     outcome.alarms.extend(self._sensor_transition(reg, row, t))
@@ -188,7 +218,7 @@ class Monitor:
                     }
                 )
             if states:
-                self.series.set_sensor_state(states)
+                self._wrote(self.series.set_sensor_state(states))
         return outcome
 
     def _sensor_transition(self, reg: Registry, row: dict[str, Any], t: alarm_rules.Transition) -> list[int]:
@@ -267,7 +297,7 @@ class Monitor:
                     }
                 )
             if states:
-                self.series.set_vehicle_state(states)
+                self._wrote(self.series.set_vehicle_state(states))
         return outcome
 
     @staticmethod
@@ -476,9 +506,9 @@ class Monitor:
                     }
                 )
             if sensor_rows:
-                self.series.set_sensor_state(sensor_rows)
+                self._wrote(self.series.set_sensor_state(sensor_rows))
             if vehicle_rows:
-                self.series.set_vehicle_state(vehicle_rows)
+                self._wrote(self.series.set_vehicle_state(vehicle_rows))
         return raised
 
 

@@ -314,3 +314,25 @@ def test_offline_sweep_and_recovery(
     _readings(client, device, [1.5], start=59)
     assert _alarms(client, "active") == []
     assert client.get("/api/live").json()["sensors"][0]["state"] == "normal"
+
+
+def test_a_sensor_code_or_plate_in_use_is_refused(
+    client: TestClient, store: FeatureStore, live: dict[str, int]
+) -> None:
+    admin = {"Authorization": f"Bearer {create_token(store, '管理员', 'admin')}"}
+    twin = _feature(82.91, 46.21, name="重复编码", code=" ym-lpg-gas1 ".upper(), kind="pressure", unit="mpa")
+    r = client.post("/api/layers/sensors", json=twin, headers=admin)
+    assert (
+        r.status_code == 422 and "设备编码" in r.json()["message"] and "液化气站可燃气体探测器1" in r.json()["message"]
+    )
+    plate = _feature(82.91, 46.21, name="另一辆车", plate="新F12345", kind="rescue")
+    r = client.post("/api/layers/vehicles", json=plate, headers=admin)
+    assert r.status_code == 422 and "车牌号" in r.json()["message"]
+    # Editing the sensor itself keeps its own code.
+    version = client.get(f"/api/layers/sensors/{live['gas']}").json()["properties"]["version"]
+    r = client.patch(
+        f"/api/layers/sensors/{live['gas']}",
+        json={"properties": {"code": "YM-LPG-GAS1", "high_1": 20.0}},
+        headers={**admin, "If-Match": f'"{version}"'},
+    )
+    assert r.status_code == 200, r.text
