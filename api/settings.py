@@ -43,13 +43,21 @@ class Settings(BaseSettings):
     gpkg_path: Path = Field(default=Path("var/safemap.gpkg"), description="Embedded store file.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    basemap: Literal["osm", "tianditu", "custom", "none"] = Field(
+    basemap: Literal["osm", "tianditu", "tianditu_vec", "tianditu_img", "custom", "none"] = Field(
         default="osm",
-        description="osm; tianditu (needs tianditu_key); custom (basemap_url, e.g. an intranet "
-        "tile server); none (vector layers only, for offline intranets).",
+        description="osm; tianditu or tianditu_vec (天地图矢量, needs tianditu_key); tianditu_img (天地图影像); "
+        "custom (basemap_url, e.g. an intranet tile server); none (vector layers only, for offline intranets).",
+    )
+    basemaps: str | None = Field(
+        default=None,
+        description="Several basemaps for the switcher, comma-separated, the first shown at start "
+        "(e.g. tianditu_vec,tianditu_img,custom,none); unset: basemap and a blank one.",
     )
     tianditu_key: str | None = None
-    basemap_url: str | None = Field(default=None, description="XYZ template for basemap=custom.")
+    basemap_url: str | None = Field(
+        default=None,
+        description="XYZ template ({z}/{x}/{y}) or WMTS KVP template ({TileMatrix}/{TileRow}/{TileCol}) for custom.",
+    )
     basemap_attribution: str = ""
     data_attribution: str = Field(
         default="边界: DataV.GeoAtlas/高德; 乡镇与村名: Vonng/adcode (CC BY 4.0), "
@@ -63,6 +71,11 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="Zone of times given without offset.")
     title: str = "裕民县安全生产风险与应急资源一张图"
+    map_unit: str = Field(default="裕民县应急管理局", description="制图单位 printed on maps and 调度单.")
+    chromium_path: Path = Field(
+        default=Path("/usr/bin/chromium"),
+        description="Headless Chromium used by POST /api/print for PNG/PDF (Debian: apt-get install chromium).",
+    )
     map_tile_threshold: int = Field(
         default=20_000, description="Layers with more features are drawn on the map from vector tiles."
     )
@@ -202,6 +215,18 @@ class Settings(BaseSettings):
         if url.get_backend_name() not in ("postgresql", "postgres"):
             raise ValueError(DATABASE_URL_FORM)
         return value
+
+    @field_validator("basemaps")
+    @classmethod
+    def _check_basemaps(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        known = ("osm", "tianditu", "tianditu_vec", "tianditu_img", "custom", "none")
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"未知底图 {'、'.join(unknown)}；可选 {','.join(known)}，以逗号分隔")
+        return ",".join(names)
 
     @field_validator("timezone")
     @classmethod

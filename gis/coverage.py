@@ -29,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from safemap.gis.major_hazard import GRADE_LABELS
 from safemap.gis.network import Network
 from safemap.gis.routing import Snap
 from safemap.gis.service_areas import Band, service_area_bands
@@ -284,7 +285,8 @@ def coverage_tables(sites: pd.DataFrame, standard_s: float) -> dict[str, pd.Data
 
 
 def _grade_label(grade: Any) -> str:
-    return "未分级" if pd.isna(grade) else f"{int(grade)}级"
+    # The same words as everywhere else (一级–四级, GB 18218), never "3级".
+    return "未分级" if pd.isna(grade) else GRADE_LABELS.get(int(grade), f"{int(grade)}级")
 
 
 def time_matrix(

@@ -54,8 +54,8 @@ class EnumType:
         return code
 
     def describe(self) -> str:
-        """Return ``code(标签), …`` for error messages and docs."""
-        return ", ".join(f"{m.code}({m.label})" for m in self.members)
+        """Return ``标签（code）、…`` for error messages and docs: the words first, the code to send in brackets."""
+        return "、".join(f"{m.label}（{m.code}）" for m in self.members)
 
 
 @dataclass(frozen=True)

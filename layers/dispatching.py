@@ -14,7 +14,7 @@ nothing. Every change is audited and bumps the store's generation (live map upda
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +45,15 @@ class DispatchItem:
     materials: list[tuple[str, str | None, float]] = field(default_factory=list)
 
 
+def plan_number(now: dt.datetime, tz: dt.tzinfo) -> str:
+    """The 调度单号 people read and say on the radio: local date and time plus three digits.
+
+    ``20261202-013015-347``: when it was confirmed (in the store's zone) and a random suffix
+    so two dispatchers confirming in the same second still get two numbers; never hex.
+    """
+    return f"{now.astimezone(tz):%Y%m%d-%H%M%S}-{secrets.randbelow(900) + 100}"
+
+
 def confirm(
     store: FeatureStore,
     actor: Actor,
@@ -63,8 +72,8 @@ def confirm(
     runs inside the same transaction after the rows are written (the incident's timeline
     entry), so the dispatch and its record commit together or not at all.
     """
-    plan_id = uuid.uuid4().hex[:12]
     now = utc_now()
+    plan_id = plan_number(now, store.tz)
     layer = store.layer("dispatches")
     cleans = []
     for k, item in enumerate(items):
@@ -115,7 +124,7 @@ def confirm(
             depot_audit.append((item.depot_id, before, tx.fetch(depots, item.depot_id)))
         ids = tx.insert(layer, cleans, actor, now=now)
         written = tx.fetch_many(layer, ids)
-        text = note or f"调度批次 {plan_id}"
+        text = note or f"调度单号 {plan_id}"
         tx.record_audit(actor, "create", layer, [(i, None, written[i]) for i in ids], text)
         if team_audit:
             tx.record_audit(actor, "dispatch", teams, team_audit, text)
@@ -237,7 +246,7 @@ def _busy_message(tx: Transaction, store: FeatureStore, team_id: int, before: Fe
     ).first()
     if row is not None:
         when = row[1].astimezone(store.tz).strftime("%H:%M:%S") if isinstance(row[1], dt.datetime) else ""
-        return f"{name}已被 {row[0]} 于 {when} 派出（调度批次 {row[2]}），当前状态：{label}；请刷新方案后改派其他队伍"
+        return f"{name}已被 {row[0]} 于 {when} 派出（调度单号 {row[2]}），当前状态：{label}；请刷新方案后改派其他队伍"
     return f"{name}当前状态为“{label}”，不能派出；请刷新方案后改派其他队伍"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from safemap.layers.catalogue import Layer
 from safemap.layers.errors import BadQuery, Problem
+from safemap.layers.labels import problem_text
 from safemap.layers.schemas import value_from_text
 
 
@@ -53,5 +54,5 @@ def parse_filters(layer: Layer, raw: Mapping[str, str]) -> dict[str, list[Any]]:
                 problems.append(Problem(name, str(exc)))
         out[name] = values
     if problems:
-        raise BadQuery(f"{problems[0].field}: {problems[0].message}", problems)
+        raise BadQuery(problem_text(problems[0].field, problems[0].message, layer), problems)
     return out

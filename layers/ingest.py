@@ -24,6 +24,7 @@ from safemap.layers.catalogue import Layer
 from safemap.layers.csvfiles import read_csv
 from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.gcj02 import geometries_gcj02_to_wgs84
+from safemap.layers.labels import problem_text
 from safemap.layers.readers import RawTable, detect_format, fail, read_geojson, read_gpkg
 from safemap.layers.rows import Row, build_features
 from safemap.layers.shapefiles import ZipLimits, read_shapefile_zip
@@ -223,6 +224,6 @@ def failure(layer: Layer, path: Path, problems: list[Problem]) -> ValidationFail
     where = f"第 {first.row} 行 " if first.row is not None else ""
     message = (
         f"{path.name} 导入{layer.label}失败，共 {len(problems)} 处问题{more}，未写入任何数据。"
-        f"{where}{first.field}: {first.message}"
+        f"{where}{problem_text(first.field, first.message, layer)}"
     )
     return ValidationFailed(message, problems)

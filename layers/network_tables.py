@@ -32,7 +32,8 @@ DISPATCH_STATUS = EnumType(
     (
         Member("confirmed", "已出动", "#c62828"),
         Member("arrived", "已到场", "#ef6c00"),
-        Member("released", "已归队", "#9e9e9e"),
+        # 解除调度 frees the team (待命) at once; it has not necessarily returned to base.
+        Member("released", "已解除调度", "#9e9e9e"),
     ),
 )
 
@@ -95,7 +96,7 @@ DISPATCHES = Layer(
     geometry_types=("LineString",),
     fields=(
         *common_fields(),
-        Field("plan_id", "str", "调度批次", required=True, max_length=40),
+        Field("plan_id", "str", "调度单号", required=True, max_length=40),
         Field("incident_id", "int", "事件编号", references="incidents"),
         Field("incident_lon", "float", "事发地经度", required=True, minimum=-180, maximum=180),
         Field("incident_lat", "float", "事发地纬度", required=True, minimum=-90, maximum=90),
@@ -110,7 +111,7 @@ DISPATCHES = Layer(
         Field("dispatcher", "str", "调度员", max_length=100),
         Field("confirmed_at", "datetime", "出动时间"),
         Field("arrived_at", "datetime", "到场时间"),
-        Field("released_at", "datetime", "归队时间"),
+        Field("released_at", "datetime", "解除时间"),
         Field("note", "str", "备注", max_length=500),
     ),
     style=Style("line", "#c62828", by="status", weight=4, dash_when=("status", "released")),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 
 from safemap.layers.backend import Backend
 from safemap.layers.catalogue import Layer
@@ -80,3 +80,42 @@ def where_clauses(
         if end is not None:
             where.append(col <= end)
     return where
+
+
+def parse_sort(layer: Layer, sort: str | None) -> list[tuple[str, bool]]:
+    """``name,-updated_at`` as ``[(field, descending), …]``, each a field of ``layer``.
+
+    :class:`BadQuery` (400) for an unknown field; the message names the layer's fields in Chinese.
+    """
+    keys: list[tuple[str, bool]] = []
+    for part in (sort or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part.lstrip("+-").strip()
+        if not layer.has_field(name):
+            known = "、".join(f"{f.label}（{f.name}）" for f in layer.fields)
+            raise BadQuery(f"排序（sort）：{layer.label}图层没有字段 {name!r}，无法按其排序；可排序字段：{known}")
+        keys.append((name, descending))
+    return keys
+
+
+def order_clauses(schema: Schema, layer: Layer, sort: Sequence[tuple[str, bool]] = ()) -> list[Any]:
+    """ORDER BY terms for ``sort`` (see :func:`parse_sort`), then the id; empty values last.
+
+    Enumerations sort in their display order (红 before 橙 …), not by code; the same on
+    both backends (``NULLS LAST`` written as a leading ``IS NULL`` term).
+    """
+    t = schema.layers[layer.name]
+    terms: list[Any] = []
+    for name, descending in sort:
+        col = t.c[name]
+        f = layer.field(name)
+        key: Any = col
+        if f.enum is not None:
+            key = case({code: i for i, code in enumerate(f.enum.codes)}, value=col, else_=len(f.enum.codes))
+        terms.append(col.is_(None))
+        terms.append(key.desc() if descending else key.asc())
+    terms.append(t.c.id)
+    return terms

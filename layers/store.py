@@ -34,9 +34,10 @@ from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import FeatureNotFound, Problem, ValidationFailed, VersionConflict, VersionRequired
 from safemap.layers.frames import page_frame
 from safemap.layers.ingest import failure, read_features
+from safemap.layers.labels import problem_text
 from safemap.layers.migrations import ensure_schema
 from safemap.layers.model import SYSTEM, Actor, BBox, Feature, Page, TimeRange, utc_now
-from safemap.layers.queries import select_features, where_clauses
+from safemap.layers.queries import order_clauses, parse_sort, select_features, where_clauses
 from safemap.layers.tables import Schema, build_schema
 from safemap.layers.transaction import Transaction, lookup_layer
 from safemap.layers.validation import CleanFeature, Extent, validate_feature
@@ -177,8 +178,9 @@ class FeatureStore:
         offset: int = 0,
         count: bool = True,
         children: bool = True,
+        sort: str | None = None,
     ) -> Page:
-        """Features matching every given condition, ordered by id.
+        """Features matching every given condition, ordered by ``sort`` then id.
 
         Parameters
         ----------
@@ -194,13 +196,18 @@ class FeatureStore:
             Paging; ``limit=None`` returns everything.
         count
             Also count all matching features (``Page.number_matched``).
+        sort
+            Fields to order by, comma-separated, ``-`` for descending (``-updated_at,name``);
+            enumerations in display order, empty values last. :class:`BadQuery` (400) for
+            a field the layer lacks.
         """
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
         where = where_clauses(
             self.schema, self.backend, layer, bbox=bbox, filters=filters, q=q, ids=ids, time_range=time_range
         )
-        stmt = select_features(self.schema, self.backend, layer).where(*where).order_by(t.c.id).offset(offset)
+        order = order_clauses(self.schema, layer, parse_sort(layer, sort))
+        stmt = select_features(self.schema, self.backend, layer).where(*where).order_by(*order).offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
         with self.transaction(readonly=True) as tx:
@@ -323,7 +330,7 @@ class FeatureStore:
             missing = [f.name for f in layer.editable_fields if f.required and merged.get(f.name) is None]
             if missing:
                 problems = [Problem(f"properties.{n}", "必填项，不能为空") for n in missing]
-                raise ValidationFailed(f"{problems[0].field}: {problems[0].message}", problems)
+                raise ValidationFailed(problem_text(problems[0].field, problems[0].message, layer), problems)
             tx.check_references(layer, [clean.properties])
             values = tx.storage_values(layer, clean.properties)
             if clean.geometry is not None:

@@ -36,6 +36,8 @@ from safemap.layers.definitions import LAYERS
 META_TABLE = "safemap_meta"
 AUDIT_TABLE = "safemap_audit"
 TOKENS_TABLE = "safemap_tokens"
+USERS_TABLE = "safemap_users"
+SESSIONS_TABLE = "safemap_sessions"
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Schema:
     meta: Table
     audit: Table
     tokens: Table
+    users: Table
+    sessions: Table
 
 
 def _column_type(f: Field, types: ColumnTypes) -> TypeEngine[Any]:
@@ -156,7 +160,33 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
         Column("expires_at", types.datetime),
         Column("revoked_at", types.datetime),
     )
-    return Schema(md, layers, layer_tables, child_tables, meta, audit, tokens)
+    # People who sign in (passwords as argon2 hashes) and their server-side sessions (secret hashes only).
+    users = Table(
+        USERS_TABLE,
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(100), nullable=False, unique=True),
+        Column("display_name", String(100), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("password_hash", Text, nullable=False),
+        Column("created_at", types.datetime, nullable=False),
+        Column("updated_at", types.datetime, nullable=False),
+        Column("disabled_at", types.datetime),
+    )
+    sessions = Table(
+        SESSIONS_TABLE,
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey(f"{USERS_TABLE}.id", ondelete="CASCADE"), nullable=False),
+        Column("csrf_token", String(64), nullable=False),
+        Column("created_at", types.datetime, nullable=False),
+        Column("expires_at", types.datetime, nullable=False),
+        Column("revoked_at", types.datetime),
+        Column("ip", String(64)),
+        Index("ix_safemap_sessions_user", "user_id"),
+    )
+    return Schema(md, layers, layer_tables, child_tables, meta, audit, tokens, users, sessions)
 
 
 JSON_DEFAULT = JSON()

@@ -29,6 +29,7 @@ from safemap.layers import audit
 from safemap.layers.backend import Backend
 from safemap.layers.catalogue import MANAGED_FIELDS, ChildTable, Layer
 from safemap.layers.errors import FeatureNotFound, Problem, UnknownLayer, ValidationFailed, VersionConflict
+from safemap.layers.labels import problem_text
 from safemap.layers.model import Actor, AuditEntry, Feature, Page, to_millis, utc_now
 from safemap.layers.queries import select_features
 from safemap.layers.tables import Schema
@@ -104,6 +105,16 @@ class Transaction:
     def tokens_table(self) -> Table:
         """The API tokens (hashes only)."""
         return self._schema.tokens
+
+    @property
+    def users_table(self) -> Table:
+        """The people who sign in (password hashes only)."""
+        return self._schema.users
+
+    @property
+    def sessions_table(self) -> Table:
+        """The sign-in sessions (secret hashes only)."""
+        return self._schema.sessions
 
     def execute(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> CursorResult[*tuple[Any, ...]]:
         """Run a statement of the caller's own inside this transaction."""
@@ -204,7 +215,7 @@ class Transaction:
                 site_layer, site_id = p.get("site_layer"), p.get("site_id")
                 if (site_layer is None) != (site_id is None) and ("site_layer" in p or "site_id" in p):
                     raise ValidationFailed(
-                        "properties.site_id: 所属场所类型与编号须同时填写",
+                        problem_text("properties.site_id", "所属场所类型与编号须同时填写", layer),
                         [Problem("properties.site_id", "所属场所类型与编号须同时填写")],
                     )
                 if site_layer is not None and site_id is not None:
@@ -220,7 +231,7 @@ class Transaction:
         if missing:
             label = self._layers[target].label
             message = f"{label}中没有编号为 {', '.join(map(str, missing[:10]))} 的要素"
-            raise ValidationFailed(f"{where}: {message}", [Problem(where, message)])
+            raise ValidationFailed(problem_text(where, message), [Problem(where, message)])
 
     # ------------------------------------------------------------------ writing
     def storage_values(self, owner: Layer | ChildTable, props: Mapping[str, Any]) -> dict[str, Any]:

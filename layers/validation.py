@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from safemap.layers.catalogue import Field, Layer
 from safemap.layers.errors import Problem, ValidationFailed
+from safemap.layers.labels import problem_text
 from safemap.layers.schemas import properties_model, read_only_names, required_missing
 
 Extent = tuple[float, float, float, float]
@@ -151,13 +152,13 @@ def validate_properties(
         parsed = model.model_validate(payload)
     except ValidationError as exc:
         problems = [Problem(_loc(e["loc"]), _describe(e, layer), row) for e in exc.errors()]
-        raise ValidationFailed(_summary(problems), problems) from None
+        raise ValidationFailed(_summary(problems, layer), problems) from None
     data = parsed.model_dump(exclude_unset=partial)
     if not partial:
         missing = required_missing(layer, data)
         if missing:
             problems = [Problem(f"properties.{n}", _MESSAGES["missing"], row) for n in missing]
-            raise ValidationFailed(_summary(problems), problems)
+            raise ValidationFailed(_summary(problems, layer), problems)
     children: dict[str, list[dict[str, Any]]] = {}
     for child in layer.children:
         rows = data.pop(child.name, None)
@@ -165,15 +166,19 @@ def validate_properties(
             children[child.name] = rows or []
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         problem = Problem("properties.version", f"版本号应为整数（收到 {version!r}）", row)
-        raise ValidationFailed(_summary([problem]), [problem])
+        raise ValidationFailed(_summary([problem], layer), [problem])
     return data, children, version
 
 
-def _summary(problems: list[Problem]) -> str:
+def _summary(problems: list[Problem], layer: Layer | None = None) -> str:
+    """The message of a failed validation: the first problem and how many more there are.
+
+    The field is named in Chinese (``从业人员（人）：不能小于 0``); ``problems[].field`` keeps the code.
+    """
     first = problems[0]
     where = f"第 {first.row} 行 " if first.row is not None else ""
     more = f"（另有 {len(problems) - 1} 处问题）" if len(problems) > 1 else ""
-    return f"{where}{first.field}: {first.message}{more}"
+    return f"{where}{problem_text(first.field, first.message, layer)}{more}"
 
 
 def check_crs_member(obj: Mapping[str, Any], *, where: str = "crs") -> None:
@@ -190,7 +195,7 @@ def check_crs_member(obj: Mapping[str, Any], *, where: str = "crs") -> None:
             f"只接受 WGS 84 经纬度（EPSG:4326/CRS84）坐标，收到 {name!r}；"
             "其他坐标系请用导入功能（safemap import … --crs）转换"
         )
-        raise ValidationFailed(f"{where}: {message}", [Problem(where, message)])
+        raise ValidationFailed(problem_text(where, message), [Problem(where, message)])
 
 
 def validate_geometry(layer: Layer, geometry: Any, *, extent: Extent | None, row: int | None = None) -> BaseGeometry:
@@ -369,7 +374,7 @@ def validate_feature(
         except ValidationFailed as exc:
             problems.extend(exc.problems)
     if problems:
-        raise ValidationFailed(_summary(problems), problems)
+        raise ValidationFailed(_summary(problems, layer), problems)
     return CleanFeature(props, children, geom, version)
 
 

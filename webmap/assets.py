@@ -69,6 +69,11 @@ VENDOR_FILES: dict[str, str] = {
         f"layers-tree/{name}": f"leaflet.control.layers.tree/{name}"
         for name in ("L.Control.Layers.Tree.js", "L.Control.Layers.Tree.css", "LICENSE")
     },
+    # Drawing and editing features on the map (js/edit.js): geoman's bundle carries its
+    # own dependencies (turf, lodash) and Chinese strings (map.pm.setLang("zh")).
+    "geoman/leaflet-geoman.js": "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js",
+    "geoman/leaflet-geoman.css": "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
+    "geoman/LICENSE": "@geoman-io/leaflet-geoman-free/LICENSE",
     # The API documentation pages /docs (Swagger UI) and /redoc (the standalone bundle:
     # React and the rest inlined, no other file fetched); see api/http/routers/docs.py.
     **{
@@ -100,11 +105,16 @@ PAGE_SCRIPTS: tuple[str, ...] = (
     "js/controls.js",  # pointer coordinates and the legend
     "js/dock.js",  # the tool dock: panel tabs, token button, signed-in user
     "js/events.js",  # live server-sent events
+    "js/coords.js",  # 坐标定位: typed coordinates, copy a point's coordinates
+    "js/edit.js",  # editing features on the map (geoman) with the catalogue's attribute form
+    "js/table.js",  # 属性表: a layer's features as a sortable, filterable, exportable table
+    "js/print.js",  # the print layout and the 打印 button (browser print, server PDF/PNG)
+    "js/results.js",  # 分析结果: panel results as layer-control entries with legend and 清除
     "js/main.js",  # SafeMap.setup / populate: the entry points the page calls
 )
 
 #: Our own assets, committed in ``static/``.
-OWN_FILES: tuple[str, ...] = ("safemap.css", *PAGE_SCRIPTS)
+OWN_FILES: tuple[str, ...] = ("safemap.css", "print.css", "edit.css", "table.css", *PAGE_SCRIPTS)
 
 
 def missing_assets() -> list[Path]:

@@ -21,6 +21,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from safemap.layers.catalogue import ChildTable, Field, Layer
+from safemap.layers.labels import distance_text, duration_text, grade_label, source_text
 from safemap.layers.model import Page
 from safemap.layers.store import FeatureStore
 from safemap.webmap.styles import Paint, member_colors, paint, style_of
@@ -102,6 +103,16 @@ def format_number(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+def _spoken_unit(f: Field) -> bool:
+    """Durations (unit s) and route distances are written for people: ``9分24秒``, ``9.4 km``."""
+    return f.type in ("float", "int") and (f.unit == "s" or (f.unit == "m" and "distance" in f.name))
+
+
+def column_label(f: Field) -> str:
+    """The popup column's label: with its unit, unless the value carries one (``预计到达用时``)."""
+    return f.label if _spoken_unit(f) else f.display_label
+
+
 def format_value(f: Field, value: Any, tz: ZoneInfo) -> str | None:
     """Write a stored value as the popup shows it; ``None`` when there is nothing to show.
 
@@ -118,6 +129,10 @@ def format_value(f: Field, value: Any, tz: ZoneInfo) -> str | None:
         return None
     if f.enum is not None:
         return f.enum.label(str(value))
+    if f.name == "source":
+        return source_text(value) or None  # "synthetic: …" -> 合成演示数据：…
+    if f.name == "grade" and isinstance(value, int) and not isinstance(value, bool):
+        return grade_label(value)  # GB 18218 一级–四级, as everywhere
     if f.type == "bool":
         return "是" if value else "否"
     if isinstance(value, bool):
@@ -128,6 +143,8 @@ def format_value(f: Field, value: Any, tz: ZoneInfo) -> str | None:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if _spoken_unit(f) and isinstance(value, int | float):
+        return duration_text(value) if f.unit == "s" else distance_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -217,7 +234,7 @@ def build_layer(page: Page, tz: ZoneInfo, names: Mapping[str, Mapping[int, str]]
     """
     layer = page.layer
     shown = popup_fields(layer)
-    columns = [(item.display_label if isinstance(item, Field) else item.label, int(_is_meta(item))) for item in shown]
+    columns = [(column_label(item) if isinstance(item, Field) else item.label, int(_is_meta(item))) for item in shown]
     refs = _references(layer, names)
     site_pair = layer.has_field("site_layer") and layer.has_field("site_id")
     colors = member_colors(layer)
@@ -347,7 +364,7 @@ def popup_html(layer: Layer, feature: Mapping[str, Any], tz: ZoneInfo) -> str:
         if isinstance(item, ChildTable):
             text, label, is_meta = summarise(item, row.get(item.name)), item.label, False
         else:
-            text, label, is_meta = format_value(item, row.get(item.name), tz), item.display_label, _is_meta(item)
+            text, label, is_meta = format_value(item, row.get(item.name), tz), column_label(item), _is_meta(item)
         if not text:
             continue
         if is_meta:

@@ -38,7 +38,9 @@ from safemap.webmap.styles import layer_swatch, legend_entry, style_of
 
 log = logging.getLogger(__name__)
 
-BasemapName = Literal["osm", "tianditu", "custom", "none"]
+BasemapName = Literal["osm", "tianditu", "tianditu_vec", "tianditu_img", "custom", "none"]
+#: Every basemap a deployment may list in ``basemaps`` (``tianditu`` is ``tianditu_vec``).
+BASEMAP_NAMES: tuple[str, ...] = ("osm", "tianditu", "tianditu_vec", "tianditu_img", "custom", "none")
 BBox = tuple[float, float, float, float]
 
 #: Deep enough to read fire lanes inside a compound; tiles are enlarged past their own maximum.
@@ -61,17 +63,26 @@ class MapOptions:
     title
         Shown in the title bar and the browser tab.
     basemap
-        ``osm``, ``tianditu`` (needs ``tianditu_key``), ``custom`` (``basemap_url``, e.g.
-        an intranet tile server) or ``none`` (vector layers on a plain background).
+        ``osm``, ``tianditu``/``tianditu_vec`` (天地图矢量, needs ``tianditu_key``),
+        ``tianditu_img`` (天地图影像), ``custom`` (``basemap_url``, e.g. an intranet tile
+        server) or ``none`` (vector layers on a plain background).
+    basemaps
+        Several of those for the switcher (comma-separated text or a sequence), the first
+        shown at start; ``None``: ``basemap`` and a blank alternative (the one-setting form).
     tianditu_key
         天地图 key (``tk``).
     basemap_url
-        XYZ template for ``custom``, e.g. ``http://10.1.2.3/tiles/{z}/{x}/{y}.png``.
+        XYZ template for ``custom``, e.g. ``http://10.1.2.3/tiles/{z}/{x}/{y}.png``, or a
+        WMTS KVP template (``…&TILEMATRIX={TileMatrix}&TILEROW={TileRow}&TILECOL={TileCol}``).
     basemap_attribution
         Credit of the ``custom`` basemap.
     data_attribution
         Credit of the data, shown beside the basemap credit (the app passes
         ``Settings.data_attribution``; none by default).
+    map_unit
+        制图单位 printed on the map (``Settings.map_unit``).
+    timezone
+        Zone of the date printed on the map (``Settings.timezone``).
     extent
         Service area (min lon, min lat, max lon, max lat): the map opens on the data
         inside it, or on the whole extent while there is no data.
@@ -87,10 +98,13 @@ class MapOptions:
 
     title: str = "安全生产风险与应急资源一张图"
     basemap: BasemapName = "osm"
+    basemaps: str | Sequence[str] | None = None
     tianditu_key: str | None = None
     basemap_url: str | None = None
     basemap_attribution: str = ""
     data_attribution: str = ""
+    map_unit: str = ""
+    timezone: str = "Asia/Shanghai"
     extent: BBox | None = None
     static_prefix: str = "/static"
     map_tile_threshold: int = TILE_THRESHOLD
@@ -123,13 +137,33 @@ class Basemap:
     subdomains: str = "abc"
 
 
-def resolve_basemap(options: MapOptions) -> tuple[Basemap | None, str]:
-    """Choose the basemap to draw, with a (Chinese) warning when the configured one is unusable.
+_WMTS_KEYS = (("{tilematrix}", "{z}"), ("{tilerow}", "{y}"), ("{tilecol}", "{x}"))
 
-    A misconfigured basemap falls back to none rather than failing the page: the
-    vector layers are what officials need, and the warning tells them whom to ask.
-    """
-    kind = options.basemap
+
+def tile_template(url: str) -> str:
+    """An XYZ template as given, or a WMTS KVP template's ``{TileMatrix}/{TileRow}/{TileCol}`` as ``{z}/{y}/{x}``."""
+    out = url
+    for key, xyz in _WMTS_KEYS:
+        while key in out.lower():
+            i = out.lower().index(key)
+            out = out[:i] + xyz + out[i + len(key) :]
+    return out
+
+
+def _tianditu(options: MapOptions, label: str, layers: tuple[str, str]) -> tuple[Basemap | None, str]:
+    if not options.tianditu_key:
+        return None, f"未配置天地图密钥（SAFEMAP_TIANDITU_KEY），未加载{label}。"
+    key = options.tianditu_key
+    return Basemap(
+        label,
+        tuple(_TIANDITU.format(layer=layer, key=key, s="{s}") for layer in layers),
+        "底图 © 天地图（国家地理信息公共服务平台）",
+        subdomains="01234567",
+    ), ""
+
+
+def basemap_of(kind: str, options: MapOptions) -> tuple[Basemap | None, str]:
+    """One basemap by name (``none`` is ``(None, "")``), with a Chinese warning when it is unusable."""
     if kind == "osm":
         return Basemap(
             "OpenStreetMap",
@@ -137,23 +171,55 @@ def resolve_basemap(options: MapOptions) -> tuple[Basemap | None, str]:
             "底图 © OpenStreetMap 贡献者",
             max_zoom=19,
         ), ""
-    if kind == "tianditu":
-        if not options.tianditu_key:
-            return None, "未配置天地图密钥（SAFEMAP_TIANDITU_KEY），已改用空白底图。"
-        key = options.tianditu_key
-        return Basemap(
-            "天地图矢量",
-            tuple(_TIANDITU.format(layer=layer, key=key, s="{s}") for layer in ("vec", "cva")),
-            "底图 © 天地图（国家地理信息公共服务平台）",
-            subdomains="01234567",
-        ), ""
+    if kind in ("tianditu", "tianditu_vec"):
+        return _tianditu(options, "天地图矢量", ("vec", "cva"))
+    if kind == "tianditu_img":
+        return _tianditu(options, "天地图影像", ("img", "cia"))
     if kind == "custom":
         if not options.basemap_url:
-            return None, "未配置自定义底图地址（SAFEMAP_BASEMAP_URL），已改用空白底图。"
-        return Basemap("自定义底图", (options.basemap_url,), options.basemap_attribution), ""
+            return None, "未配置自定义底图地址（SAFEMAP_BASEMAP_URL），未加载自定义底图。"
+        return Basemap("自定义底图", (tile_template(options.basemap_url),), options.basemap_attribution), ""
     if kind == "none":
         return None, ""
-    return None, f"未知底图类型 {kind!r}，已改用空白底图。"
+    return None, f"未知底图类型 {kind!r}。"
+
+
+def configured_basemaps(options: MapOptions) -> tuple[list[tuple[str, Basemap | None]], str]:
+    """The switcher's entries ``(name, basemap or None for blank)``, the first shown; and a warning.
+
+    With ``basemaps`` unset: ``basemap`` (when usable) and the blank alternative, as before.
+    With ``basemaps``: exactly those listed and usable; when none is, the blank one.
+    """
+    if options.basemaps is None:
+        kind = "tianditu_vec" if options.basemap == "tianditu" else options.basemap
+        names = [kind, "none"] if kind != "none" else ["none"]
+    else:
+        listed = options.basemaps.split(",") if isinstance(options.basemaps, str) else list(options.basemaps)
+        wanted = (n.strip() for n in listed if n.strip())
+        names = list(dict.fromkeys("tianditu_vec" if n == "tianditu" else n for n in wanted))
+    entries: list[tuple[str, Basemap | None]] = []
+    warnings: list[str] = []
+    for name in names:
+        found, warning = basemap_of(name, options)
+        if warning:
+            warnings.append(warning)
+        elif found is not None or name == "none":
+            entries.append((name, found))
+    if not entries:
+        entries.append(("none", None))
+    if warnings and entries[0][1] is None:
+        warnings.append("已改用空白底图。")
+    return entries, "".join(warnings)
+
+
+def resolve_basemap(options: MapOptions) -> tuple[Basemap | None, str]:
+    """The basemap shown at start, with a (Chinese) warning when a configured one is unusable.
+
+    A misconfigured basemap falls back to none rather than failing the page: the
+    vector layers are what officials need, and the warning tells them whom to ask.
+    """
+    entries, warning = configured_basemaps(options)
+    return entries[0][1], warning
 
 
 def _bounds(options: MapOptions, data: Sequence[LayerData]) -> BBox | None:
@@ -179,12 +245,17 @@ def _bounds(options: MapOptions, data: Sequence[LayerData]) -> BBox | None:
     return clipped if clipped[0] < clipped[2] and clipped[1] < clipped[3] else e
 
 
-def _add_basemaps(m: folium.Map, basemap: Basemap | None) -> list[tuple[str, Any]]:
-    """Add the basemap (if any) and a blank alternative; return (label, layer) for the control."""
-    entries: list[tuple[str, Any]] = []
-    if basemap is not None:
-        group = folium.FeatureGroup(name=basemap.label, overlay=False, show=True)
-        for url in basemap.tiles:
+def _add_basemaps(m: folium.Map, entries: Sequence[tuple[str, Basemap | None]]) -> list[tuple[str, Any]]:
+    """Add the configured basemaps (the first shown); return (label, layer) for the control.
+
+    Only the shown basemap's tiles are requested: Leaflet loads a group's tiles when it
+    is switched on, so listed but unselected basemaps cost nothing until chosen.
+    """
+    control: list[tuple[str, Any]] = []
+    for i, (_name, basemap) in enumerate(entries):
+        label = basemap.label if basemap is not None else "空白底图"
+        group = folium.FeatureGroup(name=label, overlay=False, show=i == 0)
+        for url in basemap.tiles if basemap is not None else ():
             folium.TileLayer(
                 tiles=url,
                 # The same text on every tile layer: Leaflet shows a repeated credit once.
@@ -197,11 +268,8 @@ def _add_basemaps(m: folium.Map, basemap: Basemap | None) -> list[tuple[str, Any
                 control=False,
             ).add_to(group)
         group.add_to(m)
-        entries.append((basemap.label, group))
-    blank = folium.FeatureGroup(name="空白底图", overlay=False, show=basemap is None)
-    blank.add_to(m)
-    entries.append(("空白底图", blank))
-    return entries
+        control.append((label, group))
+    return control
 
 
 def _cluster(static: str, layer: Layer) -> MarkerCluster:
@@ -288,7 +356,10 @@ def page_config(options: MapOptions, basemap: Basemap | None, bounds: BBox | Non
     return {
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]] if bounds else None,
         "attribution": options.data_attribution,
-        "basemap": options.basemap if basemap else "none",
+        "basemap": configured_basemaps(options)[0][0][0] if basemap else "none",
+        "title": options.title,
+        "mapUnit": options.map_unit,
+        "timezone": options.timezone,
         "apiBase": options.api_base,
         **catalogue_config(),
     }
@@ -384,7 +455,8 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     options = options or MapOptions()
     static = options.static_prefix.rstrip("/")
     data = load_layers(store, drawn(tuple(store.layers.values())), tile_threshold=options.map_tile_threshold)
-    basemap, warning = resolve_basemap(options)
+    entries, warning = configured_basemaps(options)
+    basemap = entries[0][1]
     if warning:
         log.warning("map page: %s", warning)
     bounds = _bounds(options, data)
@@ -409,7 +481,7 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     figure.add_child(m)
     PageChrome(options.title, status=_status(data, store), warning=warning, static_prefix=static).add_to(m)
 
-    bases = _add_basemaps(m, basemap)
+    bases = _add_basemaps(m, entries)
     # Order matters: Leaflet stacks controls in a corner in the order they are added.
     SafeMapSetup(page_config(options, basemap, bounds)).add_to(m)
     _add_tools(m, static)
@@ -427,6 +499,7 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     tiled = any(d.tiled is not None for d in data)
     loader.js = (
         *((("vectorgrid_js", vendor_url(static, "vectorgrid/Leaflet.VectorGrid.bundled.min.js")),) if tiled else ()),
+        ("geoman_js", vendor_url(static, "geoman/leaflet-geoman.js")),
         *((f"safemap_{name}", own_url(static, name)) for name in PAGE_SCRIPTS),
         *((("panel_common_js", own_url(static, COMMON_SCRIPT)),) if PANELS else ()),
         *(
@@ -437,6 +510,10 @@ def render_map(store: FeatureStore, options: MapOptions | None = None) -> str:
     )
     loader.css = (
         ("safemap_css", own_url(static, "safemap.css")),
+        ("safemap_print_css", own_url(static, "print.css")),
+        ("geoman_css", vendor_url(static, "geoman/leaflet-geoman.css")),
+        ("edit_css", own_url(static, "edit.css")),
+        ("table_css", own_url(static, "table.css")),
         *((f"panel_{p.name}_css", own_url(static, p.stylesheet)) for p in PANELS if p.stylesheet),
     )
     loader.add_to(m)

@@ -23,12 +23,17 @@ class Paint:
     color: str
     weight: float
     dashed: bool
+    #: The colour the feature has when not in its dashed state (a closed road is red
+    #: dashed; reopened, it is drawn in its road class's colour again).
+    base: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """Compact form sent to the page (``c``, ``w`` and ``d`` only when dashed)."""
+        """Compact form sent to the page (``c``, ``w``; ``d`` only when dashed, ``b`` its undashed colour)."""
         out: dict[str, Any] = {"c": self.color, "w": self.weight}
         if self.dashed:
             out["d"] = 1
+        if self.base and self.base != self.color:
+            out["b"] = self.base
         return out
 
 
@@ -56,6 +61,21 @@ def member_colors(layer: Layer) -> dict[str, str]:
     return {m.code: m.color for m in f.enum.members if m.color}
 
 
+def dash_color(layer: Layer) -> str | None:
+    """The catalogue colour of the dashed state (road_status 封闭 is red), if it has one.
+
+    One rule for closed roads everywhere: drawn at load, on closure and in the legend in
+    this colour, dashed; the page removes it again on reopening.
+    """
+    style = style_of(layer)
+    if style.dash_when is None or not layer.has_field(style.dash_when[0]):
+        return None
+    f = layer.field(style.dash_when[0])
+    if f.enum is None:
+        return None
+    return next((m.color for m in f.enum.members if m.code == style.dash_when[1] and m.color), None)
+
+
 def _dash_matches(style: Style, props: Mapping[str, Any]) -> bool:
     if style.dash_when is None:
         return False
@@ -81,7 +101,11 @@ def paint(layer: Layer, props: Mapping[str, Any], colors: Mapping[str, str]) -> 
     weight = style.weight
     if style.width_by and code in style.width_by:
         weight = style.width_by[code]
-    return Paint(color, weight, _dash_matches(style, props))
+    dashed = _dash_matches(style, props)
+    special = dash_color(layer) if dashed else None
+    if special:
+        return Paint(special, weight, True, base=color)
+    return Paint(color, weight, dashed)
 
 
 def _swatch(kind: str, color: str, weight: float, *, dashed: bool = False, opacity: float = 0.6) -> str:
@@ -185,7 +209,7 @@ def legend_entry(layer: Layer, codes: Counter[str], dashed: int, total: int) -> 
             items.append(f"<li>{sw}<span>{escape(m.label)}</span>{n}</li>")
     note = _dash_note(layer)
     if note and dashed:
-        sw = _swatch("line", "#555", 2, dashed=True)
+        sw = _swatch("line", dash_color(layer) or "#555", 2, dashed=True)
         items.append(f"<li>{sw}<span>{escape(note)}</span><span class='sm-lg-n'>{dashed}</span></li>")
     by_note = f'<div class="sm-lg-by">按{escape(f.label)}</div>' if f is not None and items else ""
     body = f"{by_note}<ul>{''.join(items)}</ul>" if items else ""

@@ -47,6 +47,13 @@ def _kinds(text: str) -> list[str]:
     show_default=True,
     help="Table written with --format csv.",
 )
+@click.option(
+    "--headers",
+    type=click.Choice(["zh", "code"]),
+    default="zh",
+    show_default=True,
+    help="CSV headers: zh (Chinese, for people) or code (field codes, for machine exports).",
+)
 @_OUTPUT
 def coverage_report_cmd(
     vehicle: str,
@@ -55,6 +62,7 @@ def coverage_report_cmd(
     depot_min: float | None,
     fmt: str,
     table: str,
+    headers: str,
     output: Path | None,
 ) -> None:
     """Shares covered within the standard time, uncovered sites, townships, depot reach."""
@@ -67,7 +75,7 @@ def coverage_report_cmd(
         write_output(dumps(r), output)
         return
     if fmt == "csv":
-        write_output(report_csv(r, table), output)
+        write_output(report_csv(r, table, "code" if headers == "code" else "zh"), output)
         return
     std = r["standard"]
     lines = [
@@ -112,7 +120,7 @@ def access_review_cmd(township: str | None, fmt: str, output: Path | None) -> No
     elif fmt == "csv":
         write_output(findings_csv(review), output)
     elif fmt == "html":
-        write_output(render_html(review, config.title, late_sites(review)), output)
+        write_output(render_html(review, config.title, late_sites(review), config.timezone), output)
     else:
         lines = [f"{s['label']}（{s['clause']}）：{s['count']}" for s in review["summary"]]
         v = review["verdicts"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import click
 
-from safemap.api.cli import coverage, data, incidents, live, network, safety, warnings, wind
+from safemap.api.cli import coverage, data, incidents, live, network, safety, users, warnings, wind
 from safemap.api.cli.common import settings
 
 #: The modules whose ``COMMANDS`` the group offers, in the order ``safemap --help`` lists them.
-MODULES = (data, safety, coverage, network, wind, warnings, incidents, live)
+MODULES = (data, safety, coverage, network, wind, warnings, incidents, live, users)
 #: The application factory ``serve`` hands to uvicorn.
 APP_FACTORY = "safemap.api.http.app:create_app"
 

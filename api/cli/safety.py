@@ -19,6 +19,7 @@ from safemap.api.cli.common import (
     settings,
     write_output,
 )
+from safemap.layers.labels import grade_label
 from safemap.layers.model import Actor
 
 __all__ = ["COMMANDS", "grade_store"]  # grade_store: kept importable here for older callers
@@ -90,13 +91,13 @@ def grade_hazards(quiet: bool) -> None:
             )
         if not quiet:
             for u in result.get("units", []):
-                grade = f"{u['grade']}级" if u["grade"] else "—"
+                grade = grade_label(u["grade"]) if u["grade"] else "—"
                 click.echo(
                     f"  单元{u['id']:>4} {u['name'][:26]:<26} S={u['s_value']:<9.4g} R={u['r_value']:<8.4g} "
                     f"等级 {grade}  500m内 {u['exposed_population']} 人  危险源 {u['member_ids']}"
                 )
             for s in result["sources"]:
-                grade = f"{s['grade']}级" if s["grade"] else "—"
+                grade = grade_label(s["grade"]) if s["grade"] else "—"
                 unit = f"  （单元 {s['unit_id']}）" if s.get("unit_id") is not None else ""
                 click.echo(
                     f"  {s['id']:>5} {s['name'][:28]:<28} S={s['s_value']:<9.4g} R={s['r_value']:<8.4g} "
@@ -173,7 +174,7 @@ def site_check_cmd(
         if fmt == "json":
             write_output(dumps(result), output)
         elif fmt == "html":
-            write_output(site_report_html(result, data.crs), output)
+            write_output(site_report_html(result, data.crs, tz=config.timezone), output)
         elif fmt == "csv":
             write_output(checks_csv(result["checks"]["features"]), output)
         elif fmt == "geojson":

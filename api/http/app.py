@@ -19,9 +19,12 @@ from safemap.api.http.routers import docs as routes_docs
 from safemap.api.http.routers import incidents as routes_incidents
 from safemap.api.http.routers import layers as routes_layers
 from safemap.api.http.routers import live as routes_live
+from safemap.api.http.routers import locate as routes_locate
 from safemap.api.http.routers import map as routes_map
+from safemap.api.http.routers import printing as routes_printing
 from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
+from safemap.api.http.routers import session as routes_session
 from safemap.api.http.routers import system as routes_system
 from safemap.api.http.routers import tiles as routes_tiles
 from safemap.api.http.routers import warnings as routes_warnings
@@ -96,10 +99,13 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_coverage.router)
     app.include_router(routes_route.router)
     app.include_router(routes_dispatch.router)
+    app.include_router(routes_printing.router)
     app.include_router(routes_incidents.router)
     app.include_router(routes_warnings.router)
     app.include_router(routes_live.router)
+    app.include_router(routes_locate.router)
     app.include_router(routes_system.router)
+    app.include_router(routes_session.router)
     routes_map.mount_static(app)
     app.include_router(routes_map.router)
     app.include_router(routes_docs.router)

@@ -13,7 +13,9 @@ from fastapi import Request
 
 from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
-from safemap.layers.catalogue import ROLE_LABELS, Layer
+from safemap.api.http.sessions import check_csrf, request_session
+from safemap.layers.catalogue import Layer
+from safemap.layers.labels import role_label, roles_text
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
 from safemap.layers.tokens import authenticate
@@ -22,14 +24,19 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="safemap"'}
 
 
 def current_actor(request: Request) -> Actor | None:
-    """The actor behind the request's bearer token; ``None`` when it carries none.
+    """The actor behind the request's bearer token or sign-in session; ``None`` when it carries neither.
 
     A token that is present but unknown, revoked or expired is an error (401), not
-    an anonymous request.
+    an anonymous request. A write authenticated by the session cookie must carry the
+    session's CSRF token (:func:`~safemap.api.http.sessions.check_csrf`, 403).
     """
     header = request.headers.get("authorization")
     if not header:
-        return None
+        session = request_session(request)
+        if session is None:
+            return None
+        check_csrf(request, session)
+        return session.actor
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiError(401, "unauthorized", "Authorization 请求头应为 'Bearer <令牌>'", headers=_CHALLENGE)
@@ -47,7 +54,8 @@ def require_actor(request: Request) -> Actor:
         raise ApiError(
             401,
             "unauthorized",
-            "此操作需要令牌：请在请求头加 'Authorization: Bearer <令牌>'（令牌由管理员用 safemap token create 生成）",
+            "此操作需要登录：请在 /login 登录；脚本和设备请在请求头加 'Authorization: Bearer <令牌>'"
+            "（令牌由管理员用 safemap token create 生成）",
             headers=_CHALLENGE,
         )
     return actor
@@ -57,12 +65,11 @@ def require_editor(request: Request, layer: Layer) -> Actor:
     """The actor, if their role may edit ``layer``; 401 without a token, 403 otherwise."""
     actor = require_actor(request)
     if actor.role not in layer.editors:
-        allowed = "、".join(f"{r}（{ROLE_LABELS[r]}）" for r in sorted(layer.editors))
+        allowed = roles_text(layer.editors)  # words only: people never read role codes
         raise ApiError(
             403,
             "forbidden",
-            f"角色 {actor.role}（{ROLE_LABELS.get(actor.role, actor.role)}）无权修改{layer.label}图层；"
-            f"可修改的角色：{allowed}",
+            f"当前角色“{role_label(actor.role)}”无权修改{layer.label}图层；可修改的角色：{allowed}",
         )
     return actor
 
@@ -71,5 +78,5 @@ def require_role(request: Request, *roles: str) -> Actor:
     """The actor, if their role is one of ``roles``."""
     actor = require_actor(request)
     if actor.role not in roles:
-        raise ApiError(403, "forbidden", f"此操作需要角色：{'、'.join(ROLE_LABELS.get(r, r) for r in roles)}")
+        raise ApiError(403, "forbidden", f"此操作需要以下角色之一：{roles_text(roles)}")
     return actor

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safemap.api.http.models.base import labelled_error
+from safemap.api.services.labels import message_for
 from safemap.layers.errors import (
     BadQuery,
     FeatureNotFound,
@@ -100,6 +101,10 @@ def status_of(exc: LayerError) -> int:
     return int(getattr(exc, "status", 400))
 
 
+#: Where a request field was sent, as an error message says it.
+_PLACES = {"query": "查询参数", "body": "请求体", "path": "地址路径", "header": "请求头", "cookie": "Cookie"}
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into a JSON error."""
 
@@ -116,13 +121,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_: Request, exc: RequestValidationError) -> Response:
         problems = []
+        places = []
         for err in exc.errors():
             loc = [str(p) for p in err["loc"]]
             where = loc[0] if loc else "request"
             name = ".".join(loc[1:]) or where
-            problems.append(Problem(name, f"{labelled_error(err)}（{where}）"))
-        status = 400 if all(p.message.endswith("（query）") for p in problems) else 422
-        return error_response(status, "invalid_request", f"{problems[0].field}: {problems[0].message}", problems)
+            places.append(where)
+            problems.append(Problem(name, f"{labelled_error(err)}（{_PLACES.get(where, where)}）"))
+        status = 400 if all(w == "query" for w in places) else 422
+        # The message names the field in Chinese (labelled_error); problems[].field keeps the code.
+        return error_response(status, "invalid_request", message_for(problems[0].field, problems[0].message), problems)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from safemap.layers import labels
+
 
 def _finalize(value: Any) -> Any:
     return "" if value is None else value
@@ -61,6 +63,13 @@ def environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["text"] = text
+    # Chinese for people (safemap.layers.labels): 1.0×10⁻⁶/年, 9分24秒, 9.4 km, 三级, 合成演示数据.
+    env.filters["rate"] = labels.rate_text
+    env.filters["duration"] = labels.duration_text
+    env.filters["distance"] = labels.distance_text
+    env.filters["grade"] = labels.grade_label
+    env.filters["enum"] = lambda code, name: labels.enum_label(name, code)
+    env.filters["number"] = labels.number_text
     return env
 
 

@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from safemap.api.reports._jinja import render
+from safemap.api.reports.clock import stamp
 from safemap.layers.csvsafe import csv_writer
 
 _COLUMNS = (
@@ -50,7 +51,9 @@ def findings_csv(review: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def render_html(review: dict[str, Any], title: str, late: list[dict[str, Any]]) -> str:
+def render_html(
+    review: dict[str, Any], title: str, late: list[dict[str, Any]], tz: dt.tzinfo | str | None = None
+) -> str:
     """A self-contained page (no scripts, print CSS) a fire officer can print or save as PDF.
 
     Parameters
@@ -64,6 +67,8 @@ def render_html(review: dict[str, Any], title: str, late: list[dict[str, Any]]) 
         The sites that fail the arrival-time standard, as
         :func:`safemap.api.services.access_review.late_sites` finds them (the rule is the
         service's; the report only lists them).
+    tz
+        Zone the report is dated in (the store's, ``SAFEMAP_TIMEZONE``); never the server's.
 
     Returns
     -------
@@ -77,7 +82,7 @@ def render_html(review: dict[str, Any], title: str, late: list[dict[str, Any]]) 
         "access_review.html.j2",
         review=review,
         title=title,
-        when=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        when=stamp(tz=tz),
         std=review["standard"],
         dem=review.get("dem") or {},
         groups=list(groups.items()),

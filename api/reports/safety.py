@@ -21,9 +21,10 @@ from pyproj import CRS, Transformer
 from shapely.geometry import shape
 
 from safemap.api.reports._jinja import render
+from safemap.api.reports.clock import stamp
 from safemap.gis.individual_risk import F_LOWER_AT_1, F_UPPER_AT_1
 from safemap.layers.csvsafe import csv_writer
-from safemap.layers.enums import CLASS_BASIS, GB36894_CLASS, VERDICT_STATUS
+from safemap.layers.enums import CLASS_BASIS, GB36894_CLASS, GB50156_CLASS, TARGET_CATEGORY, VERDICT_STATUS
 
 CSV_COLUMNS = (
     ("status", "结论"),
@@ -52,6 +53,16 @@ def check_status(props: dict[str, Any]) -> str:
     return "pass" if props.get("passed") else "fail"
 
 
+def class_label(code: Any) -> Any:
+    """A target class code (``general_1``, ``civil_2``, ``school``) in catalogue words; unknown codes as they are."""
+    if not isinstance(code, str) or not code:
+        return code
+    for kind in (GB36894_CLASS, GB50156_CLASS, TARGET_CATEGORY):
+        if code in kind.codes:
+            return kind.label(code)
+    return code
+
+
 def checks_csv(features: Iterable[dict[str, Any]]) -> str:
     """Checks (or violations) as CSV with Chinese headers, UTF-8 with BOM so Excel reads it."""
     buf = io.StringIO()
@@ -67,6 +78,8 @@ def checks_csv(features: Iterable[dict[str, Any]]) -> str:
                 v = VERDICT_STATUS.label(check_status(p))
             elif key == "class_basis":
                 v = CLASS_BASIS.label(v) if v else None
+            elif key == "target_class":
+                v = class_label(v)
             row.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
         w.writerow(row)
     return buf.getvalue()
@@ -192,7 +205,9 @@ def map_svg(result: dict[str, Any], crs: CRS) -> str:
     return render("site_map.svg.j2", map=_map(result, crs))
 
 
-def site_report_html(result: dict[str, Any], crs: CRS, generated: dt.datetime | None = None) -> str:
+def site_report_html(
+    result: dict[str, Any], crs: CRS, generated: dt.datetime | None = None, tz: dt.tzinfo | str | None = None
+) -> str:
     """A printable HTML report of a site check.
 
     Parameters
@@ -206,6 +221,8 @@ def site_report_html(result: dict[str, Any], crs: CRS, generated: dt.datetime | 
         A metric CRS for the map.
     generated
         The time printed as the report's date; now if not given.
+    tz
+        Zone the report is dated in (the store's, ``SAFEMAP_TIMEZONE``); never the server's.
 
     Returns
     -------
@@ -224,7 +241,7 @@ def site_report_html(result: dict[str, Any], crs: CRS, generated: dt.datetime | 
         wind_checks=result.get("wind_checks", []),
         zones=[z["properties"] for z in result["zones"]["features"]],
         map=_map(result, crs),
-        when=(generated or dt.datetime.now()).strftime("%Y-%m-%d %H:%M"),
+        when=stamp(generated, tz),
     )
 
 

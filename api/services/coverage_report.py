@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import pandas as pd
 from safemap.api.services import coverage as svc
 from safemap.gis.coverage import coverage_tables, time_matrix
 from safemap.gis.coverage import service_areas as search_bands
+from safemap.layers import labels
 from safemap.layers.csvsafe import csv_writer
 from safemap.layers.enums import TEAM_KIND
 from safemap.layers.store import FeatureStore
@@ -286,9 +288,70 @@ def depot_reach(store: FeatureStore, vehicle_code: str, limit_s: float) -> dict[
 
 _CSV_TABLES = ("summary", "by_grade", "by_township", "uncovered", "depots")
 
+#: File names of the CSV tables: Chinese for people, the code stem for machine exports.
+CSV_FILES: dict[str, tuple[str, str]] = {
+    "summary": ("覆盖统计", "coverage_summary"),
+    "by_grade": ("危险源分级覆盖", "coverage_by_grade"),
+    "by_township": ("乡镇覆盖统计", "coverage_by_township"),
+    "uncovered": ("未覆盖对象", "coverage_uncovered"),
+    "depots": ("储备库可达", "coverage_depots"),
+}
 
-def report_csv(report: dict[str, Any], table: str) -> str:
-    """One table of the report as CSV text (Chinese headers where the report has labels)."""
+#: Chinese headers of the CSV tables (``headers=code`` writes the keys instead).
+CSV_WORDS: dict[str, str] = {
+    "layer": "类型",
+    "label": "图层",
+    "layer_label": "图层",
+    "count": "对象数",
+    "covered": "覆盖数",
+    "share": "覆盖率（%）",
+    "population": "人口（人）",
+    "population_covered": "覆盖人口（人）",
+    "population_share": "人口覆盖率（%）",
+    "grade": "重大危险源等级",
+    "township": "乡镇",
+    "id": "编号",
+    "name": "名称",
+    "response_min": "到场时间（min）",
+    "nearest_team_id": "最近队站编号",
+    "nearest_team": "最近队站",
+    "reason": "原因",
+    "nearest_depot_id": "最近储备库编号",
+    "nearest_depot": "最近储备库",
+    "minutes": "最短到达时间（min）",
+}
+_PLACE_LABELS = {**svc.SITE_LABELS, "settlements": "乡镇驻地"}
+
+
+def _csv_words(keys: Sequence[str]) -> dict[str, str]:
+    words = dict(CSV_WORDS)
+    for key in keys:
+        for layer, label in svc.SITE_LABELS.items():
+            for suffix, word in (("_count", "数"), ("_covered", "覆盖数"), ("_share", "覆盖率（%）")):
+                if key == layer + suffix:
+                    words[key] = label + word
+    return words
+
+
+def _for_people(key: str, value: Any) -> Any:
+    """A cell as an official reads it: shares in per cent, type codes as words."""
+    if value is None or value == "":
+        return value
+    if key.endswith("share") and isinstance(value, int | float):
+        return round(float(value) * 100, 1)
+    if key == "layer":
+        return _PLACE_LABELS.get(str(value), value)
+    return value
+
+
+def report_filename(table: str, mode: labels.HeaderMode = "zh", day: dt.date | None = None) -> str:
+    """``覆盖统计_20261201.csv`` (``coverage_summary_20261201.csv`` with code headers)."""
+    zh, code = CSV_FILES[table]
+    return labels.export_filename(zh, "csv", code_stem=code, mode=mode, day=day)
+
+
+def report_csv(report: dict[str, Any], table: str, headers: labels.HeaderMode = "zh") -> str:
+    """One table of the report as CSV text: Chinese headers (``headers="code"``: the field codes)."""
     if table == "depots":
         rows = [
             {k: v for k, v in r.items() if k != "by_depot_min"}
@@ -304,7 +367,13 @@ def report_csv(report: dict[str, Any], table: str) -> str:
         keys: list[str] = []
         for r in rows:
             keys.extend(k for k in r if k not in keys)
+        if headers == "zh":
+            # The label column says what the code column does: people get the words only.
+            keys = [k for k in keys if not (k == "layer" and ("label" in keys or "layer_label" in keys))]
         w = csv_writer(buf)  # formula-like text (a depot or target name) gets a leading '
-        w.writerow(keys)
-        w.writerows([r.get(k, "") for k in keys] for r in rows)
+        w.writerow(labels.csv_header(keys, _csv_words(keys), headers))
+        if headers == "zh":
+            w.writerows([_for_people(k, r.get(k, "")) for k in keys] for r in rows)
+        else:
+            w.writerows([r.get(k, "") for k in keys] for r in rows)
     return buf.getvalue()

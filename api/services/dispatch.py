@@ -25,7 +25,7 @@ from safemap.api.services.routing import RouteOptions, route_json
 from safemap.gis import routes
 from safemap.gis.dispatch import Hazard, Need, Team, match_materials, rank_teams
 from safemap.gis.routing import NoRoute, Router
-from safemap.layers import dispatching
+from safemap.layers import dispatching, labels
 from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
 from safemap.layers.errors import Problem, VersionConflict
 from safemap.layers.model import Actor
@@ -380,7 +380,7 @@ def confirm(store: FeatureStore, actor: Actor, body: ConfirmInput) -> dict[str, 
                 tx,
                 body.incident_id,
                 "dispatch",
-                f"调度批次 {plan_id}：" + "；".join(names),
+                f"调度单号 {plan_id}：" + "；".join(names),
                 actor,
                 f"dispatches:{plan_id}",
             )
@@ -403,11 +403,8 @@ def _dispatch_text(store: FeatureStore, row: dict[str, Any]) -> str:
 
 
 def durations(seconds: float | None) -> str:
-    """Seconds as 分秒 (``12分05秒``) for the timeline."""
-    if seconds is None:
-        return "—"
-    m, s = divmod(round(seconds), 60)
-    return f"{m}分{s:02d}秒" if m else f"{s}秒"
+    """Seconds as 分秒 (``12分05秒``) for the timeline: the one shared :func:`labels.duration_text`."""
+    return labels.duration_text(seconds)
 
 
 def set_status(

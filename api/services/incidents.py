@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from safemap.api.services.incident_location import Located, parse_coordinates, place_location
 from safemap.api.services.problems import invalid
+from safemap.layers import labels
 from safemap.layers.enums import INCIDENT_EVENT_KIND, INCIDENT_KIND, INCIDENT_STATUS
 from safemap.layers.errors import FeatureNotFound, Problem, VersionConflict
 from safemap.layers.model import Actor, Feature, utc_now
@@ -437,17 +438,8 @@ def add_note(store: FeatureStore, actor: Actor, incident_id: int, text: str) -> 
 
 
 def durations_text(seconds: float | None) -> str:
-    """A duration as 时分秒 for people: ``1小时02分05秒``, ``12分30秒``, ``45秒``."""
-    if seconds is None:
-        return "—"
-    total = max(0, round(seconds))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{h}小时{m:02d}分{s:02d}秒"
-    if m:
-        return f"{m}分{s:02d}秒"
-    return f"{s}秒"
+    """A duration as 时分秒 for people: ``1小时02分05秒``, ``12分30秒``, ``45秒`` (:func:`labels.duration_text`)."""
+    return labels.duration_text(seconds)
 
 
 def timeline_entries(entries: Iterable[dict[str, Any]], start: str | None) -> list[dict[str, Any]]:

@@ -30,6 +30,13 @@ DEMANDS = {
     "hazard_sources": ("hazard_sources", "危险源"),
     "enterprises": ("enterprises", "企业"),
 }
+#: The unit of each demand's weight, said after every count of it ("单独新增覆盖 1210 人").
+DEMAND_UNITS = {"population": "人", "hazard_sources": "个", "enterprises": "家"}
+#: What the result calls its method, for people (the solver's own name goes in a tooltip).
+METHOD_LABELS = {
+    "mclp": "最优选址（混合整数规划）",
+    "pcenter": "最优选址（最短最长时间，混合整数规划）",
+}
 
 
 def candidate_points(
@@ -167,6 +174,7 @@ def locate(
         sites_out.append(
             {
                 "rank": j + 1,
+                "label": f"新址{j + 1}",
                 "lon": round(float(chosen_xy[j, 0]), 6),
                 "lat": round(float(chosen_xy[j, 1]), 6),
                 "road": net.segment_label(snap.seg),
@@ -190,6 +198,7 @@ def locate(
         "vehicle": vehicle,
         "demand": demand,
         "demand_label": dem_label,
+        "demand_unit": DEMAND_UNITS[demand],
         "radius_min": round(radius / 60.0, 2),
         "standard_min": round(standard_s / 60.0, 2),
         "turnout_s": turnout,
@@ -204,6 +213,7 @@ def locate(
         "optimal": bool(res.optimal),
         "greedy_objective": _finite(res.greedy_objective),
         "solver": res.method,
+        "method_label": METHOD_LABELS.get(problem, "最优选址"),
         "seconds": round(res.seconds, 3),
         "stats": res.stats,
         "areas": {"type": "FeatureCollection", "features": [areas["before"], areas["after"]]},

@@ -1,12 +1,14 @@
 """Errors that name the one input at fault, as the services raise them.
 
-Both build a :mod:`safemap.layers.errors` exception whose message is ``"field: message"``
-and whose single :class:`~safemap.layers.errors.Problem` names the field, so every caller
-(HTTP, CLI) can point at what to change.
+Both build a :mod:`safemap.layers.errors` exception whose message names the field in Chinese
+(``容积（m³）：应为 0–1000000 之间的数``, see :func:`~safemap.api.services.labels.message_for`)
+and whose single :class:`~safemap.layers.errors.Problem` names the field by its code, so every
+caller (HTTP, CLI) can point at what to change.
 """
 
 from __future__ import annotations
 
+from safemap.api.services.labels import message_for
 from safemap.layers.errors import BadQuery, LayerError, Problem, Unprocessable
 
 
@@ -29,17 +31,17 @@ def bad(field: str, message: str, status: int = 400) -> LayerError:
         The exception, to be raised by the caller.
     """
     cls = BadQuery if status == 400 else Unprocessable
-    return cls(f"{field}: {message}", [Problem(field, message)])
+    return cls(message_for(field, message), [Problem(field, message)])
 
 
 def invalid(field: str, message: str) -> Unprocessable:
     """A 422-kind error naming ``field`` (see :func:`bad`)."""
-    return Unprocessable(f"{field}: {message}", [Problem(field, message)])
+    return Unprocessable(message_for(field, message), [Problem(field, message)])
 
 
 def invalid_all(problems: list[Problem]) -> Unprocessable:
     """A 422-kind error listing several problems; the message names the first."""
-    return Unprocessable(f"{problems[0].field}: {problems[0].message}", problems)
+    return Unprocessable(message_for(problems[0].field, problems[0].message), problems)
 
 
 __all__ = ["bad", "invalid", "invalid_all"]

@@ -20,10 +20,10 @@ from safemap.gis.individual_risk import contour_lines
 
 #: Overlay colours by GB 36894 limit band (RGBA): above 3×10⁻⁵ … above 3×10⁻⁷; below: transparent.
 BANDS = (
-    (3e-5, (127, 0, 0, 200), "≥ 3×10⁻⁵ /a（三类目标在役基准）"),
-    (1e-5, (211, 47, 47, 190), "1×10⁻⁵ – 3×10⁻⁵ /a"),
-    (3e-6, (245, 124, 0, 180), "3×10⁻⁶ – 1×10⁻⁵ /a"),
-    (3e-7, (251, 192, 45, 160), "3×10⁻⁷ – 3×10⁻⁶ /a（高敏感目标新建基准以上）"),
+    (3e-5, (127, 0, 0, 200), "≥ 3×10⁻⁵ /年（三类目标在役基准）"),
+    (1e-5, (211, 47, 47, 190), "1×10⁻⁵ – 3×10⁻⁵ /年"),
+    (3e-6, (245, 124, 0, 180), "3×10⁻⁶ – 1×10⁻⁵ /年"),
+    (3e-7, (251, 192, 45, 160), "3×10⁻⁷ – 3×10⁻⁶ /年（高敏感目标新建基准以上）"),
 )
 LEVEL_LABELS = {3e-7: "3×10⁻⁷", 3e-6: "3×10⁻⁶", 1e-5: "1×10⁻⁵", 3e-5: "3×10⁻⁵"}
 
@@ -123,7 +123,7 @@ def contours_geojson(result: RiskResult, levels: tuple[float, ...] = RISK_LEVELS
                 {
                     "type": "Feature",
                     "geometry": mapping(LineString(np.column_stack([lon, lat]))),
-                    "properties": {"level_per_year": level, "label": f"个人风险 {LEVEL_LABELS.get(level, level)} /a"},
+                    "properties": {"level_per_year": level, "label": f"个人风险 {LEVEL_LABELS.get(level, level)} /年"},
                 }
             )
     return {"type": "FeatureCollection", "features": feats}

@@ -141,4 +141,4 @@ def test_imported_hazard_sources_are_graded(env: Path, tmp_path: Path) -> None:
     assert regraded["r_value"] == pytest.approx(80.0) and regraded["grade"] == 2  # 二级
     code, out = run("grade-hazards")
     assert code == 0 and "已分级 1 个危险源：重大危险源 1 个，更新 0 个" in out
-    assert "S=10" in out and "R=80" in out and "等级 2级" in out and "500m内 100 人" in out
+    assert "S=10" in out and "R=80" in out and "等级 二级" in out and "500m内 100 人" in out

@@ -167,7 +167,7 @@ def test_grade_hazards_finds_the_demo_already_graded(own: Path) -> None:
     warehouse = next(line for line in out.splitlines() if "甲类危险化学品仓库" in line)
     # 6 t Cl2 (β 4) + methanol, toluene, acetone, xylene; ≥ 100 people within 500 m (α 2).
     r = 2.0 * (4 * 6 / 5 + 25 / 500 + 15 / 500 + 8 / 500 + 12 / 5000)
-    assert f"R={r:<8.4g}" in warehouse and "等级 4级" in warehouse
+    assert f"R={r:<8.4g}" in warehouse and "等级 四级" in warehouse
     assert ok(own, "grade-hazards", "--quiet").strip() == "已分级 42 个危险源：重大危险源 11 个，更新 0 个"
 
 
@@ -224,6 +224,11 @@ def test_coverage_report_on_the_demo(shared: Path) -> None:
     assert table.startswith("标准到场时间 5 min（") and "出动准备 60 s" in table
     assert f"未覆盖 {len(rep['uncovered'])} 处" in table
     assert table.rstrip().endswith("30 min 内无物资储备库可达的乡镇：无")
+    # CSV: Chinese headers for people, field codes with --headers code for machine exports (issue 14).
+    people = ok(shared, "coverage-report", "--format", "csv", "--table", "summary")
+    assert people.lstrip("\ufeff").startswith("图层,对象数,覆盖数")
+    machines = ok(shared, "coverage-report", "--format", "csv", "--table", "summary", "--headers", "code")
+    assert machines.lstrip("\ufeff").startswith("layer,label,count")
 
 
 def test_coverage_report_bad_kinds(shared: Path) -> None:

@@ -177,7 +177,11 @@ def test_report_csv_and_bad_parameters(client: TestClient) -> None:
     r = client.get("/api/coverage/report", params={"format": "csv", "table": "by_township"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
-    assert rows and "township" in rows[0] and "population_share" in rows[0]
+    # Chinese headers for people (issue 14); the field codes with headers=code for machine exports.
+    assert rows and "乡镇" in rows[0] and "人口覆盖率（%）" in rows[0]
+    params = {"format": "csv", "table": "by_township", "headers": "code"}
+    coded = list(csv.DictReader(io.StringIO(client.get("/api/coverage/report", params=params).text.lstrip("\ufeff"))))
+    assert coded and "township" in coded[0] and "population_share" in coded[0]
     r = client.get("/api/coverage/report", params={"format": "csv", "table": "depots"})
     assert "至裕民县应急物资储备库(min)" in r.text.splitlines()[0]
     assert "kinds" in problem_fields(client.get("/api/coverage/report", params={"kinds": "fire_station,ufo"}))

@@ -77,7 +77,10 @@ def test_write_needs_token_and_role(client: TestClient, tokens: dict) -> None:
     r = client.post("/api/layers/enterprises", json=enterprise(), headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
     r = client.post("/api/layers/enterprises", json=enterprise(), headers=tokens["fire"])
-    assert r.status_code == 403 and "planner" in r.json()["message"]
+    # The roles in words, never their codes (issue 14): "当前角色“消防救援”无权修改…；可修改的角色：规划/应急管理…".
+    message = r.json()["message"]
+    assert r.status_code == 403 and "规划/应急管理" in message and "消防救援" in message
+    assert "planner" not in message and "fire" not in message
     r = client.post("/api/layers/enterprises", json=enterprise(), headers=tokens["viewer"])
     assert r.status_code == 403
     assert client.get("/api/layers/enterprises").json()["numberMatched"] == 0

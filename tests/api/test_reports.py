@@ -215,11 +215,10 @@ def test_site_report_individual_risk_at_the_site() -> None:
     text = _text(html)
     assert "<h2>个人风险（GB 36894）</h2>" in html
     # The class in its catalogue words (GB36894_CLASS), not its code: people never see codes.
-    assert "该位置个人风险 3.46e-06 /a；高敏感防护目标在役装置基准 3e-07 /a，新建装置基准 3e-08 /a：" in text
+    assert "该位置个人风险 3.5×10⁻⁶/年；高敏感防护目标在役装置基准 3×10⁻⁷/年，新建装置基准 3×10⁻⁸/年：" in text
     assert '<span class="fail">超过在役装置基准</span>' in html
-    assert (
-        '<td>池火 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;加油站&amp;</td><td class="num">1.23e-06</td>' in html
-    )
+    scenario = "<td>池火 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;加油站&amp;</td>"
+    assert scenario + '<td class="num">1.2×10⁻⁶/年</td>' in html
     risk.update(exceeds_existing_limit=False, contributions=[])
     html = safety.site_report_html(site_result(risk=risk), UTM44, WHEN)
     assert '<span class="pass">未超过在役装置基准</span>' in html and "事故场景" not in html
@@ -244,7 +243,7 @@ def test_site_report_risk_to_targets_and_gb18218_grade() -> None:
     text = _text(html)
     assert "<h2>个人风险（GB 36894，新建装置基准）</h2>" in html
     assert "计算场景 3 个；超过基准的防护目标 1 个。" in text
-    assert '<td class="num">2.50e-05</td><td class="num">1e-05</td>' in html
+    assert '<td class="num">2.5×10⁻⁵/年</td><td class="num">1×10⁻⁵/年</td>' in html
     assert "<h2>重大危险源辨识与分级（GB 18218-2018）</h2>" in html
     assert "S = 1.235，构成重大危险源；α = 1.2（500 m 内 150 人），R = 23.46，等级：三级" in text
     g.update(is_major=False, grade_label=None)
@@ -325,8 +324,8 @@ def test_access_report_escapes_names_and_prints_headings_and_numbers() -> None:
     assert "<h1>消防车通道与消火栓核查报告</h1>" in html
     for heading in ("一、问题汇总", "二、问题明细（规则、实测值、限值、条款、位置）", "四、核查依据"):
         assert f"<h2>{heading}</h2>" in html
-    assert re.search(r"生成时间：\d{4}-\d\d-\d\d \d\d:\d\d　范围：全县　标准到场时间：5 min", html)
-    assert "（《城市消防站建设标准》第二条，含出动准备 60 s）" in text
+    assert re.search(r"生成时间：\d{4}-\d\d-\d\d \d\d:\d\d　范围：全县　标准到场时间：5 分钟", html)
+    assert "（《城市消防站建设标准》第二条，含出动准备 1分00秒）" in text  # durations as 分秒 (issue 14)
     assert "未填坡度的车道按 DEM 计算坡度（dem &lt;1&gt;.tif，合成演示数据，非实测）。" in text
     assert '<td>消防车道净宽</td><td>7.1.8</td><td class="num">2</td>' in html
 

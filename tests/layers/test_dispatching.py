@@ -91,7 +91,7 @@ def test_confirm_release_cycle(store: FeatureStore) -> None:
     released = set_status(store, ALICE, [rows[0]["id"]], "released")
     assert released[0]["properties"]["status"] == "released" and released[0]["properties"]["released_at"]
     assert store.get("rescue_teams", team)["properties"]["status"] == "available"
-    with pytest.raises(VersionConflict, match="已归队"):
+    with pytest.raises(VersionConflict, match="已解除调度"):
         set_status(store, BOB, [rows[0]["id"]], "released")
 
 

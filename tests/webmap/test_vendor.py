@@ -45,7 +45,8 @@ def test_every_listed_file_comes_from_a_pinned_package() -> None:
     for name, version in pinned.items():
         assert lock[f"node_modules/{name}"]["version"] == version
     for source in VENDOR_FILES.values():
-        package = source.split("/")[0]
+        parts = source.split("/")
+        package = "/".join(parts[:2]) if parts[0].startswith("@") else parts[0]  # @scope/name
         assert package in pinned, f"{source} is not from a pinned package"
 
 

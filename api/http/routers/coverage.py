@@ -13,6 +13,7 @@ Reads are open like the layer API; every parameter is checked and a bad one is a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -28,6 +29,7 @@ from safemap.api.reports import access as access_report
 from safemap.api.services import access_review, coverage_report
 from safemap.api.services import coverage as svc
 from safemap.api.services import locate as coverage_locate
+from safemap.api.services.labels import content_disposition, export_filename
 from safemap.api.settings import Settings
 from safemap.layers.enums import DEPOT_LEVEL, TEAM_KIND, VEHICLE_PROFILE
 from safemap.layers.store import FeatureStore
@@ -130,6 +132,12 @@ def _in_extent(settings: Settings, points: list[tuple[float, float]], field: str
 router = APIRouter()
 
 
+def _dated_file(stem: str, code_stem: str, store: FeatureStore, ext: str = "csv") -> str:
+    """``attachment`` naming ``消防通道核查_20261201.csv`` (the code stem as the ASCII fallback)."""
+    day = dt.datetime.now(store.tz).date()
+    return content_disposition(export_filename(stem, ext, day=day), fallback=export_filename(code_stem, ext, day=day))
+
+
 @router.post("/api/coverage/service-areas", tags=["覆盖分析"], summary="救援力量/储备库服务范围（等时圈）")
 async def post_service_areas(
     body: ServiceAreaRequest,
@@ -169,6 +177,7 @@ async def get_report(
     only_available: bool = Query(False),
     format: Literal["json", "csv"] = Query("json"),
     table: Literal["summary", "by_grade", "by_township", "uncovered", "depots"] = Query("uncovered"),
+    headers: Literal["zh", "code"] = Query("zh", description="CSV 表头与文件名：zh 中文（默认），code 字段代码"),
     store: FeatureStore = Depends(coverage_store),
 ) -> Any:
     """Shares covered within the standard time, uncovered sites, townships, depot reach (JSON or CSV)."""
@@ -188,11 +197,14 @@ async def get_report(
         only_available=only_available,
     )
     if format == "csv":
-        text = coverage_report.report_csv(report, table)
+        text = coverage_report.report_csv(report, table, headers)
+        day = dt.datetime.now(store.tz).date()
+        name = coverage_report.report_filename(table, headers, day)
+        fallback = coverage_report.report_filename(table, "code", day)
         return Response(
             "\ufeff" + text,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="coverage_{table}.csv"'},
+            headers={"Content-Disposition": content_disposition(name, fallback=fallback)},
         )
     return report
 
@@ -253,8 +265,9 @@ async def get_review(
         return Response(
             "\ufeff" + access_report.findings_csv(review),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="fire_access_findings.csv"'},
+            headers={"Content-Disposition": _dated_file("消防通道核查", "fire_access_findings", store)},
         )
     if format == "html":
-        return HTMLResponse(access_report.render_html(review, settings.title, access_review.late_sites(review)))
+        late = access_review.late_sites(review)
+        return HTMLResponse(access_report.render_html(review, settings.title, late, store.tz))
     return review

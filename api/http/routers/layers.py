@@ -40,7 +40,7 @@ from safemap.layers.store import FeatureStore
 GEOJSON = "application/geo+json"
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1000
-RESERVED = frozenset({"bbox", "limit", "offset", "q", "datetime", "f"})
+RESERVED = frozenset({"bbox", "limit", "offset", "q", "datetime", "f", "sort"})
 
 
 def describe_layer(layer: Layer, count: int | None = None) -> dict[str, Any]:
@@ -164,6 +164,9 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         offset: OffsetQuery = 0,
         q: str | None = Query(None, max_length=100, description="名称包含的文字"),
         datetime: str | None = Query(None, description=f"RFC 3339 时刻或区间，作用于 {layer.temporal}"),
+        sort: str | None = Query(
+            None, max_length=200, description="排序字段，逗号分隔，前加 - 为降序，如 -updated_at,name（默认按编号）"
+        ),
         store: FeatureStore = Depends(get_store),
     ) -> Response:
         raw = {k: v for k, v in request.query_params.items() if k not in RESERVED}
@@ -178,6 +181,7 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
             time_range=period,
             limit=limit,
             offset=offset,
+            sort=sort,
         )
         links = _links(request, offset, limit, len(page), page.number_matched)
         body = feature_collection_bytes(page, numberMatched=page.number_matched, numberReturned=len(page), links=links)

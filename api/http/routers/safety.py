@@ -6,6 +6,7 @@ service layer on every write (:mod:`safemap.api.services.editing`), not here.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 import shapely
@@ -25,6 +26,7 @@ from safemap.api.reports import safety as safety_report
 from safemap.api.services import consequence as safety_consequence
 from safemap.api.services import risk_raster as safety_raster
 from safemap.api.services import safety as safety_service
+from safemap.api.services.labels import content_disposition, export_filename, number_text
 from safemap.api.services.problems import invalid
 from safemap.api.services.site_check import site_check
 from safemap.api.services.wind import prevailing_wind
@@ -76,7 +78,7 @@ def _site_properties(props: dict[str, Any]) -> dict[str, Any]:
         if key in SITE_PROPERTIES:
             lo, hi = SITE_PROPERTIES[key]
             if not isinstance(value, int | float) or isinstance(value, bool) or not lo <= value <= hi:
-                raise invalid(where, f"应为 {lo:g}–{hi:g} 之间的数")
+                raise invalid(where, f"应为 {number_text(lo)}–{number_text(hi)} 之间的数")
             out[key] = float(value)
         elif key in SITE_TEXT:
             if not isinstance(value, str) or len(value) > 50:
@@ -87,6 +89,13 @@ def _site_properties(props: dict[str, Any]) -> dict[str, Any]:
         else:
             raise invalid(where, "不认识的属性")
     return out
+
+
+def _dated_file(stem: str, code_stem: str, store: FeatureStore) -> str:
+    """``attachment`` naming ``选址核查_20261201.csv`` (the code stem as the ASCII fallback)."""
+    day = dt.datetime.now(store.tz).date()
+    name, fallback = export_filename(stem, "csv", day=day), export_filename(code_stem, "csv", day=day)
+    return content_disposition(name, fallback=fallback)
 
 
 def _weather(stability: str, wind: float) -> tuple[Weather, ...]:
@@ -122,7 +131,7 @@ async def violations(
         return Response(
             safety_report.checks_csv(features),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="violations.csv"'},
+            headers={"Content-Disposition": _dated_file("安全间距违规清单", "violations", store)},
         )
     summary = await run_in_threadpool(safety_service.audit_summary, store)
     issues = await run_in_threadpool(safety_service.separation_issues, store)
@@ -339,11 +348,11 @@ async def site_report(
         return Response(
             safety_report.checks_csv(result["checks"]["features"]),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="site_check.csv"'},
+            headers={"Content-Disposition": _dated_file("选址核查", "site_check", store)},
         )
     if format == "geojson":
         return json_response(safety_report.report_geojson(result), media=GEOJSON)
-    return HTMLResponse(await run_in_threadpool(safety_report.site_report_html, result, data.crs))
+    return HTMLResponse(await run_in_threadpool(safety_report.site_report_html, result, data.crs, None, store.tz))
 
 
 @router.get("/api/safety/hazard-grades", summary="危险源与危险化学品单元的重大危险源等级（地图图例用）")

@@ -19,6 +19,7 @@ from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.openapi import GeoJSONResponse, also
 from safemap.api.http.params import bad, parse_bbox
 from safemap.api.services import editing
+from safemap.api.services.table_export import export_features
 from safemap.api.settings import Settings, zip_limits
 from safemap.layers.catalogue import Layer
 from safemap.layers.errors import LayerError
@@ -31,6 +32,7 @@ FORMATS = {
     "gpkg": (".gpkg", "application/geopackage+sqlite3"),
     "shp": (".zip", "application/zip"),
     "csv": (".csv", "text/csv; charset=utf-8"),
+    "xlsx": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")
 UPLOAD_FORM = {
@@ -61,6 +63,16 @@ UPLOAD_FORM = {
         }
     },
 }
+
+
+def _parse_ids(text: str | None) -> list[int] | None:
+    """``1,2,3`` as feature ids (``None`` when not given)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise bad("ids", "要素编号应为逗号分隔的整数，如 1,2,3") from None
 
 
 def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
@@ -125,20 +137,41 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
     )
     async def download(
         request: Request,
-        format: str = Query("geojson", description="geojson, gpkg, shp (zipped) or csv"),
+        format: str = Query("geojson", description="geojson, gpkg, shp (zipped), csv or xlsx"),
         bbox: str | None = Query(None),
+        ids: str | None = Query(None, max_length=20_000, description="只导出这些要素编号，逗号分隔（属性表所选）"),
+        q: str | None = Query(None, max_length=100, description="名称包含的文字"),
+        sort: str | None = Query(None, max_length=200, description="排序字段，前加 - 为降序"),
         store: FeatureStore = Depends(get_store),
     ) -> FileResponse:
         if format not in FORMATS:
             raise bad("format", f"不支持 {format!r}；可选：{', '.join(FORMATS)}")
-        raw = {k: v for k, v in request.query_params.items() if k not in ("format", "bbox")}
+        chosen = _parse_ids(ids)
+        raw = {k: v for k, v in request.query_params.items() if k not in ("format", "bbox", "ids", "q", "sort")}
         filters = parse_filters(store.layer(name), raw) if raw else None
         suffix, media = FORMATS[format]
         folder = Path(tempfile.mkdtemp(prefix="safemap-export-"))
-        stamp = dt.datetime.now().strftime("%Y%m%d")
+        stamp = dt.datetime.now(store.tz).strftime("%Y%m%d")  # the store's zone, not the server's
         path = folder / f"{name}_{stamp}{suffix}"
         try:
-            await run_in_threadpool(export_layer, store, name, path, fmt=format, bbox=parse_bbox(bbox), filters=filters)
+            if chosen is not None or q or sort or format == "xlsx":
+                await run_in_threadpool(
+                    lambda: export_features(
+                        store,
+                        name,
+                        path,
+                        fmt=format,
+                        bbox=parse_bbox(bbox),
+                        filters=filters,
+                        q=q,
+                        ids=chosen,
+                        sort=sort,
+                    )
+                )
+            else:
+                await run_in_threadpool(
+                    export_layer, store, name, path, fmt=format, bbox=parse_bbox(bbox), filters=filters
+                )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

@@ -1,5 +1,5 @@
 /*
- * SafeMap map page, module 3 of 10: the API helper and the user's token.
+ * SafeMap map page, module 3 of 10: the API helper, the user's token or sign-in session.
  *
  * Every request of the page goes through SafeMap.url (EventSource, links, tiles) or
  * SafeMap.api (fetch), so the app works behind a path prefix: paths are written as
@@ -37,8 +37,15 @@
     }
   };
 
+  /** The CSRF token of this browser's sign-in session ("" when not signed in; cookie safemap_csrf). */
+  SafeMap.csrfToken = function () {
+    var m = /(?:^|;\s*)safemap_csrf=([^;]*)/.exec(document.cookie || "");
+    return m ? decodeURIComponent(m[1]) : "";
+  };
+
   /**
-   * fetch() against the API with the user's token.
+   * fetch() against the API with the user's token, or the sign-in session's cookie (writes
+   * then carry the X-CSRF-Token header the server checks).
    *   options: {method, body (object: sent as JSON; FormData or string: as is), headers}
    * Resolves to the parsed JSON (null for 204; the Response for non-JSON bodies), rejects
    * with an Error whose message is the API's Chinese message, with .status and .problems.
@@ -53,9 +60,15 @@
     }
     var secret = SafeMap.token();
     if (secret) headers["Authorization"] = "Bearer " + secret;
+    var method = (options.method || "GET").toUpperCase();
+    if (!secret && method !== "GET" && method !== "HEAD" && SafeMap.csrfToken()) {
+      headers["X-CSRF-Token"] = SafeMap.csrfToken();
+    }
     var extra = options.headers || {};
     Object.keys(extra).forEach(function (k) { headers[k] = extra[k]; });
-    return fetch(SafeMap.url(path), { method: options.method || "GET", headers: headers, body: body }).then(function (r) {
+    return fetch(SafeMap.url(path), {
+      method: options.method || "GET", headers: headers, body: body, credentials: "same-origin"
+    }).then(function (r) {
       var type = r.headers.get("content-type") || "";
       if (!r.ok) {
         var parse = type.indexOf("json") >= 0 ? r.json() : r.text().then(function (t) { return { message: t }; });

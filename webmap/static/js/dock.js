@@ -1,5 +1,5 @@
 /*
- * SafeMap map page, module 8 of 10: the tool dock (panel tabs, 令牌 button, signed-in user).
+ * SafeMap map page, module 8 of 10: the tool dock (panel tabs, signed-in user with 登录/退出).
  *
  * Panel scripts (webmap/static/panels/*.js, listed in webmap/panels.py) call
  *   SafeMap.registerPanel(name, build)
@@ -19,9 +19,11 @@
     onAdd: function () {
       var div = L.DomUtil.create("div", "sm-dock leaflet-bar");
       div.innerHTML =
+        '<button type="button" class="sm-dock-handle" title="展开/收起工具面板" aria-label="展开/收起工具面板"><i></i></button>' +
         '<div class="sm-dock-tabs" role="tablist"></div>' +
-        '<div class="sm-dock-user"><button type="button" class="sm-token-btn" title="输入令牌后可编辑、调度">令牌</button>' +
-        '<span class="sm-user"></span></div>' +
+        '<div class="sm-dock-user"><span class="sm-user"></span>' +
+        '<a class="sm-admin-link" href="' + SafeMap.url("admin/users") + '" hidden>用户管理</a>' +
+        '<button type="button" class="sm-token-btn sm-sign-btn" title="登录后可编辑、调度">登录</button></div>' +
         '<div class="sm-dock-body" hidden></div>';
       this._tabs = div.querySelector(".sm-dock-tabs");
       this._body = div.querySelector(".sm-dock-body");
@@ -29,9 +31,58 @@
       this._panels = {};
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
-      L.DomEvent.on(div.querySelector(".sm-token-btn"), "click", this._askToken, this);
+      this._sign = div.querySelector(".sm-sign-btn");
+      this._admin = div.querySelector(".sm-admin-link");
+      L.DomEvent.on(this._sign, "click", this._signInOut, this);
+      this._sheet(div);
       this.showUser();
       return div;
+    },
+
+    /**
+     * Phones (≤ 600 px): the dock is a bottom sheet (safemap.css) of at most 45 % of the
+     * screen; its handle folds it to the tab row (tap, or drag down/up). Its height is
+     * published as --sm-sheet so the bottom controls (legend, scale) sit above it.
+     * Larger screens: the panel body gets the room left below it, and scrolls inside.
+     */
+    _sheet: function (div) {
+      var self = this, handle = div.querySelector(".sm-dock-handle"), startY = null;
+      this._narrow = window.matchMedia("(max-width: 600px)");
+      L.DomEvent.on(handle, "click", function () { self.fold(!div.classList.contains("sm-sheet-min")); });
+      L.DomEvent.on(handle, "touchstart", function (e) { startY = e.touches[0].clientY; });
+      L.DomEvent.on(handle, "touchend", function (e) {
+        if (startY === null) return;
+        var dy = e.changedTouches[0].clientY - startY;
+        startY = null;
+        if (Math.abs(dy) > 24) { L.DomEvent.preventDefault(e); self.fold(dy > 0); }
+      });
+      var refit = function () { self.fit(); };
+      window.addEventListener("resize", refit);
+      if (this._narrow.addEventListener) this._narrow.addEventListener("change", refit);
+      if (window.ResizeObserver) new window.ResizeObserver(refit).observe(div);
+    },
+
+    /** Fold (``true``) or unfold the bottom sheet (phones). */
+    fold: function (folded) {
+      this.getContainer().classList.toggle("sm-sheet-min", !!folded);
+      this.fit();
+    },
+
+    fit: function () {
+      var div = this.getContainer(), map = this._map;
+      if (!div || !map) return;
+      var box = map.getContainer();
+      if (this._narrow && this._narrow.matches) {
+        this._body.style.maxHeight = "";
+        box.style.setProperty("--sm-sheet", div.offsetHeight + "px");
+        return;
+      }
+      box.style.removeProperty("--sm-sheet");
+      var top = this._body.getBoundingClientRect().top;
+      if (this._body.hidden || !top) return;
+      var below = box.querySelector(".leaflet-bottom.leaflet-left");
+      var room = window.innerHeight - top - (below ? below.offsetHeight : 40) - 8;  // the scale bar and coordinates
+      this._body.style.maxHeight = Math.max(room, 160) + "px";
     },
 
     add: function (name, title, build) {
@@ -66,6 +117,8 @@
         }
       });
       this._body.hidden = !Object.keys(this._panels).some(function (k) { return !self._panels[k].pane.hidden; });
+      if (!this._body.hidden) this.getContainer().classList.remove("sm-sheet-min");
+      this.fit();
       return this._panels[name] ? this._panels[name].content : null;
     },
 
@@ -73,19 +126,40 @@
       return this._panels[name] ? this._panels[name].handle : null;
     },
 
+    /** Show who is signed in (session cookie, or a script's token) with 登录 / 退出. */
     showUser: function () {
-      var el = this._user;
-      if (!SafeMap.token()) { el.textContent = "只读"; return; }
-      SafeMap.api("api/me").then(function (me) {
-        el.textContent = me.name + "（" + SafeMap.roleLabel(me.role) + "）";
-      }, function () { el.textContent = "令牌无效"; });
+      var el = this._user, sign = this._sign, admin = this._admin;
+      function show(user) {
+        SafeMap.user = user;  // {name, display_name, role, role_label} or null (read-only)
+        el.textContent = user ? user.display_name + "（" + (user.role_label || SafeMap.roleLabel(user.role)) + "）" : "只读";
+        el.title = user ? "用户名 " + user.name : "未登录：只能浏览";
+        sign.textContent = user ? "退出" : "登录";
+        sign.title = user ? "退出登录" : "登录后可编辑、调度";
+        admin.hidden = !(user && user.role === "admin");
+        SafeMap.hooks.fire("user", user);
+      }
+      if (SafeMap.token()) {
+        SafeMap.api("api/me").then(function (me) {
+          show({ name: me.name, display_name: me.name, role: me.role, role_label: SafeMap.roleLabel(me.role), token: true });
+        }, function () { show(null); el.textContent = "令牌无效"; });
+        return;
+      }
+      SafeMap.api("api/session").then(function (s) { show(s.user); }, function () { show(null); });
     },
 
-    _askToken: function () {
-      var value = window.prompt("请输入管理员发放的令牌（留空则退出登录）：", "");
-      if (value === null) return;
-      SafeMap.setToken(value.trim());
-      this.showUser();
+    _signInOut: function () {
+      if (!SafeMap.user) {
+        var here = window.location.pathname + window.location.search + window.location.hash;
+        window.location.assign(SafeMap.url("login") + "?next=" + encodeURIComponent(here));
+        return;
+      }
+      var self = this;
+      if (SafeMap.user.token) {  // a script's token: forget it in this browser
+        SafeMap.setToken("");
+        self.showUser();
+        return;
+      }
+      SafeMap.api("api/session", { method: "DELETE" }).then(function () { self.showUser(); }, function () { self.showUser(); });
     }
   });
 

@@ -6,6 +6,7 @@
  * SafeMap.draw.tiles(ld)   a layer too large to embed, as vector tiles (drawn only)
  * SafeMap.draw.hover(group)  the shared name tooltip on hover
  * SafeMap.draw.keepOrder(map, layers)  groups switched on again return to their drawing order
+ * SafeMap.draw.setClosed(lyr, closed)   the one style of closed roads (red dashed), or back to open
  * SafeMap.clusterIcon      markercluster's icon (named by webmap/page.py)
  */
 (function (SafeMap) {
@@ -129,7 +130,31 @@
     return '<i class="sm-sw sm-sw-pt" style="background:' + esc(ld.paints[f[2]].c) + '"></i>';
   }
 
-  SafeMap.draw = { layer: layer, tiles: tiles, hover: hover, keepOrder: keepOrder, dot: dot };
+  /**
+   * One rule for a closed road (and an obstructed fire lane), wherever it is drawn: at load
+   * (the server paints it so), on closure and on every open map (live events): the
+   * catalogue's 封闭 red, dashed. Reopened, it gets its own colour back, solid.
+   */
+  function closedStyle() {
+    return { color: SafeMap.enumColor("road_status", "closed", "#d50000"), dashArray: "8 6" };
+  }
+  function openStyle(lyr) {
+    var p = lyr.smLayer.paints[lyr.smFeature[2]];
+    return { color: p.b || p.c, dashArray: null };
+  }
+  /** Restyle embedded feature ``lyr`` as closed or open. */
+  function setClosed(lyr, closed) {
+    if (!lyr || !lyr.setStyle) return;
+    lyr.setStyle(closed ? closedStyle() : openStyle(lyr));
+    lyr.smClosed = !!closed;
+    // Above routes and 调度记录 drawn along it, so the closure is seen.
+    if (closed && lyr.bringToFront && lyr._map) lyr.bringToFront();
+  }
+
+  SafeMap.draw = {
+    layer: layer, tiles: tiles, hover: hover, keepOrder: keepOrder, dot: dot,
+    closedStyle: closedStyle, openStyle: openStyle, setClosed: setClosed
+  };
 
   SafeMap.clusterIcon = function (cluster) {
     var markers = cluster.getAllChildMarkers(), counts = {}, colors = [];

@@ -14,7 +14,10 @@
       map: map, config: config, layers: {}, features: {}, info: {}, index: [], ready: false,
       setupMs: performance.now()
     };
-    map.createPane("smLabels").style.zIndex = 430;
+    // Township names sit above cluster bubbles (markerPane 600), below tooltips and popups; they take no clicks.
+    var labels = map.createPane("smLabels");
+    labels.style.zIndex = 640;
+    labels.style.pointerEvents = "none";
     map.createPane("smPoints").style.zIndex = 450;
     state.canvas = L.canvas({ padding: 0.5, tolerance: 4 });
     state.svg = L.svg({ pane: "smPoints", padding: 0.5 });
@@ -25,6 +28,7 @@
     L.control.zoom({ position: "topleft", zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
     L.control.scale({ imperial: false, position: "bottomleft", maxWidth: 160 }).addTo(map);
     new SafeMap.MouseControl().addTo(map);
+    if (SafeMap.PrintControl) state.printControl = new SafeMap.PrintControl().addTo(map);
     state.popup = L.popup({ maxWidth: 380, minWidth: 240, autoPanPadding: [48, 48], className: "sm-popup-wrap" });
     state.tooltip = L.tooltip({ direction: "top", className: "sm-tip" });
     // Not animated: folium already gave the map a view, and a zoom animation still
@@ -69,6 +73,7 @@
       if (tree) L.DomEvent.on(tree, "click", function () { setTimeout(function () { state.legend.fit(); }, 0); });
       if (tree) SafeMap.foldOnPhones(map, tree);
       state.legend.follow(map, data.layers, state.layers);
+      SafeMap.table.setup(map);
       var builders = SafeMap.panelBuilders();
       var panels = (data.panels || []).filter(function (p) { return builders[p.name]; });
       if (panels.length) {

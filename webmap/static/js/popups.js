@@ -6,6 +6,7 @@
  * SafeMap.popups.pickTiled(e)        map click -> the tiled feature under it, from the API
  * SafeMap.popups.remote(name, id, latlng)  popup of a feature the page does not embed
  * SafeMap.popups.show(name, lyr)     bring an embedded feature into view and open its popup
+ * SafeMap.popups.setLive(lyr, label, text)  a value changed live (team 状态, road 通行状态)
  * Clicks fire the "featureclick" hook first (see core.js); a handler may consume them.
  */
 (function (SafeMap) {
@@ -14,13 +15,13 @@
   var esc = SafeMap.esc;
 
   function html(lyr) {
-    var ld = lyr.smLayer, f = lyr.smFeature, values = f[5] || [];
+    var ld = lyr.smLayer, f = lyr.smFeature, values = f[5] || [], live = lyr.smLive || {};
     var rows = [], meta = [esc(ld.idLabel) + " " + f[0]];
     ld.cols.forEach(function (col, i) {
       var k = values[i];
-      if (k === null || k === undefined) return;
-      var v = ld.words[i][k];
-      if (v === "") return;
+      // A value the server changed since the page was built (live events): the live one.
+      var v = live[col[0]] !== undefined ? live[col[0]] : k === null || k === undefined ? "" : ld.words[i][k];
+      if (v === "" || v === null || v === undefined) return;
       if (col[1]) {
         meta.push(esc(col[0]) + " " + esc(v));
       } else {
@@ -43,6 +44,9 @@
   function open(lyr, latlng) {
     var state = SafeMap.state;
     state.map.closeTooltip(state.tooltip);
+    // Which feature the popup shows (js/edit.js adds 编辑/删除/复制坐标 to it).
+    state.popup.smAbout = { layer: lyr.smLayer.name, id: lyr.smFeature[0], target: lyr, latlng: anchor(lyr, latlng) };
+    state.popup.smTarget = lyr;
     state.popup.setLatLng(anchor(lyr, latlng)).setContent(html(lyr)).openOn(state.map);
   }
 
@@ -60,6 +64,8 @@
   function remote(name, id, latlng) {
     var state = SafeMap.state;
     return SafeMap.api("map/popup/" + name + "/" + id).then(function (r) { return r.text(); }).then(function (text) {
+      state.popup.smAbout = { layer: name, id: id, target: null, latlng: latlng };
+      state.popup.smTarget = null;
       state.popup.setLatLng(latlng).setContent(text).openOn(state.map);
     });
   }
@@ -116,5 +122,17 @@
     }
   }
 
-  SafeMap.popups = { html: html, open: open, listen: listen, remote: remote, pickTiled: pickTiled, show: show };
+  /**
+   * A live value for the popup column ``label`` of an embedded feature (a team's 状态 after a
+   * dispatch, a road's 通行状态 after a closure): the popup says what the map shows, and an
+   * open popup of that feature is redrawn at once.
+   */
+  function setLive(lyr, label, text) {
+    var state = SafeMap.state;
+    lyr.smLive = lyr.smLive || {};
+    lyr.smLive[label] = text;
+    if (state.popup && state.map.hasLayer(state.popup) && state.popup.smTarget === lyr) state.popup.setContent(html(lyr));
+  }
+
+  SafeMap.popups = { html: html, open: open, listen: listen, remote: remote, pickTiled: pickTiled, show: show, setLive: setLive };
 })(window.SafeMap);

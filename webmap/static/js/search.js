@@ -1,6 +1,7 @@
 /*
  * SafeMap map page, module 6 of 10: the name search box (embedded features in the page,
- * tiled layers through the API).
+ * tiled layers through the API). Features of one layer sharing a name (the 166 segments
+ * of road G219) are one hit, "共 166 段", that zooms to all of them.
  */
 (function (SafeMap) {
   "use strict";
@@ -41,7 +42,7 @@
         return a.rank - b.rank || a.entry.key.length - b.entry.key.length ||
           a.entry.order - b.entry.order;
       });
-      return hits.map(function (h) { return h.entry; });
+      return byName(hits.map(function (h) { return h.entry; }));
     },
 
     /** Tiled layers are not in the page: ask the API for their names (debounced). */
@@ -83,8 +84,9 @@
       var html = this._hits.map(function (e, i) {
         var sw = e.remote ? '<i class="sm-sw sm-sw-pt" style="background:' + esc(e.ld.paints[e.ld.tileStyle.fallback].c) + '"></i>'
           : SafeMap.draw.dot(e.ld, e.lyr.smFeature);
+        var many = e.members && e.members.length > 1 ? '<span class="sm-hit-count">共 ' + e.members.length + " " + unit(e) + "</span>" : "";
         return '<li role="option" data-i="' + i + '"' + (i === 0 ? ' class="sm-active"' : "") + ">" +
-          sw + '<span class="sm-hit-name">' + esc(e.name) + "</span>" +
+          sw + '<span class="sm-hit-name">' + esc(e.name) + "</span>" + many +
           '<span class="sm-hit-layer">' + esc(e.ld.label) + "</span></li>";
       }).join("");
       if (!all.length) {
@@ -131,7 +133,41 @@
         SafeMap.popups.remote(entry.ld.name, entry.id, shape.getBounds().getCenter());
         return;
       }
+      if (entry.members && entry.members.length > 1) {
+        // One name, many features (a road's segments): show them all, open the first one's popup.
+        var m = state.map, g = state.layers[entry.ld.name], bounds = L.latLngBounds([]);
+        if (!m.hasLayer(g)) m.addLayer(g);
+        entry.members.forEach(function (e) {
+          bounds.extend(e.lyr.getBounds ? e.lyr.getBounds() : L.latLngBounds([e.lyr.getLatLng()]));
+        });
+        m.fitBounds(bounds, { maxZoom: 16, padding: [40, 40], animate: false });
+        m.closePopup();
+        if (m.hasLayer(entry.lyr)) SafeMap.popups.open(entry.lyr);
+        return;
+      }
       SafeMap.popups.show(entry.ld.name, entry.lyr);
     }
   });
+
+  /** One hit per layer and name, in the order found; ``members`` lists every feature it stands for. */
+  function byName(entries) {
+    var out = [], seen = {};
+    entries.forEach(function (e) {
+      var key = e.ld.name + "\u0000" + e.name, first = seen[key];
+      if (first) {
+        first.members.push(e);
+        return;
+      }
+      seen[key] = { key: e.key, name: e.name, ld: e.ld, lyr: e.lyr, order: e.order, members: [e] };
+      out.push(seen[key]);
+    });
+    return out;
+  }
+
+  /** What a group counts: 段 for lines (road segments), 处 for areas, 个 for points. */
+  function unit(entry) {
+    var lyr = entry.lyr;
+    if (lyr.getLatLng) return "个";
+    return lyr instanceof L.Polygon ? "处" : "段";
+  }
 })(window.SafeMap);

@@ -5,10 +5,13 @@
  *   var C = SafeMap.common;
  *   C.esc(x)                     HTML-escaped text; null/undefined -> ""
  *   C.fmt(v, digits)             fixed decimals, "—" when missing
- *   C.km(metres)                 "3.2 km", "—" when missing
+ *   C.km(metres)                 "850 m" below 1 km, "3.2 km" above, "—" when missing (= C.distance)
  *   C.pct(share)                 "12.5%", "—" when missing
- *   C.mmss(seconds)              "4 分 05 秒", "—" when missing
- *   C.minutes(min)               "3.5 min", "无法到达" when missing
+ *   C.mmss(seconds)              "9分24秒", "1小时02分05秒", "45秒", "—" when missing (= C.duration;
+ *                                the server writes durations the same way: safemap.layers.labels)
+ *   C.minutes(min)               a time in minutes as 分秒 ("3分30秒"), "无法到达" when missing
+ *   C.rate(perYear)              "1.0×10⁻⁶/年", "< 1×10⁻⁸/年" (individual risk, frequencies)
+ *   C.count(n, unit)             "1210 人", "3 个"
  *   C.options(list, chosen)      <option>s from [[value, label], …]
  *   C.enumList(name, codes)      [[code, label], …] of a catalogue enumeration (all or ``codes``)
  *   C.latlngs(lineGeometry)      GeoJSON LineString coordinates as Leaflet [lat, lng]s
@@ -27,18 +30,39 @@
 
   function fmt(v, digits) { return missing(v) ? "—" : Number(v).toFixed(digits); }
 
-  function km(m) { return missing(m) ? "—" : (m / 1000).toFixed(1) + " km"; }
+  function km(m) {
+    if (missing(m) || !isFinite(m)) return "—";
+    return Math.abs(m) < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km";
+  }
 
   function pct(x) { return missing(x) ? "—" : (x * 100).toFixed(1) + "%"; }
 
-  function minutes(x) { return missing(x) ? "无法到达" : x.toFixed(1) + " min"; }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
 
   function mmss(s) {
-    if (missing(s)) return "—";
-    var m = Math.floor(s / 60), r = Math.round(s - m * 60);
-    if (r === 60) { m += 1; r = 0; }
-    return m + " 分 " + (r < 10 ? "0" : "") + r + " 秒";
+    if (missing(s) || !isFinite(s)) return "—";
+    var total = Math.max(0, Math.round(s)), h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), r = total % 60;
+    if (h) return h + "小时" + two(m) + "分" + two(r) + "秒";
+    if (m) return m + "分" + two(r) + "秒";
+    return r + "秒";
   }
+
+  function minutes(x) { return missing(x) ? "无法到达" : mmss(x * 60); }
+
+  var SUP = { "-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹" };
+
+  function power(e) { return "10" + String(e).split("").map(function (c) { return SUP[c]; }).join(""); }
+
+  function rate(x, digits) {
+    if (missing(x) || isNaN(x)) return "—";
+    digits = digits === undefined ? 1 : digits;
+    if (Math.abs(x) < 1e-8) return "< 1×" + power(-8) + "/年";
+    var e = Math.floor(Math.log10(Math.abs(x))), m = x / Math.pow(10, e);
+    if (Number(m.toFixed(digits)) >= 10) { m /= 10; e += 1; }
+    return m.toFixed(digits) + (e === 0 ? "" : "×" + power(e)) + "/年";
+  }
+
+  function count(n, unit) { return missing(n) ? "—" : n + " " + unit; }
 
   function options(list, chosen) {
     return list.map(function (o) {
@@ -79,7 +103,8 @@
   }
 
   SafeMap.common = {
-    esc: esc, fmt: fmt, km: km, pct: pct, minutes: minutes, mmss: mmss,
+    esc: esc, fmt: fmt, km: km, distance: km, pct: pct, minutes: minutes, mmss: mmss, duration: mmss,
+    rate: rate, count: count,
     options: options, enumList: enumList, latlngs: latlngs, finder: finder, run: run
   };
 })(window.SafeMap);

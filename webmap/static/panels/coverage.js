@@ -10,6 +10,7 @@
   "use strict";
 
   var C = SafeMap.common, esc = C.esc, pct = C.pct, minutes = C.minutes;
+  var UNCOVERED_SHOWN = 30;  // the list shows this many (the longest times); the CSV has them all
   var BAND_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#a50026", "#67001f", "#40004b"];
   // Rescue forces: [code, layer, team kinds, vehicle]. Named from the catalogue: the team
   // kinds' labels, the vehicle's where it is the point (ladder), the layer's for depots.
@@ -126,7 +127,7 @@
           return '<div><i style="background:' + c + '"></i>' + esc(f.properties.label) + "　" +
             f.properties.band_km2.toFixed(1) + " km²（累计 " + f.properties.area_km2.toFixed(1) + " km²）</div>";
         }).join("") + '<div class="sm-cv-note">' + esc(fc.facilities.length) + " 个队站/储备库参与计算（" +
-          esc(fc.vehicle) + "）；范围由到达的路段（含部分到达）两侧 100 m 构成，非凸包。</div>";
+          esc(SafeMap.enumLabel("vehicle_profile", fc.vehicle)) + "）；范围由到达的路段（含部分到达）两侧 100 m 构成，非凸包。</div>";
       }
     }
 
@@ -138,6 +139,11 @@
       run(this, SafeMap.api("api/coverage/service-areas", { method: "POST", body: body }), function (fc) {
         state.last.areas = fc;
         drawBands(fc, state.bands, $(".sm-cv-legend"));
+        // 分析结果: a named layer-control entry with its legend and 清除; kept when the panel closes.
+        SafeMap.results.add("coverage-areas", "服务范围（" + forceLabel(force(), page) + "）", state.bands, {
+          legend: $(".sm-cv-legend").innerHTML, color: BAND_COLOURS[0],
+          onClear: function () { $(".sm-cv-legend").innerHTML = ""; delete state.last.areas; }
+        });
       });
     });
 
@@ -147,8 +153,8 @@
       run(this, SafeMap.api("api/coverage/report?standard_min=" + std), function (rep) {
         state.last.report = rep;
         var out = $(".sm-cv-report-out");
-        var html = '<div class="sm-cv-note">标准：' + rep.standard.minutes + " min（" + esc(rep.standard.clause) +
-          "，含出动准备 " + rep.standard.turnout_s + " s），" + rep.teams.length + " 个队站</div>" +
+        var html = '<div class="sm-cv-note">标准：' + rep.standard.minutes + " 分钟（" + esc(rep.standard.clause) +
+          "，含出动准备 " + C.mmss(rep.standard.turnout_s) + "），" + rep.teams.length + " 个队站</div>" +
           '<table class="sm-cv-table"><tr><th>对象</th><th>覆盖</th><th>比例</th><th>人口比例</th></tr>';
         rep.summary.forEach(function (s) {
           html += "<tr><td>" + esc(s.label) + '</td><td class="sm-cv-num">' + s.covered + "/" + s.count +
@@ -166,18 +172,20 @@
             '</td><td class="sm-cv-num">' + pct(t.population_share) + '</td><td class="sm-cv-num">' +
             (t.hazard_sources_count ? pct(t.hazard_sources_share) : "—") + "</td></tr>";
         });
-        html += "</table></details><div class=\"sm-cv-subtitle\">未覆盖（" + rep.uncovered.length + "，点击定位）</div>" +
-          '<ol class="sm-cv-list">';
-        rep.uncovered.slice(0, 30).forEach(function (u) {
+        var shown = Math.min(rep.uncovered.length, UNCOVERED_SHOWN);
+        html += "</table></details><div class=\"sm-cv-subtitle\">未覆盖 " + rep.uncovered.length + " 个" +
+          (shown < rep.uncovered.length ? "（显示前 " + shown + " 个，共 " + rep.uncovered.length + " 个；全部见导出的“未覆盖对象”表）" : "") +
+          "，点击定位</div>" + '<ol class="sm-cv-list">';
+        rep.uncovered.slice(0, shown).forEach(function (u) {
           html += '<li data-layer="' + esc(u.layer) + '" data-id="' + u.id + '">' + esc(u.name) + "　<b>" +
             esc(minutes(u.response_min)) + "</b>" + (u.nearest_team ? "（" + esc(u.nearest_team) + "）" : "（" + esc(u.reason) + "）") + "</li>";
         });
         html += "</ol>";
         var lacking = rep.depots.townships_without_depot;
-        html += '<div class="sm-cv-note">' + rep.depots.limit_min + " min 内无物资储备库可达的乡镇：" +
+        html += '<div class="sm-cv-note">' + rep.depots.limit_min + " 分钟内无物资储备库可达的乡镇：" +
           (lacking.length ? esc(lacking.map(function (t) { return t.township; }).join("、")) : "无") + "</div>";
         html += '<div class="sm-cv-links">导出 CSV：' + ["summary", "by_township", "uncovered", "depots"].map(function (t) {
-          var name = { summary: "汇总", by_township: "乡镇", uncovered: "未覆盖", depots: "储备库" }[t];
+          var name = { summary: "覆盖统计", by_township: "乡镇覆盖统计", uncovered: "未覆盖对象", depots: "储备库可达" }[t];
           return '<a href="' + esc(SafeMap.url("api/coverage/report?format=csv&standard_min=" + std + "&table=" + t)) + '" download>' + name + "</a>";
         }).join(" ") + "</div>";
         out.innerHTML = html;
@@ -216,8 +224,8 @@
         if (before.geometry) L.geoJSON(before, { style: { color: "#455a64", weight: 2, dashArray: "5 4", fill: false }, interactive: false }).addTo(state.locate);
         res.sites.forEach(function (s) {
           L.marker([s.lat, s.lon], {
-            icon: L.divIcon({ className: "sm-cv-site", html: "<span>" + s.rank + "</span>", iconSize: [24, 24] }),
-            title: "拟建点 " + s.rank + "：" + s.road
+            icon: L.divIcon({ className: "sm-cv-site", html: "<span>新址" + s.rank + "</span>", iconSize: [52, 30], iconAnchor: [26, 30] }),
+            title: "新址" + s.rank + "：" + s.road, zIndexOffset: 1000
           }).addTo(state.locate);
         });
         if (res.sites.length) {
@@ -227,18 +235,24 @@
         var isMclp = res.problem === "mclp";
         var gap = res.optimal ? "已证明最优" : "与最优差距 ≤ " + ((res.gap || 0) * 100).toFixed(2) + "%";
         $(".sm-cv-locate-out").innerHTML =
-          '<div class="sm-cv-note">候选点 ' + res.candidates.count + " 个；" + esc(gap) + "（" + esc(res.solver) + "，" + res.seconds + " s）</div>" +
+          '<div class="sm-cv-note" title="' + esc("求解器：" + res.solver + "，用时 " + res.seconds + " 秒") + '">' +
+          esc(res.method_label || "最优选址") + "：候选点 " + res.candidates.count + " 个；" + esc(gap) + "</div>" +
           '<table class="sm-cv-table"><tr><th></th><th>选址前</th><th>选址后</th></tr>' +
-          "<tr><td>" + res.radius_min + " min 内覆盖" + esc(res.demand_label) + '</td><td class="sm-cv-num">' + pct(res.before.covered_share) +
+          "<tr><td>" + esc(minutes(res.radius_min)) + " 内覆盖" + esc(res.demand_label) + '</td><td class="sm-cv-num">' + pct(res.before.covered_share) +
           '</td><td class="sm-cv-num"><b>' + pct(res.after.covered_share) + "</b></td></tr>" +
-          '<tr><td>最长行车时间</td><td class="sm-cv-num">' + res.before.worst_travel_min + ' min</td><td class="sm-cv-num"><b>' +
-          res.after.worst_travel_min + " min</b></td></tr></table>" +
+          '<tr><td>最长行车时间</td><td class="sm-cv-num">' + minutes(res.before.worst_travel_min) + '</td><td class="sm-cv-num"><b>' +
+          minutes(res.after.worst_travel_min) + "</b></td></tr></table>" +
           '<ol class="sm-cv-list">' + res.sites.map(function (s) {
-            return "<li>" + esc(s.road) + "（" + s.lon.toFixed(5) + ", " + s.lat.toFixed(5) + "）" +
-              (isMclp ? "，单独新增覆盖 " + s.alone_adds_weight : "") + "</li>";
+            return '<li><span class="sm-cv-pin">新址' + s.rank + "</span> " + esc(s.road) + "（" + s.lon.toFixed(5) + ", " + s.lat.toFixed(5) + "）" +
+              (isMclp ? "，单独新增覆盖 " + esc(C.count(Math.round(s.alone_adds_weight), res.demand_unit || "个")) : "") + "</li>";
           }).join("") + "</ol>" +
           '<div class="sm-cv-legend"><div><i style="background:#66bb6a"></i>选址后 ' + after.properties.area_km2.toFixed(1) +
           ' km²</div><div><i class="sm-cv-dash"></i>选址前 ' + before.properties.area_km2.toFixed(1) + " km²</div></div>";
+        SafeMap.results.add("coverage-locate", "新站选址（" + res.sites.length + " 处）", state.locate, {
+          legend: '<div><i style="background:#66bb6a"></i>选址后覆盖范围</div>' +
+            '<div><i style="border:2px dashed #455a64"></i>选址前覆盖范围</div><div><span class="sm-cv-pin">新址1</span> 拟建站址（编号）</div>',
+          color: "#2e7d32", onClear: function () { $(".sm-cv-locate-out").innerHTML = ""; delete state.last.locate; }
+        });
       });
     });
 
@@ -267,6 +281,12 @@
           }
         }).addTo(state.review);
         state.reviewLayer = drawn;
+        SafeMap.results.add("coverage-review", "消防通道核查（" + rev.findings.features.length + " 处问题）", state.review, {
+          legend: rev.summary.map(function (s) {
+            return '<div><i style="background:' + (RULE_STYLE[s.rule] || "#d50000") + '"></i>' + esc(s.label) + " " + s.count + "</div>";
+          }).join(""),
+          color: "#d50000", onClear: function () { $(".sm-cv-review-out").innerHTML = ""; state.reviewLayer = null; }
+        });
         var html = '<table class="sm-cv-table"><tr><th>规则</th><th>条款</th><th>数量</th></tr>';
         rev.summary.forEach(function (s) {
           html += '<tr><td><i class="sm-cv-swatch" style="background:' + (RULE_STYLE[s.rule] || "#d50000") + '"></i>' +

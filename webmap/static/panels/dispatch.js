@@ -37,16 +37,32 @@
   function ringTeam(id, status) {
     var lyr = SafeMap.find("rescue_teams", id);
     if (!lyr) return;
-    lyr.setStyle({ color: SafeMap.enumColor("team_status", status, "#ffffff"), weight: status === "available" ? 2.5 : 4 });
+    lyr.setStyle({ color: SafeMap.enumColor("team_status", status, "#ffffff"), weight: status === "available" ? 3 : 5 });
     if (lyr.getElement && lyr.getElement()) lyr.getElement().setAttribute("data-status", status);
+    // The popup says what the ring shows (not the status the page was built with).
+    SafeMap.popups.setLive(lyr, "状态", SafeMap.enumLabel("team_status", status));
   }
 
+  /** A road (or fire lane) closed or reopened: the one closed-road style, and its popup's 通行状态. */
   function styleRoad(layer, id, closed) {
     var lyr = SafeMap.find(layer, id);
     if (!lyr || !lyr.setStyle) return;
-    if (lyr.smBase === undefined) lyr.smBase = { color: lyr.options.color, dashArray: lyr.options.dashArray };
-    lyr.setStyle(closed ? { color: SafeMap.enumColor("road_status", "closed", "#d50000"), dashArray: "8 6" } : lyr.smBase);
+    SafeMap.draw.setClosed(lyr, closed);
+    if (layer === "roads") SafeMap.popups.setLive(lyr, "通行状态", SafeMap.enumLabel("road_status", closed ? "closed" : "open"));
   }
+
+  /** The legend explains the status rings of the team markers (catalogue team_status colours). */
+  SafeMap.whenReady(function (state) {
+    var legend = state.legend && state.legend.getContainer();
+    var entry = legend ? legend.querySelector('[data-layer="rescue_teams"]') : null;
+    if (!entry || entry.querySelector(".sm-dp-rings")) return;
+    var div = document.createElement("div");
+    div.className = "sm-dp-rings";
+    div.innerHTML = '<div class="sm-lg-by">外圈：队伍状态（实时）</div><ul>' + SafeMap.enumMembers("team_status").map(function (m) {
+      return '<li><i class="sm-sw sm-dp-ring" style="border-color:' + esc(m[2]) + '"></i><span>' + esc(m[1]) + "</span></li>";
+    }).join("") + "</ul>";
+    entry.appendChild(div);
+  });
 
   SafeMap.events.on("snapshot", function (d) {
     d.teams.forEach(function (t) { ringTeam(t.id, t.status); });
@@ -65,6 +81,10 @@
   SafeMap.registerPanel("dispatch", function (container, state) {
     var map = state.map;
     var drawn = L.layerGroup().addTo(map);
+    var PLAN_LEGEND = '<div><i class="sm-sw sm-sw-ln" style="border-top:4px solid #d50000"></i>所选队伍路线（预计到达）</div>' +
+      '<div><i class="sm-sw sm-sw-ln" style="border-top:2px dashed #757575"></i>备选队伍路线</div>' +
+      '<div><i class="sm-sw sm-sw-ln" style="border-top:3px dashed #00695c"></i>物资调拨路线</div>' +
+      '<div><i class="sm-sw sm-sw-ar" style="border-color:#aa00ff;background:rgba(170,0,255,.15)"></i>危险区</div>';
     var st = { incident: null, incidentId: null, marker: null, plan: null, closing: false };
 
     container.innerHTML =
@@ -186,6 +206,10 @@
 
     function showPlan(plan) {
       drawn.clearLayers();
+      // A named entry of 分析结果 (layer control + legend, 清除): it stays when the panel closes.
+      SafeMap.results.add("dispatch", "调度方案", drawn, { legend: PLAN_LEGEND, color: "#d50000", onClear: function () {
+        if (st.marker) { map.removeLayer(st.marker); st.marker = null; }
+      } });
       if (plan.hazard) L.geoJSON(plan.hazard.zone, { style: { color: "#aa00ff", weight: 2, fillOpacity: 0.12 } }).addTo(drawn);
       var iz = plan.hazard ? plan.hazard.incident_zone : null, k = 0, bounds = [];
       var html = iz ? '<div class="sm-dp-hint">按事件危险区第' + iz.seq + "版绕行" + (iz.wind_from_deg !== null && iz.wind_from_deg !== undefined ? "、上风向进入" : "") + "</div>" : "";
@@ -254,7 +278,9 @@
       SafeMap.api("api/dispatch/confirm", { method: "POST", body: { incident: plan.incident.lon !== undefined ? [plan.incident.lon, plan.incident.lat] : st.incident,
         incident_id: plan.incident.incident_id || undefined, teams: teams, depots: depots } })
         .then(function (r) {
-          msg.innerHTML = '<div class="sm-dp-ok">已出动（调度批次 ' + esc(r.plan_id) + "）：" + r.dispatches.length + " 项</div>";
+          msg.innerHTML = '<div class="sm-dp-ok">已出动（调度单号 ' + esc(r.plan_id) + "）：" + r.dispatches.length + " 项 " +
+            '<a class="sm-dp-sheet" target="_blank" rel="noopener" href="' +
+            esc(SafeMap.url("api/dispatch/" + encodeURIComponent(r.plan_id) + "/sheet")) + '">打印调度单</a></div>';
           loadActive();
         }, function (err) {
           var text = err.status === 409 ? "未能出动，其他调度员已先行派出：" + err.message : err.message;
@@ -273,10 +299,12 @@
           var depot = p.depot_id ? SafeMap.find("material_depots", p.depot_id) : null;
           var name = team ? team.smFeature[1] : depot ? depot.smFeature[1] : p.name;
           return "<tr><td>" + esc(name) + (p.materials ? '<div class="sm-dp-hint">' + esc(p.materials) + "</div>" : "") +
-            '</td><td class="sm-dp-num">' + mmss(p.eta_s) + '</td><td><button type="button" class="sm-dp-small sm-dp-release" data-id="' + f.id + '">解除</button></td></tr>';
+            '</td><td class="sm-dp-num">' + mmss(p.eta_s) + '</td><td><button type="button" class="sm-dp-small sm-dp-release" data-id="' + f.id + '" data-name="' + esc(name) + '">解除</button></td></tr>';
         }).join("") + "</table>";
         el.querySelectorAll(".sm-dp-release").forEach(function (b) {
           b.onclick = function () {
+            var who = b.getAttribute("data-name");
+            if (!window.confirm("确定解除“" + who + "”的调度？\n解除后该队伍恢复待命，可被再次调派。")) return;
             SafeMap.api("api/dispatch/release", { method: "POST", body: { dispatch_ids: [Number(b.getAttribute("data-id"))] } })
               .then(loadActive, function (err) { window.alert(err.message); });
           };
@@ -298,29 +326,87 @@
     });
     if (SafeMap.events.connected()) liveBadge(true);
 
-    /* closures: while on, a click on a road toggles its status instead of opening its popup */
-    function toggleRoad(id) {
-      var hint = $(".sm-dp-closehint");
+    /*
+     * closures: while on, a click anywhere takes the nearest road under the pointer and toggles
+     * its status, whatever is drawn on top of it (调度记录, routes, fire lanes …); the hint and a
+     * note at the click say what was done (or that there is no road there).
+     */
+    var TOLERANCE_PX = 12;
+    function say(text, latlng) {
+      $(".sm-dp-closehint").textContent = text;
+      if (latlng) {
+        state.popup.smTarget = null;
+        state.popup.setLatLng(latlng).setContent('<div class="sm-popup sm-dp-closenote">' + esc(text) + "</div>").openOn(map);
+      }
+    }
+    function toggleRoad(id, latlng) {
       SafeMap.api("api/layers/roads/" + id).then(function (f) {
         var next = f.properties.status === "closed" ? "open" : "closed";
+        var name = f.properties.name || "道路 #" + id;
         return SafeMap.api("api/layers/roads/" + id, {
           method: "PATCH", body: { properties: { status: next } }, headers: { "If-Match": '"' + f.properties.version + '"' }
         }).then(function () {
           styleRoad("roads", id, next === "closed");
-          hint.textContent = f.properties.name + (next === "closed" ? " 已封闭" : " 已解除封闭") + "（路网即时生效，无需重建）";
+          say(name + (next === "closed" ? " 已封闭" : " 已解除封闭") + "（路网即时生效，无需重建）", latlng);
         });
-      }).then(null, function (err) { hint.textContent = "未能修改：" + err.message; });
+      }).then(null, function (err) { say("未能修改：" + err.message, latlng); });
+    }
+    /** The embedded road nearest to ``latlng`` within TOLERANCE_PX on screen, or null. */
+    function nearestRoad(latlng) {
+      var p = map.latLngToLayerPoint(latlng), best = null, bestD = TOLERANCE_PX;
+      var near = L.latLngBounds(map.layerPointToLatLng(p.subtract([TOLERANCE_PX, TOLERANCE_PX])),
+        map.layerPointToLatLng(p.add([TOLERANCE_PX, TOLERANCE_PX])));
+      (state.features.roads || []).forEach(function (lyr) {
+        if (!lyr.getBounds || !lyr.getBounds().intersects(near)) return;
+        var ll = lyr.getLatLngs(), parts = L.LineUtil.isFlat(ll) ? [ll] : ll;
+        parts.forEach(function (pts) {
+          for (var i = 1; i < pts.length; i++) {
+            var d = L.LineUtil.pointToSegmentDistance(p, map.latLngToLayerPoint(pts[i - 1]), map.latLngToLayerPoint(pts[i]));
+            if (d < bestD) { bestD = d; best = lyr; }
+          }
+        });
+      });
+      return best;
+    }
+    /** A road from the API near ``latlng`` (roads drawn from vector tiles are not embedded). */
+    function roadFromApi(latlng) {
+      var c = map.latLngToContainerPoint(latlng), r = TOLERANCE_PX;
+      var sw = map.containerPointToLatLng([c.x - r, c.y + r]), ne = map.containerPointToLatLng([c.x + r, c.y - r]);
+      var box = [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return v.toFixed(7); }).join(",");
+      return SafeMap.api("api/layers/roads?limit=1&bbox=" + box).then(function (fc) {
+        return fc.features.length ? fc.features[0].id : null;
+      });
+    }
+    var lastPick = 0;
+    function pickRoad(latlng, id) {
+      var now = Date.now();
+      if (now - lastPick < 400) return;  // one click: the feature's event and the map's
+      lastPick = now;
+      map.closePopup();
+      if (id) { toggleRoad(id, latlng); return; }
+      var lyr = nearestRoad(latlng);
+      if (lyr) { toggleRoad(lyr.smFeature[0], latlng); return; }
+      roadFromApi(latlng).then(function (found) {
+        if (found) toggleRoad(found, latlng);
+        else say("此处没有道路：请点击在道路线上（可放大地图）", latlng);
+      }, function (err) { say("未能查询道路：" + err.message, latlng); });
     }
     SafeMap.hooks.on("featureclick", function (e) {
-      if (!st.closing || e.layer !== "roads") return false;
-      map.closePopup();
-      toggleRoad(e.id);
-      return true;
+      if (!st.closing) return false;
+      // A tiled pick (no target) answers the map click, which pickRoad has handled already.
+      if (e.target) pickRoad(e.latlng, e.layer === "roads" ? e.id : null);
+      return true;  // in closure mode no popup opens, whichever layer was on top
+    });
+    map.on("click", function (e) {
+      if (st.closing) pickRoad(e.latlng, null);
     });
     $(".sm-dp-close").onclick = function () {
       st.closing = !st.closing;
       this.textContent = st.closing ? "结束封闭编辑" : "点击道路：封闭/解除封闭";
-      $(".sm-dp-closehint").textContent = st.closing ? "请点击要封闭或解除封闭的道路" : "需调度员令牌；封闭路段以红色虚线显示";
+      this.classList.toggle("sm-dp-on", st.closing);
+      map.getContainer().classList.toggle("sm-dp-crosshair", st.closing);
+      $(".sm-dp-closehint").textContent = st.closing ? "封闭编辑中：请点击要封闭或解除封闭的道路（其他图层不影响点选）" :
+        "需调度员令牌；封闭路段以红色虚线显示";
     };
 
     return { drawn: drawn, state: st, setIncident: setIncident, loadActive: loadActive };

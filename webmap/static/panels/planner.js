@@ -49,6 +49,15 @@
     return m ? m[1] : code;
   }
   var ZONE_COLOURS = ["#b71c1c", "#e65100", "#f9a825", "#1565c0", "#6a1b9a", "#00838f"];
+  // Existing separation violations: dashed magenta (fire lanes and closed roads are red).
+  var VIOLATION_STYLE = {
+    fail: { color: "#d500f9", weight: 4, dash: "10 6" },
+    cannot_check: { color: "#8e24aa", weight: 3, dash: "2 6" }
+  };
+  var OVERLAY_COLOURS = { risk: "#d32f2f", contours: "#f57c00", grades: "#000000", fourcolour: "#1565c0", violations: "#d500f9" };
+  function contourColour(lv) {
+    return lv >= 3e-5 ? "#7f0000" : lv >= 1e-5 ? "#d32f2f" : lv >= 3e-6 ? "#f57c00" : "#fbc02d";
+  }
 
   function build(container, page) {
     var map = page.map;
@@ -271,6 +280,19 @@
       }).addTo(state.layers);
       var bounds = L.geoJSON({ type: "FeatureCollection", features: [result.site].concat(result.checks.features, result.zones.features) }).getBounds();
       if (bounds.isValid()) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17, animate: false });
+      // 分析结果: a named layer-control entry with its legend and 清除; kept when the panel closes.
+      SafeMap.results.add("site-check", "选址核查：" + (result.site.properties.name || "拟建场所"), state.layers, {
+        color: "#0d47a1",
+        legend: '<div><i style="background:#1565c0;border-radius:50%"></i>拟建场所</div>' +
+          ["pass", "fail", "cannot_check"].map(function (k) {
+            return '<div><i style="border-top:3px dashed ' + STATUS_COLOURS[k] + ';height:0"></i>间距' + esc(statusLabel(k)) + "</div>";
+          }).join("") +
+          zones.slice().reverse().map(function (z, i) {
+            var c = ZONE_COLOURS[i % ZONE_COLOURS.length];
+            return '<div><i style="border:1.5px solid ' + c + ';background:' + c + '33"></i>' + esc(z.properties.label) + "</div>";
+          }).join(""),
+        onClear: clearSite
+      });
     }
 
     function summary(result) {
@@ -320,8 +342,8 @@
       });
       var r = result.risk || {};
       if (r.ir_per_year !== undefined) {
-        html += "<p>个人风险 " + r.ir_per_year.toExponential(1) + "/a；在役装置基准 " + r.limit_existing_per_year.toExponential(0) +
-          "/a：" + (r.exceeds_existing_limit ? "<b class='sm-pl-bad'>超过</b>" : "未超过") + "</p>";
+        html += "<p>个人风险 " + C.rate(r.ir_per_year) + "；在役装置基准 " + C.rate(r.limit_existing_per_year, 0) +
+          "：" + (r.exceeds_existing_limit ? "<b class='sm-pl-bad'>超过</b>" : "未超过") + "</p>";
       } else if (r.targets_over_limit) {
         html += "<p>新建装置个人风险超过 GB 36894 基准的防护目标：" + r.targets_over_limit.length + " 个" +
           (r.targets_over_limit.length ? "（" + r.targets_over_limit.map(function (t) { return esc(t.target_name); }).join("、") + "）" : "") + "</p>";
@@ -393,20 +415,48 @@
       return Math.max(5, Math.min(200, Math.round(widthM / 600)));
     }
 
+    /*
+     * The risk raster at county zoom: risk zones are a few hundred metres across, so the
+     * image looks blank; a hint on the map says to zoom in (gone at street zoom or when off).
+     */
+    var HINT_ZOOM = 14, hintEl = null;
+    function riskHint(on) {
+      var show = on && map.getZoom() < HINT_ZOOM;
+      if (show && !hintEl) {
+        hintEl = L.DomUtil.create("div", "sm-res-hint sm-pl-zoomhint", map.getContainer());
+        hintEl.innerHTML = "个人风险区范围较小，当前比例尺下几乎看不见：请<button type='button'>放大查看</button>";
+        L.DomEvent.disableClickPropagation(hintEl);
+        hintEl.querySelector("button").onclick = function () {
+          var b = state.overlays.risk && state.overlays.risk.getBounds ? state.overlays.risk.getBounds() : null;
+          map.setZoom(HINT_ZOOM, { animate: false });
+          if (b && !map.getBounds().intersects(b)) map.setView(b.getCenter(), HINT_ZOOM, { animate: false });
+        };
+      } else if (!show && hintEl) {
+        hintEl.remove();
+        hintEl = null;
+      }
+    }
+    map.on("zoomend", function () { riskHint(!!state.overlays.risk); });
+
     var OVERLAYS = {
       risk: function () {
         return SafeMap.api("api/safety/risk-raster?format=png&cell_m=" + cellFor() + "&bbox=" + viewBbox()).then(function (o) {
-          showLegend("risk", "<div class='sm-pl-legtitle'>个人风险（/a，最大 " + o.max_per_year.toExponential(1) + "）</div>" +
+          showLegend("risk", "<div class='sm-pl-legtitle'>个人风险（最大 " + C.rate(o.max_per_year) + "）</div>" +
             o.legend.map(function (l) { return "<div><i style='background:" + l.color + "'></i>" + esc(l.label) + "</div>"; }).join(""));
           return L.imageOverlay(o.image, o.bounds, { opacity: 0.85, interactive: false });
         });
       },
       contours: function () {
         return SafeMap.api("api/safety/risk-contours?cell_m=" + cellFor() + "&bbox=" + viewBbox()).then(function (fc) {
+          var seen = {};
+          fc.features.forEach(function (f) { seen[f.properties.level_per_year] = f.properties.label; });
+          var levels = Object.keys(seen).map(Number).sort(function (a, b) { return b - a; });
+          showLegend("contours", "<div class='sm-pl-legtitle'>个人风险等值线（每年）</div>" + (levels.length ? levels.map(function (lv) {
+            return "<div><i style='border-top:2px solid " + contourColour(lv) + ";height:0'></i>" + esc(seen[lv]) + "</div>";
+          }).join("") : "<div>当前视图内无等值线：请放大到危险源附近</div>"));
           return L.geoJSON(fc, {
             style: function (f) {
-              var lv = f.properties.level_per_year;
-              return { color: lv >= 3e-5 ? "#7f0000" : lv >= 1e-5 ? "#d32f2f" : lv >= 3e-6 ? "#f57c00" : "#fbc02d", weight: 2 };
+              return { color: contourColour(f.properties.level_per_year), weight: 2 };
             },
             onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.label), { sticky: true }); }
           });
@@ -449,12 +499,13 @@
           var n = { fail: 0, cannot_check: 0 };
           fc.features.forEach(function (f) { n[f.properties.status] = (n[f.properties.status] || 0) + 1; });
           showLegend("violations", "<div class='sm-pl-legtitle'>现有安全间距核查</div>" + ["fail", "cannot_check"].map(function (k) {
-            return "<div><i style='background:" + STATUS_COLOURS[k] + "'></i>" + esc(statusLabel(k)) + " " + n[k] + " 处</div>";
+            return "<div><i style='border-top:3px dashed " + VIOLATION_STYLE[k].color + ";height:0'></i>" + esc(statusLabel(k)) + " " + n[k] + " 处</div>";
           }).join(""));
           return L.geoJSON(fc, {
+            // Dashed magenta: never confused with the red lines of fire lanes or closed roads.
             style: function (f) {
-              var unsure = f.properties.status === "cannot_check";
-              return { color: STATUS_COLOURS[f.properties.status], weight: unsure ? 3 : 4, dashArray: unsure ? "5 5" : null };
+              var v = VIOLATION_STYLE[f.properties.status] || VIOLATION_STYLE.fail;
+              return { color: v.color, weight: v.weight, dashArray: v.dash, lineCap: "butt", opacity: 0.95 };
             },
             onEachFeature: function (f, l) {
               var p = f.properties;
@@ -467,14 +518,38 @@
       }
     };
 
+    var OVERLAY_LABELS = {
+      risk: "个人风险栅格", contours: "个人风险等值线", grades: "重大危险源分级", fourcolour: "企业安全风险四色图",
+      violations: "现有安全间距违规"
+    };
     function toggleOverlay(name, on) {
-      if (state.overlays[name]) {
-        map.removeLayer(state.overlays[name]);
+      // Redone for a new view: the old drawing stays until the new one arrives.
+      var old = state.overlays[name];
+      if (old && !on) {
+        map.removeLayer(old);
         delete state.overlays[name];
       }
-      if (!on) { showLegend(name, null); return Promise.resolve(null); }
+      if (!on) {
+        showLegend(name, null);
+        SafeMap.results.remove("planner-" + name);
+        if (name === "risk") riskHint(false);
+        return Promise.resolve(null);
+      }
       return OVERLAYS[name]().then(function (layer) {
+        var box = container.querySelector('[data-overlay="' + name + '"]');
+        if (box && !box.checked) return null;  // cleared (清除) or unticked while it was computed
+        if (state.overlays[name] && state.overlays[name] !== layer) map.removeLayer(state.overlays[name]);
         state.overlays[name] = layer.addTo(map);
+        SafeMap.results.add("planner-" + name, OVERLAY_LABELS[name], layer, {
+          legend: (legends[name] || "").replace(/<div class='sm-pl-legtitle'>[^<]*<\/div>/, ""), color: OVERLAY_COLOURS[name],
+          onClear: function () {
+            if (box) box.checked = false;
+            if (state.overlays[name]) { map.removeLayer(state.overlays[name]); delete state.overlays[name]; }
+            showLegend(name, null);
+            if (name === "risk") riskHint(false);
+          }
+        });
+        if (name === "risk") riskHint(true);
         return layer;
       }, function (err) {
         errorBox.textContent = err.message;
@@ -499,7 +574,7 @@
     kindSel.addEventListener("change", renderFields);
     $(".sm-pl-click").addEventListener("click", startClick);
     $(".sm-pl-draw").addEventListener("click", startDraw);
-    $(".sm-pl-clear").addEventListener("click", function () {
+    function clearSite() {
       stopDrawing();
       state.geometry = null;
       state.result = null;
@@ -508,6 +583,9 @@
       hint.textContent = "";
       $(".sm-pl-result").innerHTML = "";
       $(".sm-pl-export").hidden = true;
+    }
+    $(".sm-pl-clear").addEventListener("click", function () {
+      if (SafeMap.results.has("site-check")) SafeMap.results.remove("site-check"); else clearSite();
     });
     runBtn.addEventListener("click", run);
     state.run = run;
