@@ -430,6 +430,12 @@ def latency_part(label: str, target: str, codes: dict[str, int], samples: int) -
         with server as url:
 
             def listen() -> None:
+                try:
+                    _listen()
+                except httpx.HTTPError:  # the server stops at the end of the measurement
+                    return
+
+            def _listen() -> None:
                 with httpx.stream("GET", url + "/api/events", timeout=None) as stream:
                     kind = None
                     for line in stream.iter_lines():
