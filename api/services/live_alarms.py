@@ -24,6 +24,7 @@ from safemap.layers.enums import ALARM_KIND, ALARM_STATE
 from safemap.layers.errors import Unprocessable, VersionConflict
 from safemap.layers.model import SYSTEM, Actor
 from safemap.layers.store import FeatureStore
+from safemap.layers.validation import validate_feature
 
 OPEN = ("active", "acknowledged")
 
@@ -86,13 +87,7 @@ def open_alarms(
     return store.query("alarms", filters=filters, limit=None, count=False, children=False).rows
 
 
-def raise_alarm(store: FeatureStore, alarm: AlarmInput) -> tuple[int, bool]:
-    """Open an alarm unless one of the same kind is open on the object; ``(id, created)``."""
-    found = open_alarms(
-        store, alarm.kind, sensor_id=alarm.sensor_id, vehicle_id=alarm.vehicle_id, geofence_id=alarm.geofence_id
-    )
-    if found:
-        return int(found[0]["id"]), False
+def _feature(alarm: AlarmInput) -> dict[str, Any]:
     props = {
         "name": alarm.message[:200],
         "kind": alarm.kind,
@@ -111,13 +106,46 @@ def raise_alarm(store: FeatureStore, alarm: AlarmInput) -> tuple[int, bool]:
         "raised_at": alarm.at,
         "source": "SafeMap 实时监测",
     }
-    feature = {
+    return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [alarm.lon, alarm.lat]},
         "properties": {k: v for k, v in props.items() if v is not None},
     }
-    created = store.create("alarms", feature, SYSTEM)
+
+
+def raise_alarm(store: FeatureStore, alarm: AlarmInput) -> tuple[int, bool]:
+    """Open an alarm unless one of the same kind is open on the object; ``(id, created)``."""
+    found = open_alarms(
+        store, alarm.kind, sensor_id=alarm.sensor_id, vehicle_id=alarm.vehicle_id, geofence_id=alarm.geofence_id
+    )
+    if found:
+        return int(found[0]["id"]), False
+    created = store.create("alarms", _feature(alarm), SYSTEM)
     return int(created["id"]), True
+
+
+def raise_many(store: FeatureStore, alarms: list[AlarmInput]) -> list[int]:
+    """Open many alarms in one transaction (a gateway with 500 detectors going silent), skipping open ones.
+
+    One query for the open alarms and one insert instead of two statements per alarm: raising
+    500 设备离线 one by one held the monitor for seconds, delaying every other alarm.
+    """
+    if not alarms:
+        return []
+    kinds = sorted({a.kind for a in alarms})
+    rows = store.query(
+        "alarms", filters={"kind": kinds, "state": list(OPEN)}, limit=None, count=False, children=False
+    ).rows
+    open_keys = {(r["kind"], r.get("sensor_id"), r.get("vehicle_id"), r.get("geofence_id")) for r in rows}
+    layer = store.layer("alarms")
+    cleans = []
+    for a in alarms:
+        key = (a.kind, a.sensor_id, a.vehicle_id, a.geofence_id)
+        if key in open_keys:
+            continue
+        open_keys.add(key)
+        cleans.append(validate_feature(layer, _feature(a), partial=False, extent=store.extent))
+    return store.insert_clean("alarms", cleans, SYSTEM, action="create") if cleans else []
 
 
 def recover(

@@ -439,10 +439,12 @@ class Monitor:
         """Mark sensors and vehicles that stopped reporting 离线 and raise 设备离线 once each."""
         now = now or dt.datetime.now(dt.UTC)
         reg = registry(self.store)
-        raised: list[int] = []
         with self.lock:
             self._load_sensors()
             self._load_vehicles()
+            # Raised together in one transaction: a gateway of 500 detectors going silent must not
+            # hold the monitor (and every other alarm) for seconds.
+            pending: list[AlarmInput] = []
             sensor_rows = []
             for sid, memory in self.sensors.items():
                 row = reg.sensors.get(sid)
@@ -455,8 +457,7 @@ class Monitor:
                 geom = reg.sensor_geoms[sid]
                 silent = durations_text((now - memory.last_ts).total_seconds())
                 text = f"{row.get('name') or row.get('code')} 已 {silent} 未上报数据"
-                alarm_id, created = live_alarms.raise_alarm(
-                    self.store,
+                pending.append(
                     AlarmInput(
                         kind="offline",
                         at=now,
@@ -468,9 +469,8 @@ class Monitor:
                         enterprise_id=row.get("enterprise_id"),
                         threshold=float(limit),
                         unit="s",
-                    ),
+                    )
                 )
-                raised += [alarm_id] if created else []
                 sensor_rows.append(
                     {
                         "sensor_id": sid,
@@ -492,7 +492,20 @@ class Monitor:
                 text = (
                     f"{VEHICLE_KIND.label(row.get('kind'))} {row.get('plate')} 已 {durations_text(silent)} 未上报位置"
                 )
-                raised += self._raise_vehicle("offline", now, vm.lon, vm.lat, text, row, threshold=VEHICLE_STALE_S)
+                pending.append(
+                    AlarmInput(
+                        kind="offline",
+                        at=now,
+                        lon=vm.lon,
+                        lat=vm.lat,
+                        message=text,
+                        vehicle_id=vid,
+                        enterprise_id=row.get("enterprise_id"),
+                        substance=row.get("cargo"),
+                        threshold=float(VEHICLE_STALE_S),
+                        unit="s",
+                    )
+                )
                 vehicle_rows.append(
                     {
                         "vehicle_id": vid,
@@ -505,6 +518,7 @@ class Monitor:
                         "detail": _dump(vm),
                     }
                 )
+            raised = live_alarms.raise_many(self.store, pending)
             if sensor_rows:
                 self._wrote(self.series.set_sensor_state(sensor_rows))
             if vehicle_rows:

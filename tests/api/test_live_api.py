@@ -336,3 +336,25 @@ def test_a_sensor_code_or_plate_in_use_is_refused(
         headers={**admin, "If-Match": f'"{version}"'},
     )
     assert r.status_code == 200, r.text
+
+
+def test_a_silent_gateway_raises_one_offline_alarm_per_sensor_in_one_sweep(
+    client: TestClient, device: dict[str, str], live: dict[str, int], store: FeatureStore
+) -> None:
+    from safemap.api.services.live_monitor import monitor_for
+
+    for i in range(20):
+        store.create(
+            "sensors",
+            _feature(82.97 + i * 1e-4, 46.19, name=f"网关探测器{i}", code=f"GW-{i:02d}", kind="toxic_gas", unit="ppm"),
+            ADMIN,
+        )
+    items = [{"sensor": f"GW-{i:02d}", "ts": _t(0), "value": 0.1} for i in range(20)]
+    assert client.post("/api/readings", json={"readings": items}, headers=device).json()["accepted"] == 20
+    raised = monitor_for(store).sweep()
+    assert len(raised) == 20 and len(set(raised)) == 20
+    offline = [a for a in _alarms(client, "active") if a["properties"]["kind"] == "offline"]
+    assert len(offline) == 20 and all("未上报数据" in a["properties"]["message"] for a in offline)
+    assert monitor_for(store).sweep() == []
+    states = TimeSeries.for_store(store).sensor_states()
+    assert sum(1 for s in states.values() if s["state"] == "offline") == 20
