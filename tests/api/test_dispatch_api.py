@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -281,3 +283,53 @@ def test_a_rescue_vehicle_with_a_fresh_position_is_routed_from_where_it_is(
     store_ts.set_vehicle_state([{**state[vid], "ts": stale}])
     again = client.post("/api/dispatch/plan", json=body).json()["needs"][0]["candidates"]
     assert [c["name"] for c in again] == ["近站", "远站"], "a position an hour old is not used"
+
+
+def test_a_write_that_commits_after_a_later_one_still_reaches_the_stream(pg_store: FeatureStore, pg_url: str) -> None:
+    """PostgreSQL gives audit ids at insert, not at commit: the stream must not skip the slower write.
+
+    Transaction A writes its audit row first (lower id) but commits after transaction B (higher id),
+    which the stream has already sent by then; A's road closure must still arrive.
+    """
+    import threading
+
+    from safemap.layers.model import Actor as Who
+
+    ids = _seed(pg_store)
+    admin = Who("调度员甲", "dispatcher")
+
+    def closure(road: str) -> dict:
+        feature = pg_store.get("roads", ids[road])
+        return {**feature, "properties": {**feature["properties"], "status": "closed"}}
+
+    with BackgroundServer(pg_url) as url, httpx.stream("GET", url + "/api/events", timeout=30) as stream:
+        lines = stream.iter_lines()
+        for line in lines:
+            if line.startswith("event: snapshot"):
+                break
+        a_wrote, b_done = threading.Event(), threading.Event()
+
+        def slow_a() -> None:
+            with pg_store.transaction() as tx:
+                tx.record_audit(admin, "update", "roads", [(ids["路1"], None, closure("路1"))], "A")
+                a_wrote.set()
+                b_done.wait(20)
+                time.sleep(1.5)  # the stream has polled and sent B by now
+                tx.bump_generation()
+
+        thread = threading.Thread(target=slow_a)
+        thread.start()
+        a_wrote.wait(10)
+        with pg_store.transaction() as tx:
+            tx.record_audit(admin, "update", "roads", [(ids["路2"], None, closure("路2"))], "B")
+            tx.bump_generation()
+        b_done.set()
+        seen: list[int] = []
+        deadline = time.monotonic() + 20
+        for line in lines:
+            if line.startswith("data:") and '"closed"' in line:
+                seen.append(json.loads(line[5:])["id"])
+            if len(seen) == 2 or time.monotonic() > deadline:
+                break
+        thread.join()
+    assert seen == [ids["路2"], ids["路1"]], "B first (it committed first), then A, not lost"

@@ -62,6 +62,9 @@ LIVE_LAYERS = (
 #: Seconds between checks of the store for changes, and the longest an event stream stays open
 #: (the browser's EventSource reconnects by itself and resumes after the last event id).
 POLL_S = 0.5
+#: Audit ids read again behind the newest sent (late commits), and rows read per page.
+LOOKBACK = 200
+PAGE = 500
 STREAM_S = 300.0
 KEEPALIVE_S = 15.0
 
@@ -205,6 +208,8 @@ async def _stream(request: Request, store: FeatureStore, after: int, poll: float
     loop = asyncio.get_running_loop()
     opened = quiet = loop.time()
     generation = None
+    floor = after  # nothing from before the connection (or the Last-Event-ID) is replayed
+    sent: set[int] = set()
     live_seq = await run_in_threadpool(live_view.current_seq, store)
     while loop.time() - opened < STREAM_S:
         if await request.is_disconnected():
@@ -212,13 +217,27 @@ async def _stream(request: Request, store: FeatureStore, after: int, poll: float
         now = await run_in_threadpool(store.generation)
         if now != generation:
             generation = now
-            rows = await run_in_threadpool(dispatching.changes_since, store, after, LIVE_LAYERS)
-            for row in rows:
-                after = int(row["id"])
-                payload = _alarm_change(row, store) if row["layer"] == "alarms" else _change(row)
-                if payload is not None:
-                    yield _event(row["layer"], payload, after)
-                    quiet = loop.time()
+            # PostgreSQL hands out audit ids when a row is written, not when its transaction
+            # commits: a long write (500 alarms at once) can become visible after a later, higher
+            # id was already sent. So the ids just behind the newest sent are read again and any
+            # not sent yet go out; and a burst larger than one page is read to its end.
+            cursor = max(floor, after - LOOKBACK)
+            while True:
+                rows = await run_in_threadpool(dispatching.changes_since, store, cursor, LIVE_LAYERS, PAGE)
+                for row in rows:
+                    rid = int(row["id"])
+                    if rid in sent:
+                        continue
+                    sent.add(rid)
+                    after = max(after, rid)
+                    payload = _alarm_change(row, store) if row["layer"] == "alarms" else _change(row)
+                    if payload is not None:
+                        yield _event(row["layer"], payload, rid)
+                        quiet = loop.time()
+                if len(rows) < PAGE:
+                    break
+                cursor = int(rows[-1]["id"])
+            sent = {i for i in sent if i > after - LOOKBACK}
         # Sensor and vehicle states change thousands of times more often than features: they are
         # read from the time series' state tables by their own sequence, not from the audit log.
         live_seq, sensors, vehicles = await run_in_threadpool(live_view.changes, store, live_seq)
