@@ -128,5 +128,5 @@ def test_coverage_tables():
     assert (hz["count"], hz["covered"]) == (3, 1)
     pt = t["by_layer"].loc["protected_targets"]
     assert pt["population_covered"] == 300 and pt["population_share"] == 0.75
-    assert t["by_grade"].loc["1级", "covered"] == 1 and t["by_grade"].loc["未分级", "count"] == 1
+    assert t["by_grade"].loc["一级", "covered"] == 1 and t["by_grade"].loc["未分级", "count"] == 1
     assert t["by_township"].loc[("（未注明乡镇）", "protected_targets"), "covered"] == 0

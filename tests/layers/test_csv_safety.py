@@ -161,8 +161,11 @@ def test_coverage_report_csv() -> None:
     from safemap.api.services.coverage_report import report_csv
 
     report = {"targets": [{"name": DDE, "minutes": -1.5, "covered": True}, {"name": "学校", "extra": "=x"}]}
-    rows = rows_of(report_csv(report, "targets"))
+    # Machine headers (codes) here; the people's default (Chinese headers) escapes the same cells.
+    rows = rows_of(report_csv(report, "targets", headers="code"))
     assert rows == [["name", "minutes", "covered", "extra"], ["'" + DDE, "-1.5", "True", ""], ["学校", "", "", "'=x"]]
+    people = rows_of(report_csv(report, "targets"))
+    assert people[0][:3] == ["名称", "最短到达时间（min）", "覆盖数"] and people[1:] == rows[1:]
     depots = {
         "depots": {
             "depots": [{"name": "=站"}],
@@ -170,7 +173,7 @@ def test_coverage_report_csv() -> None:
             "hazard_sources": [],
         }
     }
-    header, row = rows_of(report_csv(depots, "depots"))
+    header, row = rows_of(report_csv(depots, "depots", headers="code"))
     assert header == ["name", "min", "至=站(min)"] and row == ["'" + HYPERLINK, "-2.0", "3.5"]
 
 
