@@ -48,6 +48,20 @@ def _signed_in(browser: Any, server: LiveServer, token: str, size: tuple[int, in
     return v
 
 
+def _settle(v: Visit) -> None:
+    """Wait until the map stops moving (an animated pan would carry the target away under the mouse)."""
+    v.page.wait_for_function(
+        """() => new Promise(done => {
+             const m = SafeMap.state.map, a = m.getPixelOrigin(), c = m.getCenter();
+             setTimeout(() => {
+               const b = m.getPixelOrigin(), d = m.getCenter();
+               done(a.equals(b) && c.equals(d) && !m._panAnim?._inProgress);
+             }, 400);
+           })""",
+        timeout=10_000,
+    )
+
+
 def _map_point(v: Visit, lat: float, lon: float) -> tuple[float, float]:
     return tuple(
         v.js(
@@ -135,6 +149,7 @@ def test_planner_adds_moves_reshapes_and_deletes(browser: Any, county: FeatureSt
         _open_popup(v, "protected_targets", fid)
         page.click(".sm-popup-edit")
         expect(page.locator(".sm-edit-form")).to_be_visible()
+        _settle(v)  # the popup's closing pan must end before the marker is grabbed
         tip = _map_point(v, here.y, here.x)
         start = (tip[0], tip[1] - 15)  # on the marker's pin, above its tip
         _drag(v, start, (start[0] + 60, start[1]))
@@ -158,6 +173,7 @@ def test_planner_adds_moves_reshapes_and_deletes(browser: Any, county: FeatureSt
                                                  {animate: false, padding: [200, 200]}); }"""
         )
         v.painted()
+        _settle(v)
         corner = before.exterior.coords[0]
         vertex = _map_point(v, corner[1], corner[0])
         _drag(v, vertex, (vertex[0] + 40, vertex[1] - 30))
