@@ -191,16 +191,16 @@ def active_dispatches(store: FeatureStore) -> list[dict[str, Any]]:
     return feats
 
 
-def changes_since(store: FeatureStore, after_id: int, layers: Sequence[str], limit: int = 500) -> list[dict[str, Any]]:
-    """Audit entries newer than ``after_id`` on the given layers, oldest first (for live updates)."""
+def changes_since(
+    store: FeatureStore, after_id: int, layers: Sequence[str] | None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Audit entries newer than ``after_id`` on the given layers (``None``: all), oldest first (for live updates)."""
     with store.transaction(readonly=True) as tx:
         a = tx.audit_table
-        stmt = (
-            select(a.c.id, a.c.layer, a.c.feature_id, a.c.action, a.c.after, a.c.actor)
-            .where(a.c.id > after_id, a.c.layer.in_(list(layers)))
-            .order_by(a.c.id)
-            .limit(limit)
-        )
+        stmt = select(a.c.id, a.c.layer, a.c.feature_id, a.c.action, a.c.after, a.c.actor).where(a.c.id > after_id)
+        if layers is not None:
+            stmt = stmt.where(a.c.layer.in_(list(layers)))
+        stmt = stmt.order_by(a.c.id).limit(limit)
         return [dict(r) for r in tx.execute(stmt).mappings()]
 
 

@@ -107,6 +107,7 @@ PAGE_SCRIPTS: tuple[str, ...] = (
     "js/events.js",  # live server-sent events
     "js/coords.js",  # 坐标定位: typed coordinates, copy a point's coordinates
     "js/edit.js",  # editing features on the map (geoman) with the catalogue's attribute form
+    "js/sync.js",  # every open map redraws what others change (event stream ``features``)
     "js/table.js",  # 属性表: a layer's features as a sortable, filterable, exportable table
     "js/print.js",  # the print layout and the 打印 button (browser print, server PDF/PNG)
     "js/results.js",  # 分析结果: panel results as layer-control entries with legend and 清除

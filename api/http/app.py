@@ -16,6 +16,7 @@ from safemap.api.http import errors, ogc, openapi, uploads
 from safemap.api.http.routers import coverage as routes_coverage
 from safemap.api.http.routers import dispatch as routes_dispatch
 from safemap.api.http.routers import docs as routes_docs
+from safemap.api.http.routers import events as routes_events
 from safemap.api.http.routers import incidents as routes_incidents
 from safemap.api.http.routers import layers as routes_layers
 from safemap.api.http.routers import live as routes_live
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_coverage.router)
     app.include_router(routes_route.router)
     app.include_router(routes_dispatch.router)
+    app.include_router(routes_events.router)
     app.include_router(routes_printing.router)
     app.include_router(routes_incidents.router)
     app.include_router(routes_warnings.router)

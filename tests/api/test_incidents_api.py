@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 
 from safemap.api.http.app import create_app
-from safemap.api.http.routers.dispatch import LIVE_LAYERS, _change
 from safemap.api.services import consequence, incident_zones, incidents
+from safemap.api.services.event_feed import FOLLOWED, change
 from safemap.api.services.safety import load as load_safety
 from safemap.api.settings import Settings
 from safemap.layers import dispatching
@@ -274,7 +274,7 @@ def test_every_change_reaches_the_event_stream(
     client.post(f"/api/incidents/{iid}/zone", json={**PLUME, "stability": "D"}, headers=auth)
     client.post(f"/api/incidents/{iid}/status", json={"status": "处置中"}, headers=auth)
     client.post(f"/api/incidents/{iid}/notes", json={"text": "封控 G219"}, headers=auth)
-    events = [(r["layer"], _change(r)) for r in dispatching.changes_since(demo_copy, start, LIVE_LAYERS)]
+    events = [(r["layer"], change(r)) for r in dispatching.changes_since(demo_copy, start, FOLLOWED)]
     kinds = [k for k, _ in events]
     assert kinds.count("incidents") == 2 and kinds.count("incident_zones") == 1
     assert [e["kind"] for k, e in events if k == "incident_events"] == ["created", "zone", "status", "note"]

@@ -460,15 +460,15 @@ def test_http_send_list_call_list_ack(gpkg_store: FeatureStore) -> None:
 
 
 def test_sent_warning_reaches_the_event_stream(gpkg_store: FeatureStore) -> None:
-    from safemap.api.http.routers.dispatch import LIVE_LAYERS, _change
+    from safemap.api.services.event_feed import FOLLOWED, change
     from safemap.layers import dispatching
 
     ids = seed_world(gpkg_store)
     start = dispatching.latest_audit_id(gpkg_store)
     _send(gpkg_store, ids, ChannelConfig())
-    rows = [r for r in dispatching.changes_since(gpkg_store, start, LIVE_LAYERS) if r["layer"] == "warnings"]
+    rows = [r for r in dispatching.changes_since(gpkg_store, start, FOLLOWED) if r["layer"] == "warnings"]
     assert len(rows) == 1
-    event = _change(rows[0])
+    event = change(rows[0])
     assert event is not None and event["incident_id"] == ids["incident"] and event["recipients"] == 4
 
 

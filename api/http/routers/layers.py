@@ -85,6 +85,7 @@ def describe_layer(layer: Layer, count: int | None = None) -> dict[str, Any]:
             "radius": style.radius,
             "weight": style.weight,
             "cluster": style.cluster,
+            "dash": list(style.dash_when) if style.dash_when else None,
         },
         **({"count": count} if count is not None else {}),
         "links": [

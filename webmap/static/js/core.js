@@ -82,6 +82,11 @@
    *
    *   "ready"         the features are drawn (SafeMap.state.ready is true); event = state.
    *                   A handler registered after that is called at once (see whenReady).
+   *
+   *   "redrawn"       a feature was drawn anew after a write (this user's edit, or anybody's,
+   *                   from the event stream: js/sync.js); event = {layer, lyr: the new
+   *                   L.Layer, feature: GeoJSON}. Panels that decorate features (the team
+   *                   status rings of 应急调度) decorate the new drawing.
    */
   var handlers = {};
 

@@ -370,13 +370,21 @@
     var f = [feature.id, props.name || "", paintIndex(layer, ld, props, old ? old.smFeature[2] : 0), enc[0], enc[1], []];
     var lyr = SafeMap.draw.layer(L.extend({}, ld, { f: [f] }))[0];
     lyr.smLayer = ld;
+    lyr.smVersion = props.version;
     // Its popup comes from the server (the page's popup texts were written at load).
     lyr.smRemote = true;
     state.layers[name].addLayer(lyr);
     state.features[name].push(lyr);
     state.index.push({ key: f[1].toLowerCase(), name: f[1], ld: ld, lyr: lyr, order: state.features[name].length });
+    // A closed road (the catalogue's dash rule) is drawn closed again, as at load.
+    var dash = layer.style && layer.style.dash;
+    if (dash && props[dash[0]] === dash[1]) SafeMap.draw.setClosed(lyr, true);
+    // Panels that decorate features (team status rings …) decorate the new drawing too.
+    SafeMap.hooks.fire("redrawn", { layer: name, lyr: lyr, feature: feature });
     return lyr;
   }
+  E.redraw = redraw;
+  E.forget = forget;
 
   /* ------------------------------------------------------------------ the edit session */
 

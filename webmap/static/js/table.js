@@ -11,7 +11,8 @@
  * units, enum values shown by their labels, times in the county's zone (config.timezone).
  * Clicking a row zooms to the feature and opens its popup; checked rows are exported by
  * GET api/layers/{name}/export?format=csv|xlsx|geojson&ids=… (Chinese headers, BOM for Excel).
- * A bottom drawer on a screen, a full-screen sheet with a close button on a phone.
+ * A bottom drawer on a screen, a full-screen sheet with a close button on a phone. When
+ * somebody changes the layer shown (hook "changed", js/sync.js), the page is read again.
  */
 (function (SafeMap) {
   "use strict";
@@ -510,6 +511,10 @@
   function setup(map) {
     SafeMap.state.tableButton = new SafeMap.TableButton().addTo(map);
     SafeMap.hooks.on("featureclick", onMapPick);
+    // Somebody changed features of the layer shown (js/sync.js): the page is read again.
+    SafeMap.hooks.on("changed", function (e) {
+      if (box && !box.hidden && t && t.layer.name === e.layer) load();
+    });
     decorateTree(map);
   }
 

@@ -64,6 +64,13 @@
     entry.appendChild(div);
   });
 
+  // A team or road drawn anew after an edit (js/sync.js) gets its ring / closure again.
+  SafeMap.hooks.on("redrawn", function (e) {
+    var p = e.feature.properties || {};
+    if (e.layer === "rescue_teams" && p.status) ringTeam(e.feature.id, p.status);
+    if (e.layer === "roads" && p.status) styleRoad("roads", e.feature.id, p.status === "closed");
+  });
+
   SafeMap.events.on("snapshot", function (d) {
     d.teams.forEach(function (t) { ringTeam(t.id, t.status); });
   });
