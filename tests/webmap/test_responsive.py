@@ -1,7 +1,8 @@
 """The page at a phone's 390×844, a laptop's 1366×768 and a desktop's 1600×1000.
 
-Phone: the tool dock is a bottom sheet (at most ~45 % of the screen, a handle folds it to
-its tabs), the map stays visible above it and the search box reachable. Laptop: nothing
+Phone: the tool dock is a bottom sheet (at most ~45 % of the screen or, with 展开, all but the
+header; a handle folds it to its tabs), the map stays visible above it and the search box
+reachable. Laptop: nothing
 needs horizontal scrolling and a panel's results scroll inside the dock, not the page.
 Screenshots go to /tmp/shots14/ for a person to look at.
 """
@@ -57,6 +58,16 @@ def test_phone_dock_is_a_bottom_sheet(browser: Any, county_server: LiveServer) -
         v.page.click(".sm-dock-handle")
         v.painted()
         assert v.js(RECT, ".sm-dock")[3] > 200
+        # 展开 raises it to all but the page header (long results, forms); 收起 back to half.
+        v.page.click(".sm-dock-grow")
+        v.painted()
+        _, top, _, height = v.js(RECT, ".sm-dock")
+        assert height >= 0.85 * 844 and top >= 48
+        assert v.page.inner_text(".sm-dock-grow") == "收起"
+        v.page.screenshot(path=str(SHOTS / "phone-390-full.png"))
+        v.page.click(".sm-dock-grow")
+        v.painted()
+        assert v.js(RECT, ".sm-dock")[3] <= 0.46 * 844
         assert v.js("() => document.documentElement.scrollWidth") <= 390
         assert v.errors == [] and v.blocked == []
     finally:

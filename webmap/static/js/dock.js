@@ -20,6 +20,7 @@
       var div = L.DomUtil.create("div", "sm-dock leaflet-bar");
       div.innerHTML =
         '<button type="button" class="sm-dock-handle" title="展开/收起工具面板" aria-label="展开/收起工具面板"><i></i></button>' +
+        '<button type="button" class="sm-dock-grow" title="面板展开到全屏">展开</button>' +
         '<div class="sm-dock-tabs" role="tablist"></div>' +
         '<div class="sm-dock-user"><span class="sm-user"></span>' +
         '<a class="sm-admin-link" href="' + SafeMap.url("admin/users") + '" hidden>用户管理</a>' +
@@ -40,21 +41,28 @@
     },
 
     /**
-     * Phones (≤ 600 px): the dock is a bottom sheet (safemap.css) of at most 45 % of the
-     * screen; its handle folds it to the tab row (tap, or drag down/up). Its height is
-     * published as --sm-sheet so the bottom controls (legend, scale) sit above it.
+     * Phones (≤ 600 px): the dock is a bottom sheet (safemap.css) at one of three heights:
+     * 0 folded to its tab row, 1 half the screen (the map above it), 2 nearly full (long
+     * results, forms). Tapping the handle folds or opens it; its 展开/收起 button switches
+     * half and full; dragging the handle up or down moves one height (two for a long drag).
+     * Its height is published as --sm-sheet so the bottom controls (legend, scale) sit above it.
      * Larger screens: the panel body gets the room left below it, and scrolls inside.
      */
     _sheet: function (div) {
-      var self = this, handle = div.querySelector(".sm-dock-handle"), startY = null;
+      var self = this, handle = div.querySelector(".sm-dock-handle"), grow = div.querySelector(".sm-dock-grow"), startY = null;
       this._narrow = window.matchMedia("(max-width: 600px)");
-      L.DomEvent.on(handle, "click", function () { self.fold(!div.classList.contains("sm-sheet-min")); });
+      this._level = 1;
+      L.DomEvent.on(handle, "click", function () { self.sheet(self._level === 0 ? 1 : 0); });
+      L.DomEvent.on(grow, "click", function () { self.sheet(self._level === 2 ? 1 : 2); });
       L.DomEvent.on(handle, "touchstart", function (e) { startY = e.touches[0].clientY; });
       L.DomEvent.on(handle, "touchend", function (e) {
         if (startY === null) return;
-        var dy = e.changedTouches[0].clientY - startY;
+        var dy = e.changedTouches[0].clientY - startY, steps = Math.abs(dy) > window.innerHeight / 3 ? 2 : 1;
         startY = null;
-        if (Math.abs(dy) > 24) { L.DomEvent.preventDefault(e); self.fold(dy > 0); }
+        if (Math.abs(dy) > 24) {
+          L.DomEvent.preventDefault(e);
+          self.sheet(Math.max(0, Math.min(2, self._level + (dy < 0 ? steps : -steps))));
+        }
       });
       var refit = function () { self.fit(); };
       window.addEventListener("resize", refit);
@@ -62,10 +70,23 @@
       if (window.ResizeObserver) new window.ResizeObserver(refit).observe(div);
     },
 
-    /** Fold (``true``) or unfold the bottom sheet (phones). */
-    fold: function (folded) {
-      this.getContainer().classList.toggle("sm-sheet-min", !!folded);
+    /** The bottom sheet's height on a phone: 0 folded to its tabs, 1 half, 2 nearly full. */
+    sheet: function (level) {
+      var div = this.getContainer();
+      this._level = level;
+      div.classList.toggle("sm-sheet-min", level === 0);
+      div.classList.toggle("sm-sheet-full", level === 2);
+      // At full height the sheet covers the top-right controls (layers, basemaps): above them.
+      if (this._map) this._map.getContainer().classList.toggle("sm-with-full-sheet", level === 2);
+      var grow = div.querySelector(".sm-dock-grow");
+      grow.textContent = level === 2 ? "收起" : "展开";
+      grow.title = level === 2 ? "面板收回半屏，露出地图" : "面板展开到全屏";
       this.fit();
+    },
+
+    /** Fold (``true``) or unfold (half height) the bottom sheet (phones). */
+    fold: function (folded) {
+      this.sheet(folded ? 0 : 1);
     },
 
     fit: function () {
@@ -117,7 +138,7 @@
         }
       });
       this._body.hidden = !Object.keys(this._panels).some(function (k) { return !self._panels[k].pane.hidden; });
-      if (!this._body.hidden) this.getContainer().classList.remove("sm-sheet-min");
+      if (!this._body.hidden && this._level === 0) this.sheet(1);
       this.fit();
       return this._panels[name] ? this._panels[name].content : null;
     },
