@@ -8,10 +8,16 @@ import click
 
 from safemap.api.cli.common import BadInput, configured_store, dumps, settings, write_output
 from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
+from safemap.layers.labels import duration_text
 
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.1f}%"
+
+
+def _minutes(x: float | None) -> str:
+    """Minutes (as the services give them) in 分秒 for people: ``5`` → ``5分00秒``; ``—`` when unknown."""
+    return duration_text(None if x is None else x * 60)
 
 
 _KINDS = click.option(
@@ -36,9 +42,11 @@ def _kinds(text: str) -> list[str]:
 @_VEHICLE
 @_KINDS
 @click.option(
-    "--standard-min", type=click.FloatRange(0.1, 180), default=None, help="Standard time (default: rules table, 5 min)."
+    "--standard-min", type=click.FloatRange(0.1, 180), default=None, help="标准到场时间，分钟（默认按规则表：5 分钟）。"
 )
-@click.option("--depot-min", type=click.FloatRange(0.1, 600), default=None, help="Depot reach limit (default 30 min).")
+@click.option(
+    "--depot-min", type=click.FloatRange(0.1, 600), default=None, help="储备库可达时限，分钟（默认 30 分钟）。"
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option(
     "--table",
@@ -79,7 +87,8 @@ def coverage_report_cmd(
         return
     std = r["standard"]
     lines = [
-        f"标准到场时间 {std['minutes']:g} min（{std['clause']}；出动准备 {std['turnout_s']:g} s），车辆 {vehicle}，"
+        f"标准到场时间 {_minutes(std['minutes'])}（{std['clause']}；出动准备 {duration_text(std['turnout_s'])}），"
+        f"车辆 {vehicle}，"
         f"队站 {len(r['teams'])} 个"
     ]
     for s in r["summary"]:
@@ -89,11 +98,11 @@ def coverage_report_cmd(
         lines.append(f"  危险源 {g['grade']:<4} {g['covered']:>4}/{g['count']:<4} {_pct(g['share'])}")
     lines.append(f"未覆盖 {len(r['uncovered'])} 处（按到场时间从长到短，前 20 处）：")
     for u in r["uncovered"][:20]:
-        t = "无法到达" if u["response_min"] is None else f"{u['response_min']:.1f} min"
+        t = "无法到达" if u["response_min"] is None else _minutes(u["response_min"])
         lines.append(f"  {u['layer_label']} {u['name']}（{u['township']}）{t}，最近：{u['nearest_team'] or '—'}")
     d = r["depots"]
     lacking = "、".join(x["township"] for x in d["townships_without_depot"]) or "无"
-    lines.append(f"{d['limit_min']:g} min 内无物资储备库可达的乡镇：{lacking}")
+    lines.append(f"{_minutes(d['limit_min'])}内无物资储备库可达的乡镇：{lacking}")
     write_output("\n".join(lines) + "\n", output)
 
 
@@ -197,15 +206,15 @@ def locate_cmd(
     gap = "已证明最优" if r["optimal"] else f"与最优的差距 ≤ {(r['gap'] or 0) * 100:.2f}%"
     lines = [
         f"{problem.upper()}：新增 {r['k']} 处，候选点 {r['candidates']['count']} 个，{gap}"
-        f"（{r['solver']}，{r['seconds']} s）"
+        f"（{r['solver']}，用时 {duration_text(r['seconds'])}）"
     ]
     for s in r["sites"]:
         lines.append(f"  {s['rank']}. 经度 {s['lon']:.5f} 纬度 {s['lat']:.5f}（{s['road']}）")
     lines.append(
-        f"覆盖（行车 {r['radius_min']:g} min 内，{r['demand_label']}）："
+        f"覆盖（行车 {_minutes(r['radius_min'])}内，{r['demand_label']}）："
         f"{_pct(b['covered_share'])} → {_pct(a['covered_share'])}"
     )
-    lines.append(f"最长行车时间：{b['worst_travel_min']} → {a['worst_travel_min']} min")
+    lines.append(f"最长行车时间：{_minutes(b['worst_travel_min'])} → {_minutes(a['worst_travel_min'])}")
     write_output("\n".join(lines) + "\n", output)
 
 

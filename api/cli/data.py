@@ -21,6 +21,7 @@ from safemap.api.cli.common import (
     settings,
 )
 from safemap.layers.catalogue import ROLE_LABELS, ROLES
+from safemap.layers.labels import duration_text
 
 #: Validity of a token made without ``--expires-days`` (``--never-expires`` for device tokens).
 DEFAULT_TOKEN_DAYS = 365
@@ -50,7 +51,7 @@ def demo(seed: int, if_missing: bool, force: bool) -> None:
             raise BadInput(f"数据库已有 {total} 个要素；要重建演示数据请加 --force")
         started = time.perf_counter()
         counts = build_demo(store, seed=seed)
-        click.echo(f"演示数据已生成（{time.perf_counter() - started:.1f} s）：")
+        click.echo(f"演示数据已生成（用时 {duration_text(time.perf_counter() - started)}）：")
         for layer, n in counts.items():
             click.echo(f"  {store.layer(layer).label:<10} {layer:<18} {n:>6}")
         hazards = store.to_geodataframe("hazard_sources")

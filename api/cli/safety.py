@@ -19,7 +19,7 @@ from safemap.api.cli.common import (
     settings,
     write_output,
 )
-from safemap.layers.labels import grade_label
+from safemap.layers.labels import grade_label, rate_text
 from safemap.layers.model import Actor
 
 __all__ = ["COMMANDS", "grade_store"]  # grade_store: kept importable here for older callers
@@ -207,9 +207,8 @@ def site_check_cmd(
                 lines.append(f"  ? {u['status_label']}：{u['reason']}{cite}")
             risk = result.get("risk") or {}
             if "ir_per_year" in risk:
-                lines.append(
-                    f"  个人风险 {risk['ir_per_year']:.2e}/a（在役基准 {risk['limit_existing_per_year']:.0e}/a）"
-                )
+                ir, limit = rate_text(risk["ir_per_year"], digits=2), rate_text(risk["limit_existing_per_year"])
+                lines.append(f"  个人风险 {ir}（在役基准 {limit}）")
             write_output("\n".join(lines) + "\n", output)
 
 
@@ -263,7 +262,7 @@ def risk_raster(output: Path, cell: float, bbox: str | None, contours: Path | No
     write_output(geotiff_bytes(result), output)
     click.echo(
         f"{result.grid.nx}×{result.grid.ny} 个网格，{len(result.scenarios)} 个场景，"
-        f"最大个人风险 {result.ir.max():.2e}/a"
+        f"最大个人风险 {rate_text(result.ir.max(), digits=2)}"
     )
     if contours is not None:
         write_output(dumps(contours_geojson(result)), contours)

@@ -8,6 +8,7 @@ import click
 
 from safemap.api.cli.common import BadInput, cli_actor, configured_store, dumps, settings
 from safemap.api.cli.incidents import incident
+from safemap.layers.labels import distance_text, duration_text
 
 __all__ = ["COMMANDS"]
 
@@ -151,9 +152,8 @@ def evacuation(incident_id: int, vehicle: str | None, as_json: bool) -> None:
     click.echo(f"危险区内 {result['origins']} 处、{result['people']} 人；已安置 {result['assigned']} 人。")
     for a in result["assignments"]:
         o, s = a["origin"], a["shelter"]
-        click.echo(
-            f"  {o['name']} {a['people']} 人 → {s['name']}：{a['distance_m'] / 1000:.1f} km，{a['duration_text']}"
-        )
+        route = f"{distance_text(a['distance_m'])}，{duration_text(a['duration_s'])}"
+        click.echo(f"  {o['name']} {a['people']} 人 → {s['name']}：{route}")
     for u in result["unassigned"]:
         click.echo(f"  未安置：{u['origin']['name']} {u['people']} 人（{u['reason']}）")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from safemap.api.cli.common import BadInput, configured_store, dumps, settings
+from safemap.layers.labels import distance_text
 
 __all__ = ["COMMANDS"]
 
@@ -62,10 +63,10 @@ def wind(as_json: bool, lon: float | None, lat: float | None, vicinity: float) -
     lines = _rose_text(summary)
     if checks is not None:
         status = {"pass": "符合", "fail": "不符合", "cannot_check": "无法核查"}
-        where = f"消防站 ({lon}, {lat}) 周边 {vicinity:g} m 内"
+        where = f"消防站 ({lon}, {lat}) 周边 {distance_text(vicinity)} 内"
         lines.append(f"{where}危险化学品场所 {len(checks)} 处（建标152 上风或侧风）：")
         for c in checks:
-            dist = "—" if c["distance_m"] is None else f"{c['distance_m']:.0f} m"
+            dist = distance_text(c["distance_m"])
             lines.append(f"  [{status[c['status']]}] {c['target_name'] or '—'}（{dist}）：{c['reason']}")
     click.echo("\n".join(lines))
 

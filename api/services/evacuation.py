@@ -38,6 +38,7 @@ from safemap.api.services.network import NetworkService
 from safemap.api.services.routing import vehicle_of
 from safemap.gis import routes
 from safemap.gis.routing import MAX_SNAP_M, Restrictions, Router
+from safemap.layers.labels import duration_text
 from safemap.layers.store import FeatureStore
 
 #: Cost multiplier of segments touching the zone in the search (time inside the zone is exposure).
@@ -71,14 +72,6 @@ class Shelter:
     capacity: int
     lonlat: tuple[float, float]
     kind: str | None = None
-
-
-def duration_text(seconds: float) -> str:
-    """``12分05秒`` (or ``1小时02分``) — how long, as people read it."""
-    s = round(seconds)
-    h, rest = divmod(s, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}小时{m:02d}分" if h else f"{m}分{s:02d}秒"
 
 
 def origins_in(store: FeatureStore, zone: BaseGeometry) -> list[Origin]:

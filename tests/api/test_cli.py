@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from safemap.api.cli.group import main
 from safemap.layers.model import Actor
 from safemap.layers.store import open_store
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.gpkg"
-    monkeypatch.setenv("SAFEMAP_GPKG_PATH", str(path))
-    monkeypatch.delenv("SAFEMAP_DATABASE_URL", raising=False)
-    return path
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.support.cli import run
 
 
 def test_demo_is_built_once_and_edits_survive(env: Path) -> None:
     code, out = run("demo", "--if-missing")
     assert code == 0 and "演示数据已生成" in out and "roads" in out
+    assert re.search(r"演示数据已生成（用时 (\d+分)?\d+秒）：", out)  # 分秒, not "12.3 s"
     # Graded by the editing service. 11 = 8 sources major on their own + the park's three LPG tanks, which
     # are one GB 18218 storage unit (one dike, S = 3 × 23.38 / 50 = 1.4028) and carry its grade (issue 11).
     assert "GB 18218 分级：42 个危险源，其中重大危险源 11 个" in out

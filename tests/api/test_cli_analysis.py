@@ -8,6 +8,7 @@ A bad input must end with ``错误：…`` on stderr and a non-zero exit code, n
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +187,7 @@ def test_risk_raster_writes_the_grid_and_contours(shared: Path, tmp_path: Path) 
 
     tif, contours = tmp_path / "risk.tif", tmp_path / "risk.geojson"
     out = ok(shared, "risk-raster", "-o", str(tif), "--cell", "50", "--contours", str(contours))
-    assert out.strip() == "174×193 个网格，35 个场景，最大个人风险 2.77e-06/a"
+    assert out.strip() == "174×193 个网格，35 个场景，最大个人风险 2.77×10⁻⁶/年"
     values, transform, crs = read_geotiff(tif.read_bytes())
     assert values.shape == (193, 174) and transform.a == 50 and crs.to_epsg() == 32644
     assert float(np.nanmax(values)) == pytest.approx(2.77e-06, rel=5e-3)
@@ -220,10 +221,19 @@ def test_coverage_report_on_the_demo(shared: Path) -> None:
     assert len(rep["depots"]["seats"]) == 9 and rep["depots"]["townships_without_depot"] == []
     mine = [u for u in rep["uncovered"] if u["reason"] == "道路不通"]
     assert mine and mine[0]["response_min"] is None
+    # People read durations as 分秒 (the one formatter of safemap.layers.labels), never "min" or "s".
     table = ok(shared, "coverage-report")
-    assert table.startswith("标准到场时间 5 min（") and "出动准备 60 s" in table
+    assert table.startswith("标准到场时间 5分00秒（") and "出动准备 1分00秒" in table
     assert f"未覆盖 {len(rep['uncovered'])} 处" in table
-    assert table.rstrip().endswith("30 min 内无物资储备库可达的乡镇：无")
+    assert table.rstrip().endswith("30分00秒内无物资储备库可达的乡镇：无")
+    late = next(u for u in rep["uncovered"] if u["response_min"] is not None)
+    m, s = divmod(round(late["response_min"] * 60), 60)
+    h, m = divmod(m, 60)
+    took = f"{h}小时{m:02d}分{s:02d}秒" if h else f"{m}分{s:02d}秒"
+    assert f"{late['name']}（{late['township']}）{took}，最近：" in table
+    assert re.search(r"）(\d+小时)?\d+分\d\d秒，最近：", table)
+    assert " min" not in table and not re.search(r"\d s\b", table)
+    assert ok(shared, "coverage-report", "--standard-min", "7.5").startswith("标准到场时间 7分30秒（")
     # CSV: Chinese headers for people, field codes with --headers code for machine exports (issue 14).
     people = ok(shared, "coverage-report", "--format", "csv", "--table", "summary")
     assert people.lstrip("\ufeff").startswith("图层,对象数,覆盖数")
@@ -271,7 +281,10 @@ def test_locate_adds_coverage_and_proves_optimality(shared: Path) -> None:
     assert out["objective"] == out["after"]["covered_weight"] >= out["greedy_objective"]
     table = ok(shared, "locate")
     assert table.startswith("MCLP：新增 1 处，候选点 315 个，已证明最优")
-    assert "覆盖（行车 4 min 内，防护目标人口）：65.8% → 67.5%" in table
+    assert "覆盖（行车 4分00秒内，防护目标人口）：65.8% → 67.5%" in table
+    assert re.search(r"最长行车时间：(\d+小时)?\d+分\d\d秒 → (\d+小时)?\d+分\d\d秒\n", table)
+    assert re.search(r"用时 (\d+分)?\d+秒）", table)
+    assert " min" not in table and not re.search(r"\d s\b", table)
 
 
 def test_locate_bad_kinds(shared: Path) -> None:

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from safemap.api.cli.group import main
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.gpkg"
-    monkeypatch.setenv("SAFEMAP_GPKG_PATH", str(path))
-    monkeypatch.delenv("SAFEMAP_DATABASE_URL", raising=False)
-    return path
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.support.cli import run
 
 
 def test_incident_from_call_to_close(env: Path, tmp_path: Path) -> None:
@@ -41,6 +28,10 @@ def test_incident_from_call_to_close(env: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 0, out
     assert "危险区第 1 版" in out and "稳定度 F" in out and "Turner" in out and "AEGL-3" in out
+    code, out = run("incident", "evacuation", "4")
+    assert code == 0 and "已安置" in out, out
+    routes = [line for line in out.splitlines() if " 人 → " in line]
+    assert routes and all(re.search(r"：(\d+ m|\d+\.\d km)，((\d+小时)?\d+分)?\d+秒$", r) for r in routes), out
     code, out = run("incident", "exposure", "4")
     assert code == 0 and "防护目标登记人数" in out
     csv_path = tmp_path / "inside.csv"

@@ -12,14 +12,6 @@ from safemap.api.cli.group import main
 from safemap.layers.store import open_store
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.gpkg"
-    monkeypatch.setenv("SAFEMAP_GPKG_PATH", str(path))
-    monkeypatch.delenv("SAFEMAP_DATABASE_URL", raising=False)
-    return path
-
-
 def _zipped_shapefile(path: Path, dbf_bytes: int) -> Path:
     """A zip with a .dbf of ``dbf_bytes`` spaces (declared honestly; it compresses about 1000:1)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -14,20 +14,7 @@ from safemap.api.settings import SettingsInvalid, load_settings
 from safemap.layers.errors import ValidationFailed
 from safemap.layers.store import open_store
 from safemap.layers.tokens import authenticate, create_token, list_tokens
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.gpkg"
-    monkeypatch.setenv("SAFEMAP_GPKG_PATH", str(path))
-    monkeypatch.delenv("SAFEMAP_DATABASE_URL", raising=False)
-    monkeypatch.delenv("SAFEMAP_EXTENT", raising=False)
-    return path
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.output
+from tests.support.cli import run
 
 
 @pytest.mark.parametrize("days", ["0", "-1", "99999999999"])
