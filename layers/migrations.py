@@ -10,11 +10,13 @@ are created automatically; any other difference between catalogue and database
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, insert, inspect, select
+from sqlalchemy import Column, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 
 from safemap.layers import paths
@@ -23,7 +25,7 @@ from safemap.layers.errors import SchemaError
 from safemap.layers.model import utc_now
 from safemap.layers.tables import META_TABLE, Schema
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Step = Callable[[Operations, Connection, Schema], None]
 
@@ -148,8 +150,57 @@ def _v3_incident_lifecycle(op: Operations, conn: Connection, schema: Schema) -> 
     replace_enum_check(conn, schema, "incidents", "status")
 
 
+#: The 调度单号 of dispatches confirmed before version 4: hex, unreadable on the radio.
+_HEX_PLAN = re.compile(r"[0-9a-f]{8,40}")
+
+
+def _v4_plan_numbers(op: Operations, conn: Connection, schema: Schema) -> None:
+    """Version 4 (issue 14): 调度单号 people can read, also for dispatches confirmed before.
+
+    Dispatches used to be numbered by a random hex string (``3f9c2a71…``). Each such plan is
+    renumbered as new plans are (:func:`safemap.layers.dispatching.plan_number`): its earliest
+    出动时间 in the store's zone (``conn.info["safemap_tz"]``, set by :func:`ensure_schema`) and
+    three digits taken from the old number, so the same database always gets the same numbers.
+    The dispatch names (``<单号>-<n>``) and the incident timelines that quote the number follow;
+    the audit log keeps what was written then.
+    """
+    tz = conn.info.get("safemap_tz", dt.UTC)
+    names = inspect(conn).get_table_names()
+    if "dispatches" not in names:
+        return
+    t = schema.layers["dispatches"]
+    rows = conn.execute(select(t.c.plan_id, t.c.confirmed_at)).all()
+    used = {r.plan_id for r in rows}
+    first: dict[str, dt.datetime | None] = {}
+    for r in rows:
+        if r.plan_id and _HEX_PLAN.fullmatch(r.plan_id):
+            when = r.confirmed_at
+            if isinstance(when, str):
+                when = dt.datetime.fromisoformat(when)
+            if isinstance(when, dt.datetime) and when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+            known = first.get(r.plan_id)
+            first[r.plan_id] = when if known is None or (when is not None and when < known) else known
+    events = schema.layers.get("incident_events") if "incident_events" in names else None
+    for old, when in sorted(first.items(), key=lambda kv: (kv[1] is None, kv[1] or dt.datetime.min, kv[0])):
+        stamp = (when or utc_now()).astimezone(tz)
+        suffix = int(old[:8], 16) % 900
+        new = f"{stamp:%Y%m%d-%H%M%S}-{suffix + 100}"
+        while new in used:
+            suffix = (suffix + 1) % 900
+            new = f"{stamp:%Y%m%d-%H%M%S}-{suffix + 100}"
+        used.add(new)
+        conn.execute(update(t).where(t.c.plan_id == old).values(plan_id=new, name=func.replace(t.c.name, old, new)))
+        if events is not None:
+            conn.execute(
+                update(events)
+                .where(events.c.text.contains(old) | events.c.ref.contains(old))
+                .values(text=func.replace(events.c.text, old, new), ref=func.replace(events.c.ref, old, new))
+            )
+
+
 #: version -> step from version - 1. Version 1 is the initial schema.
-MIGRATIONS: dict[int, Step] = {2: _v2_units_flash_points, 3: _v3_incident_lifecycle}
+MIGRATIONS: dict[int, Step] = {2: _v2_units_flash_points, 3: _v3_incident_lifecycle, 4: _v4_plan_numbers}
 
 
 def current_version(conn: Connection, schema: Schema) -> int | None:
@@ -170,16 +221,19 @@ def ensure_schema(
     migrations: Mapping[int, Step] = MIGRATIONS,
     target: int = SCHEMA_VERSION,
     created: list[str] | None = None,
+    tz: dt.tzinfo = dt.UTC,
 ) -> int:
     """Create or upgrade the store's schema to ``target``; return the version found before.
 
-    Returns 0 for a new store. Names of the tables created now are appended to
+    Returns 0 for a new store. ``tz`` is the store's zone (steps read it as
+    ``conn.info["safemap_tz"]``: local times written into data). Names of the tables created now are appended to
     ``created`` (so reference tables can be seeded once). Raises :class:`SchemaError`
     when the store is newer than this program or does not match the catalogue after
     upgrading.
     """
     created = created if created is not None else []
     with backend.write() as conn:
+        conn.info["safemap_tz"] = tz
         backend.prepare(conn)
         existing = backend.table_names(conn)
         if META_TABLE not in existing:

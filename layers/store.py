@@ -119,7 +119,7 @@ class FeatureStore:
         self.layers = {layer.name: layer for layer in layers}
         self.schema: Schema = build_schema(backend.types, layers)
         self.created: list[str] = []
-        self.previous_version = ensure_schema(backend, self.schema, created=self.created)
+        self.previous_version = ensure_schema(backend, self.schema, created=self.created, tz=self.tz)
         self._referrers = {
             name: [(other, f) for other in layers for f in other.fields if f.references == name] for name in self.layers
         }

@@ -281,7 +281,7 @@ def _check_v3(store: FeatureStore, old_id: int) -> None:
     from safemap.api.services import incidents
 
     with store.backend.read() as conn:
-        assert current_version(conn, store.schema) == SCHEMA_VERSION == 3
+        assert current_version(conn, store.schema) == SCHEMA_VERSION >= 3  # upgraded through v3 to the newest
         assert store.backend.column_names(conn, "incidents") >= V3_INCIDENT_COLUMNS
         assert {"incident_zones", "incident_events"} <= store.backend.table_names(conn)
     old = store.get("incidents", old_id)["properties"]
@@ -337,3 +337,93 @@ def test_version_2_postgis_store_is_upgraded_to_the_incident_lifecycle(pg_url: s
         _check_v3(upgraded, old_id)
     finally:
         upgraded.close()
+
+
+def test_v4_renumbers_hex_dispatch_plans_as_people_read_them(store: FeatureStore) -> None:
+    """Dispatches confirmed before version 4 had hex 调度单号; upgrading gives them the new form.
+
+    Plan ``3f9c2a71…`` confirmed 2026-11-30 16:05:09 UTC is 2026-12-01 00:05:09 in Yumin (UTC+8):
+    ``20261201-000509-`` and three digits from the old number (0x3f9c2a71 = 1067199089; % 900 + 100 = 789).
+    """
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    old = "3f9c2a71d0e84b6a"
+    line = {"type": "LineString", "coordinates": [[83.0, 46.2], [83.01, 46.21]]}
+    incident = store.create(
+        "incidents",
+        {
+            "geometry": POINT,
+            "properties": {
+                "name": "测试事件",
+                "kind": "fire",
+                "status": "reported",
+                "reported_at": "2026-11-30T16:00:00Z",
+            },
+        },
+        ADMIN,
+    )
+    for k, when in enumerate(("2026-11-30T16:05:09Z", "2026-11-30T16:05:30Z")):
+        store.create(
+            "dispatches",
+            {
+                "geometry": line,
+                "properties": {
+                    "name": f"{old}-{k + 1}",
+                    "plan_id": old,
+                    "incident_id": incident["id"],
+                    "incident_lon": 83.0,
+                    "incident_lat": 46.2,
+                    "resource_layer": "rescue_teams",
+                    "status": "confirmed",
+                    "confirmed_at": when,
+                },
+            },
+            ADMIN,
+        )
+    store.create(
+        "dispatches",
+        {
+            "geometry": line,
+            "properties": {
+                "name": "20261130-080000-123-1",
+                "plan_id": "20261130-080000-123",
+                "incident_lon": 83.0,
+                "incident_lat": 46.2,
+                "resource_layer": "rescue_teams",
+                "status": "released",
+                "confirmed_at": "2026-11-30T00:00:00Z",
+            },
+        },
+        ADMIN,
+    )
+    store.create(
+        "incident_events",
+        {
+            "geometry": None,
+            "properties": {
+                "name": "调度",
+                "incident_id": incident["id"],
+                "at": "2026-11-30T16:05:09Z",
+                "kind": "dispatch",
+                "actor": "调度员甲",
+                "text": f"调度单号 {old}：一号车",
+                "ref": f"dispatches:{old}",
+            },
+        },
+        ADMIN,
+    )
+    with store.backend.write() as conn:
+        conn.execute(store.schema.meta.update().where(store.schema.meta.c.key == "schema_version").values(value="3"))
+    assert ensure_schema(store.backend, store.schema, tz=ZoneInfo("Asia/Shanghai")) == 3
+    new = "20261201-000509-789"
+    assert int("3f9c2a71", 16) % 900 + 100 == 789
+    plans = {(r["name"], r["plan_id"]) for r in store.query("dispatches", limit=None).rows}
+    assert plans == {
+        (f"{new}-1", new),
+        (f"{new}-2", new),
+        ("20261130-080000-123-1", "20261130-080000-123"),  # already readable: untouched
+    }
+    event = store.query("incident_events", limit=None).rows[0]
+    assert event["text"] == f"调度单号 {new}：一号车" and event["ref"] == f"dispatches:{new}"
+    assert dt.datetime(2026, 11, 30, 16, 5, 9, tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai")).day == 1
