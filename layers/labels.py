@@ -229,12 +229,29 @@ def problem_text(path: str, message: str, layer: Layer | None = None, words: Map
 # --- numbers -------------------------------------------------------------------------------
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a float, or ``None`` when it is ``None``, NaN or infinite (shown as ``—``).
+
+    Parameters
+    ----------
+    value
+        A number, or anything :class:`float` accepts (which raises on the rest).
+
+    Returns
+    -------
+    float or None
+        The finite number, ``None`` when there is none.
+    """
+    if value is None:
+        return None
+    x = float(value)
+    return x if math.isfinite(x) else None
+
+
 def number_text(value: Any, digits: int = 3) -> str:
     """A number without an exponent: ``1e6`` → ``1000000``, ``2.50`` → ``2.5``."""
-    if value is None:
-        return "—"
-    x = float(value)
-    if not math.isfinite(x):
+    x = _finite(value)
+    if x is None:
         return "—"
     if x.is_integer() and abs(x) < 1e15:
         return str(int(x))
@@ -272,10 +289,8 @@ def rate_text(value: Any, *, unit: str = "/年", floor: float = 1e-8, digits: in
 
 def duration_text(seconds: Any) -> str:
     """A duration as 时分秒: ``1小时02分05秒``, ``9分24秒``, ``45秒``; ``—`` when unknown."""
-    if seconds is None:
-        return "—"
-    x = float(seconds)
-    if not math.isfinite(x):
+    x = _finite(seconds)
+    if x is None:
         return "—"
     total = max(0, round(x))
     h, rest = divmod(total, 3600)
@@ -289,10 +304,8 @@ def duration_text(seconds: Any) -> str:
 
 def distance_text(metres: Any) -> str:
     """A distance: ``850 m`` below a kilometre, ``9.4 km`` above; ``—`` when unknown."""
-    if metres is None:
-        return "—"
-    x = float(metres)
-    if not math.isfinite(x):
+    x = _finite(metres)
+    if x is None:
         return "—"
     if abs(x) < 1000:
         return f"{round(x)} m"

@@ -26,7 +26,7 @@ import csv
 from typing import Any
 
 from safemap.layers import paths
-from safemap.layers.catalogue import Field, GeometryType, Layer, Style, common_fields
+from safemap.layers.catalogue import EnumType, Field, GeometryType, Layer, Style, common_fields
 from safemap.layers.enums import (
     ALARM_KIND,
     ALARM_STATE,
@@ -58,6 +58,29 @@ def _setpoint(name: str, label: str) -> Field:
     return Field(name, "float", label, minimum=-1e9, maximum=1e9, description="Alarm set point in the sensor's unit.")
 
 
+def _required_enum(name: str, label: str, enum: EnumType) -> Field:
+    """A required field taking one code of ``enum`` (``kind``, ``unit``, ``state`` …)."""
+    return Field(name, "enum", label, required=True, enum=enum)
+
+
+def _site_refs() -> tuple[Field, ...]:
+    """The hazard source and the enterprise a sensor or an alarm belongs to."""
+    return (
+        Field("hazard_source_id", "int", "危险源编号", references="hazard_sources"),
+        Field("enterprise_id", "int", "企业编号", references="enterprises"),
+    )
+
+
+def _carrier() -> Field:
+    """The carrier (an enterprise) of a registered route or a vehicle."""
+    return Field("enterprise_id", "int", "承运企业编号", references="enterprises")
+
+
+def _note() -> Field:
+    """The free-text note that ends a layer's own fields."""
+    return Field("note", "str", "备注", max_length=500)
+
+
 SENSORS = Layer(
     name="sensors",
     label="监测传感器",
@@ -74,10 +97,9 @@ SENSORS = Layer(
             pattern=SENSOR_CODE,
             description="The code the device reports under; unique (services look sensors up by it).",
         ),
-        Field("kind", "enum", "监测类型", required=True, enum=SENSOR_KIND),
-        Field("unit", "enum", "计量单位", required=True, enum=SENSOR_UNIT),
-        Field("hazard_source_id", "int", "危险源编号", references="hazard_sources"),
-        Field("enterprise_id", "int", "企业编号", references="enterprises"),
+        _required_enum("kind", "监测类型", SENSOR_KIND),
+        _required_enum("unit", "计量单位", SENSOR_UNIT),
+        *_site_refs(),
         Field("substance", "str", "监测物质", max_length=100),
         Field("range_min", "float", "量程下限", minimum=-1e9, maximum=1e9),
         Field("range_max", "float", "量程上限", minimum=-1e9, maximum=1e9),
@@ -104,7 +126,7 @@ SENSORS = Layer(
             description=f"No reading for this long: offline (empty: {DEFAULT_STALE_AFTER_S} s).",
         ),
         Field("standard", "str", "依据", max_length=200, description='e.g. "GB/T 50493-2019 5.5.2".'),
-        Field("note", "str", "备注", max_length=500),
+        _note(),
     ),
     # Drawn live by the 监测预警 panel (state colours, positions that move), not as a static layer.
     style=None,
@@ -119,8 +141,8 @@ HAZMAT_ROUTES = Layer(
     geometry_types=LINES,
     fields=(
         *common_fields(),
-        Field("enterprise_id", "int", "承运企业编号", references="enterprises"),
-        Field("note", "str", "备注", max_length=500),
+        _carrier(),
+        _note(),
     ),
     style=Style("line", "#ff6f00", weight=4),
     editors=frozenset({"dispatcher", "admin"}),
@@ -143,8 +165,8 @@ VEHICLES = Layer(
             pattern=PLATE,
             description="Licence plate, e.g. 新F12345 or 新F1234挂; unique (positions are reported under it).",
         ),
-        Field("kind", "enum", "车辆类型", required=True, enum=VEHICLE_KIND),
-        Field("enterprise_id", "int", "承运企业编号", references="enterprises"),
+        _required_enum("kind", "车辆类型", VEHICLE_KIND),
+        _carrier(),
         Field("team_id", "int", "救援队伍编号", references="rescue_teams"),
         Field("profile", "enum", "车型", enum=VEHICLE_PROFILE),
         Field("cargo", "str", "装载货物", max_length=200),
@@ -160,7 +182,7 @@ VEHICLES = Layer(
             description=f"Empty: {DEFAULT_MAX_OFF_ROUTE_M:g} m.",
         ),
         Field("phone", "str", "联系电话", max_length=30, pattern=PHONE),
-        Field("note", "str", "备注", max_length=500),
+        _note(),
     ),
     # Drawn live by the 监测预警 panel (state colours, positions that move), not as a static layer.
     style=None,
@@ -175,9 +197,9 @@ GEOFENCES = Layer(
     geometry_types=POLY,
     fields=(
         *common_fields(),
-        Field("kind", "enum", "围栏类型", required=True, enum=GEOFENCE_KIND),
-        Field("rule", "enum", "规则", required=True, enum=GEOFENCE_RULE),
-        Field("applies_to", "enum", "适用车辆", required=True, enum=GEOFENCE_APPLIES),
+        _required_enum("kind", "围栏类型", GEOFENCE_KIND),
+        _required_enum("rule", "规则", GEOFENCE_RULE),
+        _required_enum("applies_to", "适用车辆", GEOFENCE_APPLIES),
         Field(
             "max_stop_s",
             "int",
@@ -195,7 +217,7 @@ GEOFENCES = Layer(
             pattern=HOURS,
             description="e.g. 07:00-20:00 (local time); empty: always.",
         ),
-        Field("note", "str", "备注", max_length=500),
+        _note(),
     ),
     style=Style("fill", "#ad1457", by="kind", weight=2, fill_opacity=0.12),
     editors=frozenset({"dispatcher", "planner", "admin"}),
@@ -209,14 +231,13 @@ ALARMS = Layer(
     geometry_types=("Point",),
     fields=(
         *common_fields(),
-        Field("kind", "enum", "报警类型", required=True, enum=ALARM_KIND),
-        Field("state", "enum", "报警状态", required=True, enum=ALARM_STATE),
+        _required_enum("kind", "报警类型", ALARM_KIND),
+        _required_enum("state", "报警状态", ALARM_STATE),
         Field("level", "int", "报警级别", minimum=1, maximum=2),
         Field("sensor_id", "int", "传感器编号", references="sensors"),
         Field("vehicle_id", "int", "车辆编号", references="vehicles"),
         Field("geofence_id", "int", "电子围栏编号", references="geofences"),
-        Field("hazard_source_id", "int", "危险源编号", references="hazard_sources"),
-        Field("enterprise_id", "int", "企业编号", references="enterprises"),
+        *_site_refs(),
         Field("incident_id", "int", "事件编号", references="incidents"),
         Field("substance", "str", "物质", max_length=100),
         Field("value", "float", "报警时数值"),

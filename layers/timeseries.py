@@ -232,13 +232,14 @@ _SQLITE_AGG_DDL = (
     "n INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, "
     "PRIMARY KEY (sensor_id, bucket)) WITHOUT ROWID"
 )
-_SQLITE_BATCH = (
-    "CREATE TEMP TABLE IF NOT EXISTS safemap_batch_readings (sensor_id INTEGER NOT NULL, ts INTEGER NOT NULL, "
-    "value REAL NOT NULL, PRIMARY KEY (sensor_id, ts)) WITHOUT ROWID",
-    "CREATE TEMP TABLE IF NOT EXISTS safemap_batch_positions (vehicle_id INTEGER NOT NULL, ts INTEGER NOT NULL, "
-    "lon REAL NOT NULL, lat REAL NOT NULL, speed_kmh REAL, heading_deg REAL, "
+#: The temp table each SQLite insert goes through (by the table it fills).
+_SQLITE_BATCH = {
+    "readings": "CREATE TEMP TABLE IF NOT EXISTS safemap_batch_readings (sensor_id INTEGER NOT NULL, "
+    "ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (sensor_id, ts)) WITHOUT ROWID",
+    "positions": "CREATE TEMP TABLE IF NOT EXISTS safemap_batch_positions (vehicle_id INTEGER NOT NULL, "
+    "ts INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, speed_kmh REAL, heading_deg REAL, "
     "PRIMARY KEY (vehicle_id, ts)) WITHOUT ROWID",
-)
+}
 
 
 def _sqlite_agg(step: str, width: int) -> str:
@@ -388,7 +389,16 @@ class TimeSeries:
                 batch,
             )
         else:
-            new = self._sqlite_insert_readings(batch)
+            new = self._sqlite_insert(
+                "readings",
+                "sensor_id",
+                batch,
+                (
+                    "INSERT INTO safemap_readings SELECT sensor_id, ts, value FROM temp.safemap_batch_readings",
+                    _sqlite_agg("1min", _MINUTE_US),
+                    _sqlite_agg("1h", _HOUR_US),
+                ),
+            )
         return [r for r in batch if (r[0], r[1]) in new]
 
     def insert_positions(self, rows: Sequence[Position]) -> list[Position]:
@@ -422,7 +432,12 @@ class TimeSeries:
                 batch,
             )
         else:
-            new = self._sqlite_insert_positions(batch)
+            new = self._sqlite_insert(
+                "positions",
+                "vehicle_id",
+                batch,
+                ("INSERT INTO safemap_positions SELECT * FROM temp.safemap_batch_positions",),
+            )
         return [r for r in batch if (r[0], r[1]) in new]
 
     def _pg_insert(self, table: str, stmt: Any, params: Any, batch: Sequence[tuple[Any, ...]]) -> set[Any]:
@@ -440,60 +455,48 @@ class TimeSeries:
                     self._partitions = self._existing_partitions(conn)
         raise AssertionError("unreachable")
 
-    def _sqlite_insert_readings(self, batch: list[Reading]) -> set[tuple[int, dt.datetime]]:
-        with self.backend.write() as conn:
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            cur = raw.cursor()
-            try:
-                cur.execute(_SQLITE_BATCH[0])
-                cur.execute("DELETE FROM temp.safemap_batch_readings")
-                cur.executemany(
-                    "INSERT INTO temp.safemap_batch_readings VALUES (?, ?, ?)",
-                    [(r[0], to_micros(r[1]), r[2]) for r in batch],
-                )
-                cur.execute(
-                    "DELETE FROM temp.safemap_batch_readings AS b WHERE EXISTS (SELECT 1 FROM safemap_readings r "
-                    "WHERE r.sensor_id = b.sensor_id AND r.ts = b.ts)"
-                )
-                new = {
-                    (int(s), from_micros(t))
-                    for s, t in cur.execute("SELECT sensor_id, ts FROM temp.safemap_batch_readings")
-                }
-                if new:
-                    cur.execute(
-                        "INSERT INTO safemap_readings SELECT sensor_id, ts, value FROM temp.safemap_batch_readings"
-                    )
-                    cur.execute(_sqlite_agg("1min", _MINUTE_US))
-                    cur.execute(_sqlite_agg("1h", _HOUR_US))
-                cur.execute("DELETE FROM temp.safemap_batch_readings")
-            finally:
-                cur.close()
-        return new
+    def _sqlite_insert(
+        self, table: str, key: str, batch: Sequence[tuple[Any, ...]], then: Sequence[str]
+    ) -> set[tuple[int, dt.datetime]]:
+        """Store a batch in SQLite through its temp table; return the (id, ts) of the rows actually new.
 
-    def _sqlite_insert_positions(self, batch: list[Position]) -> set[tuple[int, dt.datetime]]:
+        Parameters
+        ----------
+        table
+            ``readings`` or ``positions``: the rows go to ``safemap_{table}`` through
+            ``temp.safemap_batch_{table}`` (created by :data:`_SQLITE_BATCH`).
+        key
+            The id column, ``sensor_id`` or ``vehicle_id``.
+        batch
+            Rows (id, aware UTC ts, the other columns in table order), deduplicated; not empty.
+        then
+            The statements that move the new rows from the temp table into the store (run only
+            when there are new rows).
+
+        Returns
+        -------
+        set of tuple of (int, datetime)
+            The (id, ts) of the rows not stored before.
+        """
+        temp = f"temp.safemap_batch_{table}"
         with self.backend.write() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
             cur = raw.cursor()
             try:
-                cur.execute(_SQLITE_BATCH[1])
-                cur.execute("DELETE FROM temp.safemap_batch_positions")
-                cur.executemany(
-                    "INSERT INTO temp.safemap_batch_positions VALUES (?, ?, ?, ?, ?, ?)",
-                    [(r[0], to_micros(r[1]), r[2], r[3], r[4], r[5]) for r in batch],
-                )
+                cur.execute(_SQLITE_BATCH[table])
+                cur.execute(f"DELETE FROM {temp}")
+                rows = [(r[0], to_micros(r[1]), *r[2:]) for r in batch]
+                cur.executemany(f"INSERT INTO {temp} VALUES ({', '.join('?' * len(rows[0]))})", rows)
                 cur.execute(
-                    "DELETE FROM temp.safemap_batch_positions AS b WHERE EXISTS (SELECT 1 FROM safemap_positions p "
-                    "WHERE p.vehicle_id = b.vehicle_id AND p.ts = b.ts)"
+                    f"DELETE FROM {temp} AS b WHERE EXISTS (SELECT 1 FROM safemap_{table} s "
+                    f"WHERE s.{key} = b.{key} AND s.ts = b.ts)"
                 )
-                new = {
-                    (int(v), from_micros(t))
-                    for v, t in cur.execute("SELECT vehicle_id, ts FROM temp.safemap_batch_positions")
-                }
+                new = {(int(i), from_micros(t)) for i, t in cur.execute(f"SELECT {key}, ts FROM {temp}")}
                 if new:
-                    cur.execute("INSERT INTO safemap_positions SELECT * FROM temp.safemap_batch_positions")
-                cur.execute("DELETE FROM temp.safemap_batch_positions")
+                    for stmt in then:
+                        cur.execute(stmt)
+                cur.execute(f"DELETE FROM {temp}")
             finally:
                 cur.close()
         return new

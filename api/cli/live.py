@@ -6,13 +6,16 @@ import datetime as dt
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import click
 import orjson
+from click.decorators import FC
 
 from safemap.api.cli.common import cli_actor, configured_store, fail, settings
 from safemap.layers.errors import LayerError
+from safemap.layers.labels import duration_text
 
 __all__ = ["COMMANDS"]
 
@@ -35,41 +38,45 @@ def _post(url: str, token: str, path: str, body: dict[str, Any]) -> dict[str, An
         ) from None
 
 
+def _range_option(
+    name: str, low: float, high: float | None, default: float, help: str, *, show_default: bool | None = True
+) -> Callable[[FC], FC]:
+    """A ``--name`` option taking a float in ``[low, high]`` (no upper bound when ``high`` is ``None``).
+
+    Parameters
+    ----------
+    name
+        The option, e.g. ``--minutes``.
+    low, high
+        The closed range of accepted values (:class:`click.FloatRange`).
+    default
+        The value when the option is not given.
+    help
+        The help text.
+    show_default
+        Whether ``--help`` shows the default (``None``: click's own default, not shown).
+
+    Returns
+    -------
+    Callable
+        The :func:`click.option` decorator.
+    """
+    return click.option(name, type=click.FloatRange(low, high), default=default, show_default=show_default, help=help)
+
+
 @click.command("simulate")
-@click.option(
-    "--minutes",
-    type=click.FloatRange(1, 7 * 24 * 60),
-    default=60.0,
-    show_default=True,
-    help="Simulated time to produce.",
-)
-@click.option(
-    "--speed",
-    type=click.FloatRange(0, 3600),
-    default=1.0,
-    show_default=True,
-    help="Simulated seconds per real second (0: as fast as possible).",
-)
-@click.option(
-    "--interval",
-    type=click.FloatRange(1, 3600),
-    default=10.0,
-    show_default=True,
-    help="Seconds between two readings of a sensor.",
-)
-@click.option(
+@_range_option("--minutes", 1, 7 * 24 * 60, 60.0, "Simulated time to produce.")
+@_range_option("--speed", 0, 3600, 1.0, "Simulated seconds per real second (0: as fast as possible).")
+@_range_option("--interval", 1, 3600, 10.0, "Seconds between two readings of a sensor.")
+@_range_option(
     "--backfill-hours",
-    type=click.FloatRange(0, 24 * 7),
-    default=0.0,
-    help="Start this many hours in the past (fills the 24 h trend charts quickly with --speed 0).",
+    0,
+    24 * 7,
+    0.0,
+    "Start this many hours in the past (fills the 24 h trend charts quickly with --speed 0).",
+    show_default=None,
 )
-@click.option(
-    "--leak-after",
-    type=click.FloatRange(0),
-    default=120.0,
-    show_default=True,
-    help="Seconds into the run when the slow leak starts.",
-)
+@_range_option("--leak-after", 0, None, 120.0, "Seconds into the run when the slow leak starts.")
 @click.option("--url", default=None, help="Post to a running server (http://127.0.0.1:8000) instead of the store.")
 @click.option("--token", default=None, help="Device token for --url.")
 @click.option("--mqtt", "mqtt_url", default=None, help="Publish to this broker (mqtt://host:port) instead.")
@@ -105,7 +112,7 @@ def simulate(
         publisher = _mqtt_publisher(mqtt_url) if mqtt_url else None
         leak = simulator.leak_sensor(reg)
         if leak is not None:
-            click.echo(f"缓慢泄漏：{reg.sensors[leak].get('name')}，{leak_after:g} 秒后开始（合成数据）")
+            click.echo(f"缓慢泄漏：{reg.sensors[leak].get('name')}，{duration_text(leak_after)}后开始（合成数据）")
         began = time.monotonic()
         totals = {"readings": 0, "positions": 0, "alarms": 0, "rejected": 0}
         for when, readings, positions in simulator.frames(reg, plan):
@@ -133,7 +140,7 @@ def simulate(
                 totals["alarms"] += len(answer["alarms"])
                 totals["rejected"] += len(answer["rejected"])
         click.echo(
-            f"已模拟 {minutes:g} 分钟：读数 {totals['readings']} 条，位置 {totals['positions']} 条，"
+            f"已模拟 {duration_text(minutes * 60)}：读数 {totals['readings']} 条，位置 {totals['positions']} 条，"
             f"新报警 {totals['alarms']} 次，拒收 {totals['rejected']} 条"
         )
 

@@ -25,10 +25,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from safemap.api.services.live_monitor import Monitor, monitor_for
+from safemap.api.services.live_monitor import Monitor, Outcome, monitor_for
 from safemap.api.services.live_registry import Registry, canonical_code, canonical_plate, registry
 from safemap.layers.store import FeatureStore
 from safemap.layers.timeseries import Position, Reading, TimeSeries
@@ -41,6 +42,8 @@ MAX_FUTURE = dt.timedelta(minutes=5)
 MAX_AGE = dt.timedelta(days=7)
 #: Most messages one HTTP batch may carry.
 MAX_BATCH = 10_000
+
+_Message = TypeVar("_Message", Reading, Position)
 
 
 @dataclass
@@ -128,23 +131,9 @@ class Ingest:
 
     def readings(self, items: list[Any], *, channel: str = "http", now: dt.datetime | None = None) -> IngestResult:
         """Ingest sensor readings ``{"sensor": code, "ts": …, "value": number}``."""
-        now = now or dt.datetime.now(dt.UTC)
-        reg = registry(self.store)
-        result = IngestResult()
-        good: list[Reading] = []
-        for index, item in enumerate(items):
-            try:
-                good.append(self._reading(reg, item, now))
-            except BadMessage as exc:
-                result.rejected.append({"index": index, "reason": str(exc)})
-        self._log_rejects("读数", channel, result)
-        if good:
-            new = self.series.insert_readings(good)
-            result.accepted = len(new)
-            result.duplicates = len(good) - len(new)
-            outcome = self.monitor.on_readings(reg, new)
-            result.late, result.alarms = outcome.late, outcome.alarms
-        return result
+        return self._batch(
+            items, "读数", self._reading, self.series.insert_readings, self.monitor.on_readings, channel, now
+        )
 
     def _reading(self, reg: Registry, item: Any, now: dt.datetime) -> Reading:
         if not isinstance(item, dict):
@@ -161,21 +150,59 @@ class Ingest:
 
     def positions(self, items: list[Any], *, channel: str = "http", now: dt.datetime | None = None) -> IngestResult:
         """Ingest vehicle positions ``{"plate", "ts", "lon", "lat", "speed_kmh"?, "heading"?}``."""
+        return self._batch(
+            items, "位置", self._position, self.series.insert_positions, self.monitor.on_positions, channel, now
+        )
+
+    def _batch(
+        self,
+        items: list[Any],
+        what: str,
+        parse: Callable[[Registry, Any, dt.datetime], _Message],
+        insert: Callable[[list[_Message]], list[_Message]],
+        evaluate: Callable[[Registry, list[_Message]], Outcome],
+        channel: str,
+        now: dt.datetime | None,
+    ) -> IngestResult:
+        """Parse, store and evaluate one batch of messages of one kind.
+
+        Parameters
+        ----------
+        items
+            The messages as received (JSON values); each is parsed on its own.
+        what
+            The kind of message in Chinese (``读数``, ``位置``), for the log of rejects.
+        parse
+            Turns one message into a row of the time series or raises :class:`BadMessage`.
+        insert
+            Stores the good rows and returns those actually new (not stored before).
+        evaluate
+            Evaluates the new rows against the alarm rules (:class:`Monitor`).
+        channel
+            Where the batch came from (``http``, ``mqtt``, ``simulate``), for the log.
+        now
+            The server's clock (default: now, UTC) for the checks of the messages' times.
+
+        Returns
+        -------
+        IngestResult
+            The counts, the rejected messages with their reasons and the alarms touched.
+        """
         now = now or dt.datetime.now(dt.UTC)
         reg = registry(self.store)
         result = IngestResult()
-        good: list[Position] = []
+        good: list[_Message] = []
         for index, item in enumerate(items):
             try:
-                good.append(self._position(reg, item, now))
+                good.append(parse(reg, item, now))
             except BadMessage as exc:
                 result.rejected.append({"index": index, "reason": str(exc)})
-        self._log_rejects("位置", channel, result)
+        self._log_rejects(what, channel, result)
         if good:
-            new = self.series.insert_positions(good)
+            new = insert(good)
             result.accepted = len(new)
             result.duplicates = len(good) - len(new)
-            outcome = self.monitor.on_positions(reg, new)
+            outcome = evaluate(reg, new)
             result.late, result.alarms = outcome.late, outcome.alarms
         return result
 

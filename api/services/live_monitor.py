@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from safemap.api.services import live_alarms
 from safemap.api.services.incidents import durations_text
@@ -40,6 +41,18 @@ SENSOR_STALE_S = 300
 VEHICLE_STALE_S = 600
 
 
+class _Remembers(Protocol):
+    """A sensor's or vehicle's memory: all :meth:`Monitor._on_batch` reads of it."""
+
+    @property
+    def last_ts(self) -> dt.datetime | None:
+        """Time of the newest item evaluated, ``None`` before the first one."""
+
+
+_Item = TypeVar("_Item")
+_Memory = TypeVar("_Memory", bound=_Remembers)
+
+
 @dataclass
 class Outcome:
     """What one batch did to the live state."""
@@ -55,6 +68,31 @@ def _thresholds(row: dict[str, Any]) -> alarm_rules.Thresholds:
     except ValueError as exc:
         log.warning("传感器 %s 的报警值设置有误（%s），暂不判定报警", row.get("code"), exc)
         return alarm_rules.Thresholds()
+
+
+def _sensor_row(sid: int, memory: alarm_rules.SensorMemory, state: str) -> dict[str, Any]:
+    """A sensor's live state row (:meth:`TimeSeries.set_sensor_state`) from its memory."""
+    return {
+        "sensor_id": sid,
+        "ts": memory.last_ts,
+        "value": memory.last_value,
+        "state": state,
+        "detail": memory.as_dict(),
+    }
+
+
+def _vehicle_row(vid: int, memory: VehicleMemory, state: str) -> dict[str, Any]:
+    """A vehicle's live state row (:meth:`TimeSeries.set_vehicle_state`) from its memory."""
+    return {
+        "vehicle_id": vid,
+        "ts": memory.last_ts,
+        "lon": memory.lon,
+        "lat": memory.lat,
+        "speed_kmh": memory.speed_kmh,
+        "heading_deg": memory.heading_deg,
+        "state": state,
+        "detail": dump_memory(memory),
+    }
 
 
 class Monitor(VehicleRules):
@@ -115,47 +153,103 @@ class Monitor(VehicleRules):
             found = self._threshold_cache[sid] = _thresholds(reg.sensors[sid])
         return found
 
+    # ----------------------------------------------------------------- batches
+    def _on_batch(
+        self,
+        reg: Registry,
+        groups: dict[int, list[_Item]],
+        rows: dict[int, dict[str, Any]],
+        load: Callable[[], None],
+        memory_of: Callable[[int], _Memory],
+        ts_of: Callable[[_Item], dt.datetime],
+        evaluate: Callable[[Registry, int, dict[str, Any], _Memory, list[_Item]], tuple[list[int], dict[str, Any]]],
+        write: Callable[[list[dict[str, Any]]], int | None],
+    ) -> Outcome:
+        """Evaluate one batch of new items, grouped by sensor or vehicle, under the lock.
+
+        Parameters
+        ----------
+        reg
+            The registry of sensors and vehicles.
+        groups
+            The new items of each sensor or vehicle (sorted here, in place, by time).
+        rows
+            The registered sensors or vehicles by id; items of an unknown one are skipped.
+        load
+            Reads the memories from the store when another writer moved them.
+        memory_of
+            The memory of one sensor or vehicle (a new one when there is none yet).
+        ts_of
+            The time of one item.
+        evaluate
+            Evaluates the fresh items (newer than the memory's ``last_ts``) of one sensor or
+            vehicle; returns the alarms it touched and the live state row to write.
+        write
+            Writes the live state rows; returns the state batch's seq.
+
+        Returns
+        -------
+        Outcome
+            How many items were late (not newer than the memory) and the alarms touched.
+        """
+        outcome = Outcome()
+        with self.lock:
+            load()
+            states = []
+            for key, items in groups.items():
+                row = rows.get(key)
+                if row is None:
+                    continue
+                items.sort(key=ts_of)
+                memory = memory_of(key)
+                fresh = [p for p in items if memory.last_ts is None or ts_of(p) > memory.last_ts]
+                outcome.late += len(items) - len(fresh)
+                if not fresh:
+                    continue
+                alarms, state = evaluate(reg, key, row, memory, fresh)
+                outcome.alarms.extend(alarms)
+                states.append(state)
+            if states:
+                self._wrote(write(states))
+        return outcome
+
     # ----------------------------------------------------------------- sensors
     def on_readings(self, reg: Registry, new: list[Reading]) -> Outcome:
         """Evaluate newly stored readings; write the sensors' live state; raise and clear alarms."""
-        outcome = Outcome()
         by_sensor: dict[int, list[tuple[dt.datetime, float]]] = {}
         for sid, ts, value in new:
             by_sensor.setdefault(sid, []).append((ts, value))
-        with self.lock:
-            self._load_sensors()
-            states = []
-            for sid, series in by_sensor.items():
-                row = reg.sensors.get(sid)
-                if row is None:
-                    continue
-                series.sort(key=lambda p: p[0])
-                memory = self.sensors.get(sid) or alarm_rules.SensorMemory()
-                fresh = [p for p in series if memory.last_ts is None or p[0] > memory.last_ts]
-                outcome.late += len(series) - len(fresh)
-                if not fresh:
-                    continue
-                memory, transitions = alarm_rules.evaluate(self._thresholds(reg, sid), memory, fresh)
-                self.sensors[sid] = memory
-                for t in transitions:
-                    outcome.alarms.extend(self._sensor_transition(reg, row, t))
-                if self.sensor_state.get(sid) == "offline":
-                    last = fresh[-1][0]
-                    outcome.alarms.extend(live_alarms.recover(self.store, "offline", last, sensor_id=sid))
-                state = memory.level
-                self.sensor_state[sid] = state
-                states.append(
-                    {
-                        "sensor_id": sid,
-                        "ts": memory.last_ts,
-                        "value": memory.last_value,
-                        "state": state,
-                        "detail": memory.as_dict(),
-                    }
-                )
-            if states:
-                self._wrote(self.series.set_sensor_state(states))
-        return outcome
+        return self._on_batch(
+            reg,
+            by_sensor,
+            reg.sensors,
+            self._load_sensors,
+            lambda sid: self.sensors.get(sid) or alarm_rules.SensorMemory(),
+            lambda p: p[0],
+            self._sensor_readings,
+            self.series.set_sensor_state,
+        )
+
+    def _sensor_readings(
+        self,
+        reg: Registry,
+        sid: int,
+        row: dict[str, Any],
+        memory: alarm_rules.SensorMemory,
+        fresh: list[tuple[dt.datetime, float]],
+    ) -> tuple[list[int], dict[str, Any]]:
+        """One sensor's fresh ``(ts, value)`` readings: the alarms they touch and the sensor's live state."""
+        alarms: list[int] = []
+        memory, transitions = alarm_rules.evaluate(self._thresholds(reg, sid), memory, fresh)
+        self.sensors[sid] = memory
+        for t in transitions:
+            alarms.extend(self._sensor_transition(reg, row, t))
+        if self.sensor_state.get(sid) == "offline":
+            last = fresh[-1][0]
+            alarms.extend(live_alarms.recover(self.store, "offline", last, sensor_id=sid))
+        state = memory.level
+        self.sensor_state[sid] = state
+        return alarms, _sensor_row(sid, memory, state)
 
     def _sensor_transition(self, reg: Registry, row: dict[str, Any], t: alarm_rules.Transition) -> list[int]:
         sid = int(row["id"])
@@ -195,46 +289,34 @@ class Monitor(VehicleRules):
     # ----------------------------------------------------------------- vehicles
     def on_positions(self, reg: Registry, new: list[Position]) -> Outcome:
         """Evaluate newly stored positions; write the vehicles' live state; raise and clear alarms."""
-        outcome = Outcome()
         by_vehicle: dict[int, list[Position]] = {}
         for p in new:
             by_vehicle.setdefault(p[0], []).append(p)
-        with self.lock:
-            self._load_vehicles()
-            states = []
-            for vid, track in by_vehicle.items():
-                row = reg.vehicles.get(vid)
-                if row is None:
-                    continue
-                track.sort(key=lambda p: p[1])
-                memory = self.vehicles.get(vid) or VehicleMemory()
-                fresh = [p for p in track if memory.last_ts is None or p[1] > memory.last_ts]
-                outcome.late += len(track) - len(fresh)
-                if not fresh:
-                    continue
-                if memory.offline:
-                    memory.offline = False
-                    outcome.alarms.extend(live_alarms.recover(self.store, "offline", fresh[0][1], vehicle_id=vid))
-                outcome.alarms.extend(self._vehicle_rules(reg, row, memory, fresh))
-                last = fresh[-1]
-                memory.last_ts, memory.lon, memory.lat = last[1], last[2], last[3]
-                memory.speed_kmh, memory.heading_deg = last[4], last[5]
-                self.vehicles[vid] = memory
-                states.append(
-                    {
-                        "vehicle_id": vid,
-                        "ts": last[1],
-                        "lon": last[2],
-                        "lat": last[3],
-                        "speed_kmh": last[4],
-                        "heading_deg": last[5],
-                        "state": self._vehicle_state(memory),
-                        "detail": dump_memory(memory),
-                    }
-                )
-            if states:
-                self._wrote(self.series.set_vehicle_state(states))
-        return outcome
+        return self._on_batch(
+            reg,
+            by_vehicle,
+            reg.vehicles,
+            self._load_vehicles,
+            lambda vid: self.vehicles.get(vid) or VehicleMemory(),
+            lambda p: p[1],
+            self._vehicle_positions,
+            self.series.set_vehicle_state,
+        )
+
+    def _vehicle_positions(
+        self, reg: Registry, vid: int, row: dict[str, Any], memory: VehicleMemory, fresh: list[Position]
+    ) -> tuple[list[int], dict[str, Any]]:
+        """One vehicle's fresh positions: the alarms they touch and the vehicle's live state."""
+        alarms: list[int] = []
+        if memory.offline:
+            memory.offline = False
+            alarms.extend(live_alarms.recover(self.store, "offline", fresh[0][1], vehicle_id=vid))
+        alarms.extend(self._vehicle_rules(reg, row, memory, fresh))
+        last = fresh[-1]
+        memory.last_ts, memory.lon, memory.lat = last[1], last[2], last[3]
+        memory.speed_kmh, memory.heading_deg = last[4], last[5]
+        self.vehicles[vid] = memory
+        return alarms, _vehicle_row(vid, memory, self._vehicle_state(memory))
 
     # ----------------------------------------------------------------- silence
     def sweep(self, now: dt.datetime | None = None) -> list[int]:
@@ -273,15 +355,7 @@ class Monitor(VehicleRules):
                         unit="s",
                     )
                 )
-                sensor_rows.append(
-                    {
-                        "sensor_id": sid,
-                        "ts": memory.last_ts,
-                        "value": memory.last_value,
-                        "state": "offline",
-                        "detail": memory.as_dict(),
-                    }
-                )
+                sensor_rows.append(_sensor_row(sid, memory, "offline"))
             vehicle_rows = []
             for vid, vm in self.vehicles.items():
                 row = reg.vehicles.get(vid)
@@ -308,18 +382,7 @@ class Monitor(VehicleRules):
                         unit="s",
                     )
                 )
-                vehicle_rows.append(
-                    {
-                        "vehicle_id": vid,
-                        "ts": vm.last_ts,
-                        "lon": vm.lon,
-                        "lat": vm.lat,
-                        "speed_kmh": vm.speed_kmh,
-                        "heading_deg": vm.heading_deg,
-                        "state": "offline",
-                        "detail": dump_memory(vm),
-                    }
-                )
+                vehicle_rows.append(_vehicle_row(vid, vm, "offline"))
             raised = live_alarms.raise_many(self.store, pending)
             if sensor_rows:
                 self._wrote(self.series.set_sensor_state(sensor_rows))
