@@ -10,17 +10,14 @@ number or clause takes effect without a release.
 
 from __future__ import annotations
 
-from safemap.layers.catalogue import EnumType, Field, Layer, Member, common_fields
+from safemap.layers.catalogue import Field, Layer, common_fields
+from safemap.layers.enums import enum_of
 
 STANDARDS = "标准与参数"
 
 
-def _enum(name: str, *members: tuple[str, str]) -> EnumType:
-    return EnumType(name, tuple(Member(*m) for m in members))
-
-
 #: The rules and parameters the review knows; each code appears once in the table.
-ACCESS_RULE = _enum(
+ACCESS_RULE = enum_of(
     "access_rule",
     ("lane_width", "消防车道净宽"),
     ("lane_clear_height", "消防车道净空高度"),

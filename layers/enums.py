@@ -5,12 +5,13 @@ from __future__ import annotations
 from safemap.layers.catalogue import EnumType, Member
 
 
-def _enum(name: str, *members: tuple[str, ...]) -> EnumType:
+def enum_of(name: str, *members: tuple[str, ...]) -> EnumType:
+    """An enumeration ``name`` of members ``(code, label[, colour])``: the one way the catalogue builds them."""
     return EnumType(name, tuple(Member(*m) for m in members))
 
 
 # 安全风险四色: 红 重大, 橙 较大, 黄 一般, 蓝 低 (国务院安委办 2016-11 风险分级管控).
-RISK_LEVEL = _enum(
+RISK_LEVEL = enum_of(
     "risk_level",
     ("red", "红（重大风险）", "#e60012"),
     ("orange", "橙（较大风险）", "#f39800"),
@@ -18,7 +19,7 @@ RISK_LEVEL = _enum(
     ("blue", "蓝（低风险）", "#0068b7"),
 )
 
-INDUSTRY = _enum(
+INDUSTRY = enum_of(
     "industry",
     ("hazchem_production", "危化品生产", "#8e24aa"),
     ("hazchem_storage", "危化品经营（带储存）", "#6a1b9a"),
@@ -33,7 +34,7 @@ INDUSTRY = _enum(
     ("other", "其他", "#757575"),
 )
 
-HAZARD_KIND = _enum(
+HAZARD_KIND = enum_of(
     "hazard_kind",
     ("storage_tank", "储罐", "#b71c1c"),
     ("tank_farm", "罐区", "#c62828"),
@@ -48,15 +49,15 @@ HAZARD_KIND = _enum(
 
 # GB 18218-2018 §3 units: a storage unit is one tank farm within a dike or fire wall, or one
 # warehouse; a production unit is bounded by its shut-off valves (reference §1.1 "Units").
-UNIT_KIND = _enum(
+UNIT_KIND = enum_of(
     "unit_kind",
     ("storage", "储存单元", "#ff6f00"),
     ("production", "生产单元", "#6a1b9a"),
 )
 
-PLANT_STATUS = _enum("plant_status", ("new", "新建/改建/扩建"), ("existing", "在役"))
+PLANT_STATUS = enum_of("plant_status", ("new", "新建/改建/扩建"), ("existing", "在役"))
 
-VAPOUR_RECOVERY = _enum(
+VAPOUR_RECOVERY = enum_of(
     "vapour_recovery",
     ("none", "无油气回收"),
     ("unloading", "卸油油气回收"),
@@ -64,7 +65,7 @@ VAPOUR_RECOVERY = _enum(
 )
 
 # GB 18218-2018 Table 2 hazard classes (see reference/safety-standards.md §1, Table 1.2).
-HAZARD_CLASS = _enum(
+HAZARD_CLASS = enum_of(
     "hazard_class",
     ("J1", "J1 急性毒性-类别1 气体"),
     ("J2", "J2 急性毒性-类别1 固体/液体"),
@@ -92,7 +93,7 @@ HAZARD_CLASS = _enum(
     ("W11", "W11 遇水放出易燃气体的物质"),
 )
 
-TARGET_CATEGORY = _enum(
+TARGET_CATEGORY = enum_of(
     "target_category",
     ("school", "学校", "#1e88e5"),
     ("kindergarten", "幼儿园", "#42a5f5"),
@@ -113,7 +114,7 @@ TARGET_CATEGORY = _enum(
 )
 
 # GB 36894-2018 protected-target classes (reference §2, Table 2.1).
-GB36894_CLASS = _enum(
+GB36894_CLASS = enum_of(
     "gb36894_class",
     ("high_sensitive", "高敏感防护目标"),
     ("important", "重要防护目标"),
@@ -123,7 +124,7 @@ GB36894_CLASS = _enum(
 )
 
 # GB 50156 off-site targets (reference §6, Table 6.2).
-GB50156_CLASS = _enum(
+GB50156_CLASS = enum_of(
     "gb50156_class",
     ("important_public", "重要公共建筑物"),
     ("civil_1", "一类保护物"),
@@ -131,7 +132,7 @@ GB50156_CLASS = _enum(
     ("civil_3", "三类保护物"),
 )
 
-TEAM_KIND = _enum(
+TEAM_KIND = enum_of(
     "team_kind",
     ("fire_station", "消防救援站", "#d50000"),
     ("professional_fire", "专职消防队", "#ff1744"),
@@ -143,14 +144,14 @@ TEAM_KIND = _enum(
     ("volunteer", "社会志愿救援队", "#0091ea"),
 )
 
-TEAM_STATUS = _enum(
+TEAM_STATUS = enum_of(
     "team_status",
     ("available", "待命", "#2e7d32"),
     ("dispatched", "出动中", "#c62828"),
     ("off_duty", "休整/不可用", "#9e9e9e"),
 )
 
-VEHICLE_PROFILE = _enum(
+VEHICLE_PROFILE = enum_of(
     "vehicle_profile",
     ("fire_engine", "水罐消防车"),
     ("foam_engine", "泡沫消防车"),
@@ -163,14 +164,14 @@ VEHICLE_PROFILE = _enum(
     ("mine_rescue", "矿山救护车"),
 )
 
-DEPOT_LEVEL = _enum(
+DEPOT_LEVEL = enum_of(
     "depot_level",
     ("county", "县级", "#00695c"),
     ("township", "乡镇级", "#26a69a"),
     ("enterprise", "企业级", "#80cbc4"),
 )
 
-MATERIAL_CATEGORY = _enum(
+MATERIAL_CATEGORY = enum_of(
     "material_category",
     ("vehicle", "车辆机械"),
     ("fire_fighting", "灭火器材"),
@@ -184,7 +185,7 @@ MATERIAL_CATEGORY = _enum(
     ("other", "其他"),
 )
 
-ROAD_CLASS = _enum(
+ROAD_CLASS = enum_of(
     "road_class",
     ("national", "国道", "#d84315"),
     ("provincial", "省道", "#ef6c00"),
@@ -197,20 +198,20 @@ ROAD_CLASS = _enum(
     ("service", "厂区/内部道路", "#bdbdbd"),
 )
 
-ROAD_STATUS = _enum("road_status", ("open", "通行", "#424242"), ("closed", "封闭", "#d50000"))
+ROAD_STATUS = enum_of("road_status", ("open", "通行", "#424242"), ("closed", "封闭", "#d50000"))
 
-SITE_LAYER = _enum("site_layer", ("enterprises", "企业"), ("protected_targets", "防护目标"))
+SITE_LAYER = enum_of("site_layer", ("enterprises", "企业"), ("protected_targets", "防护目标"))
 
-HYDRANT_KIND = _enum("hydrant_kind", ("above_ground", "地上式"), ("underground", "地下式"))
+HYDRANT_KIND = enum_of("hydrant_kind", ("above_ground", "地上式"), ("underground", "地下式"))
 
-HYDRANT_STATUS = _enum(
+HYDRANT_STATUS = enum_of(
     "hydrant_status",
     ("ok", "完好", "#1565c0"),
     ("damaged", "损坏", "#d50000"),
     ("no_water", "无水/压力不足", "#ff6d00"),
 )
 
-TOWNSHIP_KIND = _enum(
+TOWNSHIP_KIND = enum_of(
     "township_kind",
     ("town", "镇"),
     ("township", "乡"),
@@ -218,20 +219,20 @@ TOWNSHIP_KIND = _enum(
     ("regiment", "兵团团场"),
 )
 
-SETTLEMENT_KIND = _enum(
+SETTLEMENT_KIND = enum_of(
     "settlement_kind",
     ("county_seat", "县城", "#b71c1c"),
     ("township_seat", "乡镇驻地", "#4e342e"),
     ("village", "村/社区/连队", "#8d6e63"),
 )
 
-BOUNDARY_LEVEL = _enum(
+BOUNDARY_LEVEL = enum_of(
     "boundary_level",
     ("county", "县级", "#5d4037"),
     ("reserve_extent", "保护区范围（示意，非法定边界）", "#2e7d32"),
 )
 
-INCIDENT_KIND = _enum(
+INCIDENT_KIND = enum_of(
     "incident_kind",
     ("fire", "火灾", "#d50000"),
     ("explosion", "爆炸", "#b71c1c"),
@@ -248,7 +249,7 @@ INCIDENT_KIND = _enum(
 # moves forward (api/services/incidents.py). ``controlled`` (险情已控制) is kept from schema
 # version 1, where stored incidents use it: an optional step after 处置中 (still being handled,
 # the danger contained), before 结束.
-INCIDENT_STATUS = _enum(
+INCIDENT_STATUS = enum_of(
     "incident_status",
     ("reported", "接警", "#d50000"),
     ("verified", "核实", "#ff6d00"),
@@ -258,7 +259,7 @@ INCIDENT_STATUS = _enum(
 )
 
 # What an incident's timeline records (incident_events.kind).
-INCIDENT_EVENT_KIND = _enum(
+INCIDENT_EVENT_KIND = enum_of(
     "incident_event_kind",
     ("created", "接警登记"),
     ("status", "状态变更"),
@@ -271,7 +272,7 @@ INCIDENT_EVENT_KIND = _enum(
 )
 
 # Consequence models of an incident's hazard zone (incident_zones.model).
-CONSEQUENCE_MODEL = _enum(
+CONSEQUENCE_MODEL = enum_of(
     "consequence_model",
     ("gaussian_plume", "有毒气体扩散（高斯烟羽）", "#7b1fa2"),
     ("vce", "蒸气云爆炸（TNT当量）", "#d50000"),
@@ -280,7 +281,7 @@ CONSEQUENCE_MODEL = _enum(
 )
 
 # Pasquill stability classes (incident_zones.stability; gis/stability.py).
-STABILITY_CLASS = _enum(
+STABILITY_CLASS = enum_of(
     "stability_class",
     ("A", "A 极不稳定"),
     ("B", "B 不稳定"),
@@ -291,7 +292,7 @@ STABILITY_CLASS = _enum(
 )
 
 # 生产安全事故等级 (《生产安全事故报告和调查处理条例》第三条).
-SEVERITY = _enum(
+SEVERITY = enum_of(
     "severity",
     ("general", "一般事故"),
     ("large", "较大事故"),
@@ -301,7 +302,7 @@ SEVERITY = _enum(
 
 # Verdict of a rule check (site check, separation audit, fire-access review): codes in the
 # API, these words on the map, in reports and on the CLI. 无法核查 always comes with a reason.
-VERDICT_STATUS = _enum(
+VERDICT_STATUS = enum_of(
     "verdict_status",
     ("pass", "符合", "#2e7d32"),
     ("fail", "不符合", "#c62828"),
@@ -309,7 +310,7 @@ VERDICT_STATUS = _enum(
 )
 
 # Where a protected target's class used by a check came from.
-CLASS_BASIS = _enum(
+CLASS_BASIS = enum_of(
     "class_basis",
     ("explicit", "目标已填写"),
     ("derived", "按类别推定"),
@@ -318,14 +319,14 @@ CLASS_BASIS = _enum(
 # Warnings (预警信息发布): the channels a warning goes out through, and each delivery's state.
 # ``unconfigured``: the channel is not set up on this server (no SMTP / webhook URL) — recorded,
 # not a failure, and never retried.
-WARNING_CHANNEL = _enum(
+WARNING_CHANNEL = enum_of(
     "warning_channel",
     ("email", "电子邮件"),
     ("webhook", "短信/广播网关（Webhook）"),
     ("call_list", "电话通知（呼叫清单）"),
 )
 
-DELIVERY_STATE = _enum(
+DELIVERY_STATE = enum_of(
     "delivery_state",
     ("queued", "排队", "#f9a825"),
     ("sent", "已发送", "#1565c0"),
@@ -335,7 +336,7 @@ DELIVERY_STATE = _enum(
 )
 
 # What a warning template asks people to do.
-WARNING_ACTION = _enum(
+WARNING_ACTION = enum_of(
     "warning_action",
     ("shelter_in_place", "就地避险"),
     ("evacuate", "撤离"),
@@ -346,7 +347,7 @@ WARNING_ACTION = _enum(
 )
 
 # Who a warning contact is (预警联系人的身份).
-CONTACT_ROLE = _enum(
+CONTACT_ROLE = enum_of(
     "contact_role",
     ("safety_officer", "企业安全负责人"),
     ("principal", "学校/幼儿园负责人"),
@@ -358,7 +359,7 @@ CONTACT_ROLE = _enum(
 )
 
 # 应急避难场所 (GB 21734-2008 / GB 51143-2015 classes, simplified).
-SHELTER_KIND = _enum(
+SHELTER_KIND = enum_of(
     "shelter_kind",
     ("school", "学校操场/体育馆", "#1e88e5"),
     ("square", "广场/公园", "#43a047"),
@@ -369,7 +370,7 @@ SHELTER_KIND = _enum(
 )
 
 # Live data (issue 13): sensors, their live state, vehicles, alarms and geofences.
-SENSOR_KIND = _enum(
+SENSOR_KIND = enum_of(
     "sensor_kind",
     ("liquid_level", "液位", "#1e88e5"),
     ("temperature", "温度", "#e53935"),
@@ -380,7 +381,7 @@ SENSOR_KIND = _enum(
     ("wind_speed", "风速", "#546e7a"),
 )
 
-SENSOR_UNIT = _enum(
+SENSOR_UNIT = enum_of(
     "sensor_unit",
     ("pct_lel", "%LEL"),
     ("ppm", "ppm"),
@@ -394,7 +395,7 @@ SENSOR_UNIT = _enum(
 )
 
 # Live state of a sensor (computed by the alarm service, not stored on the feature).
-SENSOR_STATE = _enum(
+SENSOR_STATE = enum_of(
     "sensor_state",
     ("normal", "正常", "#2e7d32"),
     ("high_1", "一级报警（高报）", "#f9a825"),
@@ -405,13 +406,13 @@ SENSOR_STATE = _enum(
     ("silent", "未上报", "#bdbdbd"),
 )
 
-VEHICLE_KIND = _enum(
+VEHICLE_KIND = enum_of(
     "vehicle_kind",
     ("hazmat_truck", "危险货物运输车", "#ff6f00"),
     ("rescue", "救援车辆", "#d32f2f"),
 )
 
-ALARM_KIND = _enum(
+ALARM_KIND = enum_of(
     "alarm_kind",
     ("high_1", "一级报警（高报）", "#f9a825"),
     ("high_2", "二级报警（高高报）", "#c62828"),
@@ -424,7 +425,7 @@ ALARM_KIND = _enum(
     ("dwell", "敏感目标附近停留", "#4527a0"),
 )
 
-ALARM_STATE = _enum(
+ALARM_STATE = enum_of(
     "alarm_state",
     ("active", "报警", "#c62828"),
     ("acknowledged", "已确认", "#f9a825"),
@@ -432,7 +433,7 @@ ALARM_STATE = _enum(
     ("closed", "已关闭", "#9e9e9e"),
 )
 
-GEOFENCE_KIND = _enum(
+GEOFENCE_KIND = enum_of(
     "geofence_kind",
     ("town_centre", "城镇中心区", "#c62828"),
     ("school_zone", "学校周边", "#f9a825"),
@@ -440,13 +441,13 @@ GEOFENCE_KIND = _enum(
     ("other", "其他", "#757575"),
 )
 
-GEOFENCE_RULE = _enum(
+GEOFENCE_RULE = enum_of(
     "geofence_rule",
     ("no_entry", "禁止驶入", "#c62828"),
     ("no_stop", "禁止停留", "#f9a825"),
 )
 
-GEOFENCE_APPLIES = _enum(
+GEOFENCE_APPLIES = enum_of(
     "geofence_applies",
     ("hazmat_truck", "危险货物运输车"),
     ("all", "全部车辆"),

@@ -11,19 +11,15 @@ against a primary copy say 【未核实】 in ``source`` or ``note``.
 
 from __future__ import annotations
 
-from safemap.layers.catalogue import EnumType, Field, Layer, Member, common_fields
-from safemap.layers.enums import GB36894_CLASS, HAZARD_CLASS, VAPOUR_RECOVERY
+from safemap.layers.catalogue import Field, Layer, common_fields
+from safemap.layers.enums import GB36894_CLASS, HAZARD_CLASS, VAPOUR_RECOVERY, enum_of
 
 STANDARDS = "标准与参数"
 ADMINS = frozenset({"admin"})
 
 
-def _enum(name: str, *members: tuple[str, str]) -> EnumType:
-    return EnumType(name, tuple(Member(*m) for m in members))
-
-
 #: Which rule family a hazard source falls under (derived in gis/separation.py from its kind and substances).
-HAZARD_CATEGORY = _enum(
+HAZARD_CATEGORY = enum_of(
     "hazard_category",
     ("fuel_station", "加油站埋地油罐（GB 50156）"),
     ("fuel_dispenser", "加油机、通气管管口（GB 50156）"),
@@ -34,7 +30,7 @@ HAZARD_CATEGORY = _enum(
     ("explosives", "爆炸物品（GB 6722 冲击波超压）"),
 )
 
-TARGET_LAYER = _enum(
+TARGET_LAYER = enum_of(
     "target_layer",
     ("protected_targets", "防护目标"),
     ("rescue_teams", "救援队伍（消防站）"),
@@ -42,7 +38,7 @@ TARGET_LAYER = _enum(
     ("none", "无对应图层（不自动核查）"),
 )
 
-QRA_CATEGORY = _enum(
+QRA_CATEGORY = enum_of(
     "qra_category",
     ("liquefied_flammable_gas", "液化易燃气体（BLEVE、蒸气云爆炸）"),
     ("flammable_gas", "易燃气体（蒸气云爆炸）"),
@@ -50,7 +46,7 @@ QRA_CATEGORY = _enum(
     ("toxic_gas", "有毒气体（扩散）"),
 )
 
-SCENARIO_MODEL = _enum(
+SCENARIO_MODEL = enum_of(
     "scenario_model",
     ("bleve", "BLEVE 火球"),
     ("vce", "蒸气云爆炸（TNT当量）"),
@@ -58,7 +54,7 @@ SCENARIO_MODEL = _enum(
     ("toxic_plume", "有毒气体连续泄漏（高斯烟羽）"),
 )
 
-LIQUID_FIRE_CLASS = _enum("liquid_fire_class", ("甲", "甲类"), ("乙", "乙类"), ("丙", "丙类"))
+LIQUID_FIRE_CLASS = enum_of("liquid_fire_class", ("甲", "甲类"), ("乙", "乙类"), ("丙", "丙类"))
 
 
 SEPARATION_RULES = Layer(
