@@ -28,6 +28,10 @@ AUDIT_LAYER = USERS_TABLE
 UNKNOWN_ROLE = "unknown"
 #: A session's expiry moves forward at most this often (one write per active user per interval).
 SLIDE_EVERY = dt.timedelta(minutes=5)
+#: Audit actions of a wrong password (sign-in; the current password when changing one's own).
+FAILURE_ACTIONS: tuple[str, ...] = ("login_failed", "passwd_failed")
+#: Audit actions of a right password, after which earlier failures no longer count.
+SUCCESS_ACTIONS: tuple[str, ...] = ("login", "user_passwd_self")
 
 
 @dataclass(frozen=True)
@@ -109,12 +113,26 @@ def list_users(store: FeatureStore) -> list[dict[str, Any]]:
         return [dict(r) for r in tx.execute(stmt.order_by(u.c.id)).mappings()]
 
 
-def set_password(store: FeatureStore, name: str, password_hash: str, by: Actor, *, quiet: bool = False) -> None:
+def set_password(
+    store: FeatureStore,
+    name: str,
+    password_hash: str,
+    by: Actor,
+    *,
+    quiet: bool = False,
+    keep_session: int | None = None,
+    action: str = "user_passwd",
+    note: str | None = None,
+) -> int:
     """Replace an account's password hash and end its sessions (a reset locks out whoever had it).
 
     ``quiet``: a silent rehash with stronger parameters at sign-in (no audit row, sessions kept).
+    ``keep_session``: the id of a session left open (a person changing their own password keeps
+    the one they did it in; every other session of theirs ends). ``action`` and ``note`` are
+    what the audit log says. Returns how many sessions ended.
     """
     now = _now()
+    ended = 0
     with store.transaction() as tx:
         u = tx.users_table
         row = tx.execute(select(u.c.id).where(u.c.name == name)).first()
@@ -122,8 +140,9 @@ def set_password(store: FeatureStore, name: str, password_hash: str, by: Actor, 
             raise FeatureNotFound(f"没有用户名为 {name} 的用户")
         tx.execute(update(u).where(u.c.id == row.id).values(password_hash=password_hash, updated_at=now))
         if not quiet:
-            _end_sessions(tx, row.id, now)
-            _audit(tx, by, "user_passwd", row.id, f"重设用户 {name} 的密码")
+            ended = _end_sessions(tx, row.id, now, keep=keep_session)
+            _audit(tx, by, action, row.id, note or f"重设用户 {name} 的密码")
+    return ended
 
 
 def set_disabled(store: FeatureStore, name: str, disabled: bool, by: Actor) -> None:
@@ -146,9 +165,14 @@ def set_disabled(store: FeatureStore, name: str, disabled: bool, by: Actor) -> N
         )
 
 
-def _end_sessions(tx: Any, user_id: int, now: dt.datetime) -> None:
+def _end_sessions(tx: Any, user_id: int, now: dt.datetime, *, keep: int | None = None) -> int:
+    """End the user's live sessions (all but the session ``keep``); how many ended."""
     s = tx.sessions_table
-    tx.execute(update(s).where(s.c.user_id == user_id, s.c.revoked_at.is_(None)).values(revoked_at=now))
+    where = [s.c.user_id == user_id, s.c.revoked_at.is_(None)]
+    if keep is not None:
+        where.append(s.c.id != keep)
+    result = tx.execute(update(s).where(*where).values(revoked_at=now))
+    return max(0, int(result.rowcount or 0))
 
 
 # ---------------------------------------------------------------------- sessions
@@ -223,14 +247,19 @@ def record_failure(store: FeatureStore, name: str, role: str | None, ip: str, ac
 
 
 def recent_failures(store: FeatureStore, name: str, ip: str, window: dt.timedelta) -> list[dt.datetime]:
-    """When sign-ins as ``name`` from ``ip`` failed within ``window``, since the last success there; oldest first."""
+    """When password checks for ``name`` from ``ip`` failed within ``window``, since the last success there.
+
+    Oldest first. Failed sign-ins and wrong current passwords (changing one's own password)
+    count together, as do their successes (a sign-in, a change of one's own password): one
+    budget of guesses per name and address, whichever door they knock at.
+    """
     since = _now() - window
     note = f"来源 {ip}"
     with store.transaction(readonly=True) as tx:
         a = tx.audit_table
         mine = (a.c.layer == AUDIT_LAYER, a.c.actor == name[:100], a.c.note == note, a.c.at > since)
-        last_ok = tx.execute(select(func.max(a.c.at)).where(*mine, a.c.action == "login")).scalar()
-        stmt = select(a.c.at).where(*mine, a.c.action == "login_failed")
+        last_ok = tx.execute(select(func.max(a.c.at)).where(*mine, a.c.action.in_(SUCCESS_ACTIONS))).scalar()
+        stmt = select(a.c.at).where(*mine, a.c.action.in_(FAILURE_ACTIONS))
         if last_ok is not None:
             stmt = stmt.where(a.c.at > last_ok)
         return [r[0] for r in tx.execute(stmt.order_by(a.c.at))]

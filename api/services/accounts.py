@@ -11,6 +11,9 @@ here; :mod:`safemap.layers.users` only stores rows, and the HTTP room only sets 
 * :data:`MAX_FAILURES` failures for one name from one address within :data:`FAILURE_WINDOW`
   block further tries from there (:class:`TooManyAttempts`, with the seconds to wait) until
   the oldest of them is older than the window. Every failure, block and sign-in is audited.
+* A person changes their own password by giving the current one (:func:`change_own_password`):
+  a wrong one counts against the same limit as a failed sign-in, the new one follows the same
+  rules as an admin's reset, and every other session of theirs ends (the one they used stays).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from safemap.layers import users
 from safemap.layers.catalogue import ROLE_LABELS, ROLES
-from safemap.layers.errors import ValidationFailed
+from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
 from safemap.layers.users import SessionInfo
@@ -40,6 +43,8 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 #: What every refused sign-in says (never which part was wrong).
 REFUSED = "用户名或密码不正确，或账户已停用"
+#: What a wrong current password says when changing one's own.
+WRONG_CURRENT = "当前密码不正确"
 
 _hasher = PasswordHasher()
 # Verified when the name is unknown, so an unknown name takes as long as a wrong password.
@@ -57,11 +62,19 @@ class SignInRefused(Exception):
 class TooManyAttempts(Exception):
     """Too many failed sign-ins for this name from this address: try again after ``retry_after`` seconds."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, what: str = "登录失败") -> None:
         minutes = max(1, math.ceil(retry_after / 60))
-        self.message = f"登录失败次数过多，请 {minutes} 分钟后再试"
+        self.message = f"{what}次数过多，请 {minutes} 分钟后再试"
         super().__init__(self.message)
         self.retry_after = retry_after
+
+
+class WrongPassword(Exception):
+    """The current password given to change one's own is wrong."""
+
+    def __init__(self) -> None:
+        super().__init__(WRONG_CURRENT)
+        self.message = WRONG_CURRENT
 
 
 @dataclass(frozen=True)
@@ -151,12 +164,11 @@ def _local(store: FeatureStore, when: dt.datetime | None) -> str:
 def sign_in(store: FeatureStore, name: str, password: str, ip: str) -> SignedIn:
     """Check the password and open a session; :class:`SignInRefused` or :class:`TooManyAttempts`."""
     name = (name or "").strip()[:100]
-    failures = users.recent_failures(store, name, ip, FAILURE_WINDOW)
-    if len(failures) >= MAX_FAILURES:
-        wait = failures[-MAX_FAILURES] + FAILURE_WINDOW - dt.datetime.now(dt.UTC)
+    wait = _blocked_for(store, name, ip)
+    if wait is not None:
         user = users.find_user(store, name) if name else None
         users.record_failure(store, name or "-", user["role"] if user else None, ip, "login_blocked")
-        raise TooManyAttempts(max(1, math.ceil(wait.total_seconds())))
+        raise TooManyAttempts(wait)
     user = users.find_user(store, name) if name else None
     ok = _verify(user["password_hash"] if user else _DUMMY_HASH, password)
     if user is None or not ok or user["disabled_at"] is not None:
@@ -168,6 +180,15 @@ def sign_in(store: FeatureStore, name: str, password: str, ip: str) -> SignedIn:
     session = users.session_for(store, secret, SESSION_TTL)
     assert session is not None  # just opened
     return SignedIn(secret, csrf, session)
+
+
+def _blocked_for(store: FeatureStore, name: str, ip: str) -> int | None:
+    """Seconds until ``name`` may try a password again from ``ip``; ``None`` if not blocked."""
+    failures = users.recent_failures(store, name, ip, FAILURE_WINDOW)
+    if len(failures) < MAX_FAILURES:
+        return None
+    wait = failures[-MAX_FAILURES] + FAILURE_WINDOW - dt.datetime.now(dt.UTC)
+    return max(1, math.ceil(wait.total_seconds()))
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -189,3 +210,48 @@ def sign_out(store: FeatureStore, secret: str, ip: str) -> bool:
     if not secret or len(secret) > 200:
         return False
     return users.close_session(store, secret, ip)
+
+
+# ---------------------------------------------------------------------- one's own password
+def change_own_password(
+    store: FeatureStore, session: SessionInfo, current_password: str, new_password: str, ip: str
+) -> int:
+    """The signed-in person of ``session`` replaces their password; returns how many other sessions ended.
+
+    The current password is checked under the sign-in rate limit (failures audited as
+    ``passwd_failed``, a blocked try as ``passwd_blocked``; :class:`TooManyAttempts`,
+    :class:`WrongPassword`). The new one must follow :func:`check_password` and differ from the
+    current one (:class:`ValidationFailed` naming ``new_password``). On success the hash is
+    replaced, every other session of the account ends (``session`` stays open) and the change is
+    audited as ``user_passwd_self``.
+    """
+    name = session.name
+    wait = _blocked_for(store, name, ip)
+    if wait is not None:
+        users.record_failure(store, name, session.role, ip, "passwd_blocked")
+        raise TooManyAttempts(wait, "当前密码输错")
+    if not isinstance(current_password, str) or not current_password:
+        raise ValidationFailed("当前密码：请输入当前密码", [Problem("current_password", "请输入当前密码")])
+    try:
+        check_password(new_password)
+    except ValidationFailed as exc:
+        why = f"应为 {MIN_PASSWORD} 至 {MAX_PASSWORD} 个字符"
+        raise ValidationFailed(f"新密码：{why}", [Problem("new_password", why)]) from exc
+    if new_password == current_password:
+        why = "不能与当前密码相同"
+        raise ValidationFailed(f"新密码：{why}", [Problem("new_password", why)])
+    user = users.find_user(store, name)
+    if user is None or user["disabled_at"] is not None:
+        raise SignInRefused()  # the account went away since the session was looked up
+    if not _verify(user["password_hash"], current_password):
+        users.record_failure(store, name, user["role"], ip, "passwd_failed")
+        raise WrongPassword()
+    return users.set_password(
+        store,
+        name,
+        _hasher.hash(new_password),
+        Actor(name, user["role"]),
+        keep_session=session.session_id,
+        action="user_passwd_self",
+        note=f"来源 {ip}",  # as a sign-in's: a success that resets the failure count from there
+    )

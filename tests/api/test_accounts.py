@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -237,14 +238,125 @@ def test_user_management_is_for_admins_only(client: TestClient, people: FeatureS
     assert client.get("/api/users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
+NEW_PASSWORD = "battery staple 2"
+
+
+def change(
+    client: TestClient, csrf: str | None, current: str = PASSWORD, new: str = NEW_PASSWORD, token: str = ""
+) -> httpx.Response:
+    headers = {"X-CSRF-Token": csrf} if csrf else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = {"current_password": current, "new_password": new}
+    return client.post("/api/me/password", json=body, headers=headers)
+
+
+def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(people: FeatureStore) -> None:
+    with make_client(people) as here, make_client(people) as phone, make_client(people) as other:
+        csrf = sign_in(here, "plan1")
+        sign_in(phone, "plan1")
+        sign_in(other, "view1")  # another person's session is not touched
+        r = change(here, csrf)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"message": "密码已修改，其他 1 处登录已退出", "sessions_ended": 1}
+        # This session goes on (reads and writes); the phone's has ended; the viewer's has not.
+        assert here.get("/api/session").json()["user"]["name"] == "plan1"
+        assert (
+            here.post("/api/layers/enterprises", json=enterprise(), headers={"X-CSRF-Token": csrf}).status_code == 201
+        )
+        assert phone.get("/api/session").json()["user"] is None
+        assert other.get("/api/session").json()["user"]["name"] == "view1"
+        # The old password no longer signs in; the new one does; the hash is argon2id.
+        assert phone.post("/api/session", json={"name": "plan1", "password": PASSWORD}).status_code == 401
+        sign_in(phone, "plan1", NEW_PASSWORD)
+        row = find_user(people, "plan1")
+        assert row is not None and row["password_hash"].startswith("$argon2id$")
+    done = audit(people, "user_passwd_self")
+    assert len(done) == 1 and done[0]["actor"] == "plan1" and done[0]["note"] == "来源 testclient"
+
+
+def test_a_wrong_current_password_is_403_and_audited(client: TestClient, people: FeatureStore) -> None:
+    csrf = sign_in(client, "plan1")
+    r = change(client, csrf, current="not my password")
+    assert r.status_code == 403
+    assert r.json()["message"] == "当前密码不正确" and r.json()["problems"][0]["field"] == "current_password"
+    failed = audit(people, "passwd_failed")
+    assert [(e["actor"], e["role"], e["note"]) for e in failed] == [("plan1", "planner", "来源 testclient")]
+    assert client.get("/api/session").json()["user"]["name"] == "plan1"  # still signed in
+    sign_in(client, "plan1")  # the password did not change
+
+
+@pytest.mark.parametrize(
+    ("new", "words"),
+    [("short", "新密码：应为 8 至 256 个字符"), (PASSWORD, "新密码：不能与当前密码相同")],
+)
+def test_a_weak_or_unchanged_new_password_is_refused(
+    client: TestClient, people: FeatureStore, new: str, words: str
+) -> None:
+    csrf = sign_in(client, "plan1")
+    r = change(client, csrf, new=new)
+    assert r.status_code == 422
+    assert r.json()["message"] == words and r.json()["problems"][0]["field"] == "new_password"
+    assert audit(people, "user_passwd_self") == [] and audit(people, "passwd_failed") == []
+    # Missing or over-long fields are named by their Chinese labels too.
+    r = client.post("/api/me/password", json={"new_password": NEW_PASSWORD}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 422 and r.json()["message"].startswith("当前密码")
+    r = change(client, csrf, new="x" * (accounts.MAX_PASSWORD + 1))
+    assert r.status_code == 422 and r.json()["message"].startswith("新密码")
+    sign_in(client, "plan1")  # unchanged
+
+
+def test_changing_a_password_needs_a_session_and_its_csrf_header(client: TestClient, people: FeatureStore) -> None:
+    r = change(client, None)
+    assert r.status_code == 401 and "登录" in r.json()["message"]
+    csrf = sign_in(client, "plan1")
+    r = change(client, None)
+    assert r.status_code == 403 and r.json()["error"] == "csrf"
+    assert change(client, "forged").status_code == 403
+    # Scripts' tokens are not people: they cannot change a password (even with a session cookie too).
+    token = create_token(people, "脚本", "admin")
+    r = change(client, csrf, token=token)
+    assert r.status_code == 403 and "令牌" in r.json()["message"]
+    assert audit(people, "user_passwd_self") == []
+    sign_in(client, "plan1")  # unchanged
+
+
+def test_wrong_current_passwords_are_rate_limited_with_sign_ins(client: TestClient, people: FeatureStore) -> None:
+    csrf = sign_in(client, "plan1")
+    for _ in range(accounts.MAX_FAILURES):
+        assert change(client, csrf, current="guess guess").status_code == 403
+    r = change(client, csrf)  # even the right one
+    assert r.status_code == 429
+    assert 0 < int(r.headers["Retry-After"]) <= accounts.FAILURE_WINDOW.total_seconds()
+    assert "当前密码输错次数过多" in r.json()["message"] and "分钟后再试" in r.json()["message"]
+    assert len(audit(people, "passwd_blocked")) == 1
+    # One budget of guesses per name and address: signing in from here is blocked as well.
+    r = client.post("/api/session", json={"name": "plan1", "password": PASSWORD})
+    assert r.status_code == 429
+    assert client.get("/api/session").json()["user"]["name"] == "plan1"  # the session itself stays
+
+
+def test_a_successful_change_resets_the_count(client: TestClient) -> None:
+    csrf = sign_in(client, "plan1")
+    for _ in range(accounts.MAX_FAILURES - 1):
+        assert change(client, csrf, current="guess guess").status_code == 403
+    assert change(client, csrf).status_code == 200
+    for _ in range(accounts.MAX_FAILURES - 1):
+        assert change(client, csrf, current="guess guess", new="third pass 3").status_code == 403
+    assert change(client, csrf, current=NEW_PASSWORD, new="third pass 3").status_code == 200
+
+
 def test_pages_are_chinese_and_offline(client: TestClient) -> None:
-    for path in ("/login", "/admin/users"):
+    for path in ("/login", "/admin/users", "/account/password"):
         r = client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         assert "http://" not in r.text and "https://" not in r.text
         assert "登录" in r.text
     assert client.get("/static/account/account.css").status_code == 200
     assert client.get("/static/account/login.js").status_code == 200
+    assert client.get("/static/account/password.js").status_code == 200
+    page = client.get("/account/password").text
+    assert all(words in page for words in ("当前密码", "新密码", "再次输入新密码", "保存"))
 
 
 def test_existing_store_gets_the_new_tables(gpkg_path: Path) -> None:

@@ -151,3 +151,66 @@ def test_admin_page(browser: Any, server: LiveServer) -> None:
         assert v.blocked == [] and v.errors == [] and v.console == []
     finally:
         v.close()
+
+
+def test_change_own_password(browser: Any, server: LiveServer, county: FeatureStore) -> None:
+    accounts.add_user(county, "fire1", "周消防", "fire", PASSWORD, Actor("测试", "admin"))
+    new_password = "battery staple 2"
+    v = Visit(browser, server.url + "account/password", size=(1600, 1000), ready=None)
+    try:
+        # Signed out: the page asks to sign in first and comes back here.
+        expect(v.page.locator(".sm-blocked")).to_be_visible()
+        v.page.click(".sm-login-link")
+        v.page.wait_for_url("**/login?next=*")
+        v.page.fill("#sm-name", "fire1")
+        v.page.fill("#sm-password", PASSWORD)
+        v.page.click(".sm-login-submit")
+        v.page.wait_for_url("**/account/password")
+        expect(v.page.locator(".sm-passwd-form h2")).to_have_text("修改本人密码")
+        expect(v.page.locator(".sm-whoami")).to_have_text("周消防（消防救援）")
+        shoot(v, "account-password")
+        error = v.page.locator(".sm-passwd-error")
+        # Checked on the page: the two new passwords must match.
+        v.page.fill("#sm-current", PASSWORD)
+        v.page.fill("#sm-new", new_password)
+        v.page.fill("#sm-confirm", "battery staple 3")
+        v.page.click(".sm-passwd-submit")
+        expect(error).to_have_text("两次输入的新密码不一致")
+        # Checked by the server: a wrong current password.
+        v.page.fill("#sm-current", "not my password")
+        v.page.fill("#sm-confirm", new_password)
+        v.page.click(".sm-passwd-submit")
+        expect(error).to_have_text("当前密码不正确")
+        v.page.screenshot(path=str(SHOTS / "account-password-wrong.png"))
+        # The right one: done, with the way back to the map.
+        v.page.fill("#sm-current", PASSWORD)
+        v.page.click(".sm-passwd-submit")
+        expect(v.page.locator(".sm-passwd-done h2")).to_have_text("密码已修改")
+        expect(v.page.locator(".sm-passwd-form")).to_be_hidden()
+        v.page.set_viewport_size({"width": 390, "height": 844})
+        v.page.screenshot(path=str(SHOTS / "account-password-done-phone.png"), full_page=True)
+        v.page.click(".sm-back")
+        v.page.wait_for_function(READY, timeout=20_000)
+        expect(v.page.locator(".sm-user")).to_have_text("周消防（消防救援）")  # still signed in
+        # Sign out, then only the new password signs in.
+        v.page.click(".sm-sign-btn")
+        expect(v.page.locator(".sm-sign-btn")).to_have_text("登录")
+        v.page.click(".sm-sign-btn")
+        v.page.wait_for_url("**/login?next=*")
+        v.page.fill("#sm-name", "fire1")
+        v.page.fill("#sm-password", PASSWORD)
+        v.page.click(".sm-login-submit")
+        expect(v.page.locator(".sm-login-error")).to_have_text(accounts.REFUSED)
+        v.page.fill("#sm-password", new_password)
+        v.page.click(".sm-login-submit")
+        v.page.wait_for_function(READY, timeout=20_000)
+        expect(v.page.locator(".sm-user")).to_have_text("周消防（消防救援）")
+        # The map's user area leads to this page (修改密码), for a signed-in person only.
+        v.page.click(".sm-passwd-link")
+        v.page.wait_for_url("**/account/password")
+        expect(v.page.locator(".sm-whoami")).to_have_text("周消防（消防救援）")
+        assert v.blocked == [] and v.errors == []
+        # The only console errors are the refused requests' (403 wrong password, 401 old password).
+        assert all("status of 403" in m or "status of 401" in m for m in v.console), v.console
+    finally:
+        v.close()

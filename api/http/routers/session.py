@@ -3,6 +3,8 @@
 * ``POST /api/session`` signs in (sets the session cookies), ``GET`` says who is signed in,
   ``DELETE`` signs out. Refusals are 401 without saying which part was wrong; too many
   failures are 429 with ``Retry-After``.
+* ``POST /api/me/password``: a signed-in person changes their own password (page
+  ``/account/password``); their other sessions end, this one stays.
 * ``/api/users…``: the admin adds accounts, resets passwords and disables (revokes) accounts.
 
 The rules are in :mod:`safemap.api.services.accounts`; this module only speaks HTTP.
@@ -24,12 +26,14 @@ from safemap.api.http.models.base import RequestModel, Text
 from safemap.api.http.openapi import error_responses
 from safemap.api.http.sessions import (
     SESSION_COOKIE,
+    check_csrf,
     clear_session_cookies,
     client_ip,
     request_session,
     set_session_cookies,
 )
 from safemap.api.services import accounts
+from safemap.layers.errors import Problem
 from safemap.layers.store import FeatureStore
 from safemap.webmap.assets import STATIC_DIR
 
@@ -57,6 +61,13 @@ class NewUserBody(RequestModel):
     password: str = Field(min_length=1, max_length=accounts.MAX_PASSWORD)
 
 
+class OwnPasswordBody(RequestModel):
+    """The current password and the new one (8 to 256 characters, not the current one)."""
+
+    current_password: str = Field(min_length=1, max_length=accounts.MAX_PASSWORD)
+    new_password: str = Field(min_length=1, max_length=accounts.MAX_PASSWORD)
+
+
 class PasswordBody(RequestModel):
     """A new password."""
 
@@ -72,6 +83,12 @@ def _page(name: str, root: str) -> HTMLResponse:
 async def login_page() -> HTMLResponse:
     """The sign-in page."""
     return _page("login.html", "./")
+
+
+@router.get("/account/password", include_in_schema=False)
+async def own_password_page() -> HTMLResponse:
+    """The page where a signed-in person changes their own password."""
+    return _page("password.html", "../")
 
 
 @router.get("/admin/users", include_in_schema=False)
@@ -119,6 +136,53 @@ async def sign_out(request: Request, store: FeatureStore = Depends(get_store)) -
     response = Response(status_code=204)
     clear_session_cookies(request, response)
     return response
+
+
+# ---------------------------------------------------------------------- one's own password
+@router.post(
+    "/api/me/password",
+    summary="修改本人密码（需登录；本会话保留，其他会话结束）",
+    responses={
+        **error_responses(401, 403),
+        429: {"description": "当前密码输错次数过多（Retry-After 秒后再试）", **_ERROR},
+    },
+)
+async def change_own_password(
+    request: Request, body: OwnPasswordBody, store: FeatureStore = Depends(get_store)
+) -> dict[str, Any]:
+    """Replace the signed-in person's password (with the browser session cookie and ``X-CSRF-Token``).
+
+    401 when not signed in; 403 for a token, a missing CSRF header or a wrong current password;
+    422 when the new password is too short or long or equals the current one; 429 (``Retry-After``)
+    after too many wrong passwords for this name from this address.
+    """
+    if request.headers.get("authorization"):
+        raise ApiError(
+            403,
+            "forbidden",
+            "令牌（脚本、设备）不能修改密码：请在 /login 登录后修改本人密码，或请系统管理员重设",
+        )
+    session = await run_in_threadpool(request_session, request)
+    if session is None:
+        raise ApiError(401, "unauthorized", "请先登录（/login）再修改密码")
+    check_csrf(request, session)
+    try:
+        ended = await run_in_threadpool(
+            accounts.change_own_password,
+            store,
+            session,
+            body.current_password,
+            body.new_password,
+            client_ip(request),
+        )
+    except accounts.TooManyAttempts as exc:
+        raise ApiError(429, "too_many_attempts", exc.message, headers={"Retry-After": str(exc.retry_after)}) from exc
+    except accounts.WrongPassword as exc:
+        raise ApiError(403, "wrong_password", exc.message, [Problem("current_password", exc.message)]) from exc
+    except accounts.SignInRefused as exc:
+        raise ApiError(401, "unauthorized", "请先登录（/login）再修改密码") from exc
+    others = f"，其他 {ended} 处登录已退出" if ended else ""
+    return {"message": f"密码已修改{others}", "sessions_ended": ended}
 
 
 # ---------------------------------------------------------------------- accounts (admin)

@@ -6,8 +6,7 @@
 (function () {
   "use strict";
 
-  var root = document.body.getAttribute("data-root") || "./";
-  var csrf = "";
+  var A = window.SafeMapAccount, api = A.api, root = A.root;
   var me = null;
   var main = document.querySelector(".sm-admin");
   var blocked = document.querySelector(".sm-blocked");
@@ -15,28 +14,6 @@
   var addForm = document.querySelector(".sm-add");
   var addMsg = document.querySelector(".sm-add-msg");
   var listMsg = document.querySelector(".sm-list-msg");
-
-  function api(path, method, body) {
-    var headers = { "Accept": "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (method && method !== "GET") headers["X-CSRF-Token"] = csrf;
-    return fetch(root + path, {
-      method: method || "GET",
-      headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin"
-    }).then(function (r) {
-      if (r.status === 204) return null;
-      return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) {
-          var e = new Error((data && data.message) || ("请求失败（" + r.status + "）"));
-          e.status = r.status;
-          throw e;
-        }
-        return data;
-      });
-    });
-  }
 
   function say(el, text, ok) {
     el.textContent = text;
@@ -164,7 +141,7 @@
   api("api/session").then(function (data) {
     if (!data.user) { blocked.hidden = false; return null; }
     me = data.user;
-    csrf = data.csrf_token;
+    A.csrf = data.csrf_token;
     document.querySelector(".sm-whoami").textContent = me.display_name + "（" + me.role_label + "）";
     document.querySelector(".sm-signout").hidden = false;
     if (me.role !== "admin") {

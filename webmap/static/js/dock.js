@@ -1,5 +1,5 @@
 /*
- * SafeMap map page, module 8 of 10: the tool dock (panel tabs, signed-in user with 登录/退出).
+ * SafeMap map page: the tool dock (panel tabs, signed-in user with 修改密码 and 登录/退出).
  *
  * Panel scripts (webmap/static/panels/*.js, listed in webmap/panels.py) call
  *   SafeMap.registerPanel(name, build)
@@ -24,6 +24,7 @@
         '<div class="sm-dock-tabs" role="tablist"></div>' +
         '<div class="sm-dock-user"><span class="sm-user"></span>' +
         '<a class="sm-admin-link" href="' + SafeMap.url("admin/users") + '" hidden>用户管理</a>' +
+        '<a class="sm-passwd-link" href="' + SafeMap.url("account/password") + '" hidden>修改密码</a>' +
         '<button type="button" class="sm-token-btn sm-sign-btn" title="登录后可编辑、调度">登录</button></div>' +
         '<div class="sm-dock-body" hidden></div>';
       this._tabs = div.querySelector(".sm-dock-tabs");
@@ -34,6 +35,7 @@
       L.DomEvent.disableScrollPropagation(div);
       this._sign = div.querySelector(".sm-sign-btn");
       this._admin = div.querySelector(".sm-admin-link");
+      this._passwd = div.querySelector(".sm-passwd-link");
       L.DomEvent.on(this._sign, "click", this._signInOut, this);
       this._sheet(div);
       this.showUser();
@@ -149,7 +151,7 @@
 
     /** Show who is signed in (session cookie, or a script's token) with 登录 / 退出. */
     showUser: function () {
-      var el = this._user, sign = this._sign, admin = this._admin;
+      var el = this._user, sign = this._sign, admin = this._admin, passwd = this._passwd;
       function show(user) {
         SafeMap.user = user;  // {name, display_name, role, role_label} or null (read-only)
         el.textContent = user ? user.display_name + "（" + (user.role_label || SafeMap.roleLabel(user.role)) + "）" : "只读";
@@ -157,6 +159,7 @@
         sign.textContent = user ? "退出" : "登录";
         sign.title = user ? "退出登录" : "登录后可编辑、调度";
         admin.hidden = !(user && user.role === "admin");
+        passwd.hidden = !user || !!user.token;  // a script's token has no password of its own
         SafeMap.hooks.fire("user", user);
       }
       if (SafeMap.token()) {
