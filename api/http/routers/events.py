@@ -41,9 +41,7 @@ KEEPALIVE_S = 15.0
 router = APIRouter(tags=["应急调度"])
 
 
-@router.get(
-    "/api/events", summary="实时事件流（server-sent events）：要素变更、队伍、调度、道路、报警、设备状态"
-)
+@router.get("/api/events", summary="实时事件流（server-sent events）：要素变更、队伍、调度、道路、报警、设备状态")
 async def events(request: Request, store: FeatureStore = Depends(get_store)) -> StreamingResponse:
     """Server-sent events of feature, team, dispatch, road and live changes, resuming after ``Last-Event-ID``."""
     start = storable_int(request.headers.get("last-event-id", ""))
