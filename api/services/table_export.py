@@ -20,6 +20,7 @@ import shapely
 from safemap.api.reports.incident import exposure_xlsx
 from safemap.layers import writers
 from safemap.layers.catalogue import Field
+from safemap.layers.labels import source_text
 from safemap.layers.model import BBox, Page
 from safemap.layers.store import FeatureStore
 
@@ -27,6 +28,8 @@ from safemap.layers.store import FeatureStore
 def _cell(f: Field, value: Any, tz: ZoneInfo) -> Any:
     if value is None:
         return None
+    if f.name == "source":
+        return source_text(value)  # "synthetic: …" -> 合成演示数据：…, as on the map
     if f.type == "enum" and f.enum is not None:
         return f.enum.label(value)
     if f.type == "bool":

@@ -41,6 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                 risk_level=RISKS[i % 4],
                 employees=(i * 37) % 101,
                 contact="张工",
+                source="synthetic: 测试企业" if i % 2 else "裕民县应急管理局 2025 年台账",
             ),
             ADMIN,
         )
@@ -99,6 +100,9 @@ def test_table_sort_filter_search_page_zoom_and_export(visit: Visit) -> None:
     risks = _column(v, "risk_level")
     assert risks and all(r[0] in "红橙黄蓝" for r in risks), risks
     assert not {"red", "blue"} & set(risks)
+    # A demo record's source reads 合成演示数据, as in the popup; a real one as written.
+    sources = set(_column(v, "source"))
+    assert sources == {"合成演示数据：测试企业", "裕民县应急管理局 2025 年台账"}, sources
     _shot(v, "table-1600x1000.png")
     _no_page_scroll(v)
 

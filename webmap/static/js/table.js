@@ -71,6 +71,9 @@
   /** HTML of one cell: enum labels (with their colour), 是/否, local times, numbers as they are. */
   function cell(f, value) {
     if (value === null || value === undefined || value === "") return "";
+    // A demo record's "synthetic: …" reads as on the map (layers/labels.py source_text).
+    var demo = f.name === "source" ? /^\s*synthetic\b[\s:：\-—]*(.*)$/i.exec(String(value)) : null;
+    if (demo) return esc(demo[1] ? "合成演示数据：" + demo[1] : "合成演示数据");
     if (f.type === "enum") {
       var m = enumMember(f, value);
       if (!m) return esc(value);
