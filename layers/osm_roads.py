@@ -8,12 +8,19 @@ are one-way by default. ``maxspeed``, ``maxheight``, ``maxweight``, ``maxwidth``
 ``width``) are parsed with their units (mph, ft/in, kg, st). ``source`` names the way
 (``OpenStreetMap way 123 (ODbL)``), which also tells the network builder the lines are
 already noded.
+
+An extract cut from a larger file holds ways whose nodes lie partly outside it (their
+locations are missing). Such a way is kept in the parts whose nodes are present — each
+run of consecutive present nodes is a way of its own, never joined across the gap — and
+:class:`OsmReport` counts the ways cut, the ways dropped (fewer than two nodes present) and
+the nodes missing, so the import can say what it did.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +87,37 @@ def parse_tonnes(text: str | None) -> float | None:
     return value / 1000 if unit == "kg" else value * 0.90718474 if unit == "st" else value
 
 
-def read_osm_roads(path: str | Path, clip: BaseGeometry | None = None) -> list[dict[str, Any]]:
+@dataclass
+class OsmReport:
+    """What reading an extract did with its drivable ways (filled by :func:`read_osm_roads`)."""
+
+    #: Drivable ways read.
+    ways: int = 0
+    #: Ways with nodes outside the extract, kept in the parts present.
+    cut: int = 0
+    #: Ways with fewer than two nodes in the extract: nothing to keep.
+    dropped: int = 0
+    #: Node references whose location the extract lacks.
+    missing_nodes: int = 0
+
+    def text(self) -> str:
+        """One Chinese sentence for people (empty when every way was whole)."""
+        if not self.cut and not self.dropped:
+            return ""
+        parts = []
+        if self.cut:
+            parts.append(f"{self.cut} 条道路部分节点不在数据范围内，已保留范围内的部分")
+        if self.dropped:
+            parts.append(f"{self.dropped} 条道路范围内不足两个节点，未导入")
+        return (
+            "；".join(parts)
+            + f"（共缺 {self.missing_nodes} 个节点位置，通常因提取范围边界截断；共读取 {self.ways} 条道路）"
+        )
+
+
+def read_osm_roads(
+    path: str | Path, clip: BaseGeometry | None = None, report: OsmReport | None = None
+) -> list[dict[str, Any]]:
     """GeoJSON-like ``roads`` features (lon/lat) for the drivable ways of an OSM file.
 
     Parameters
@@ -89,9 +126,12 @@ def read_osm_roads(path: str | Path, clip: BaseGeometry | None = None) -> list[d
         ``.osm.pbf`` or ``.osm`` file.
     clip
         Polygon (lon/lat): segments are cut to it and those outside dropped.
+    report
+        Filled with the counts of ways read, cut and dropped (:class:`OsmReport`).
     """
     import osmium
 
+    report = report if report is not None else OsmReport()
     ways: list[tuple[int, dict[str, str], list[int], list[tuple[float, float]]]] = []
     for w in osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway")):
         if not isinstance(w, osmium.osm.Way):
@@ -101,12 +141,25 @@ def read_osm_roads(path: str | Path, clip: BaseGeometry | None = None) -> list[d
             continue
         if (tags.get("access") == "no" or tags.get("motor_vehicle") == "no") and tags.get("emergency") != "yes":
             continue
-        try:
-            refs = [n.ref for n in w.nodes]
-            coords = [(n.lon, n.lat) for n in w.nodes]
-        except osmium.InvalidLocationError:
-            continue
-        ways.append((w.id, tags, refs, coords))
+        report.ways += 1
+        runs: list[list[tuple[int, tuple[float, float]]]] = [[]]
+        missing = 0
+        for n in w.nodes:
+            if n.location.valid():
+                runs[-1].append((n.ref, (n.location.lon, n.location.lat)))
+            else:
+                missing += 1
+                if runs[-1]:
+                    runs.append([])
+        kept = [run for run in runs if len(run) >= 2]
+        if missing:
+            report.missing_nodes += missing
+            if kept:
+                report.cut += 1
+            else:
+                report.dropped += 1
+        for run in kept:
+            ways.append((w.id, tags, [ref for ref, _ in run], [xy for _, xy in run]))
     uses: dict[int, int] = {}
     for _, _, refs, _ in ways:
         for k, ref in enumerate(refs):

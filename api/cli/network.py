@@ -26,12 +26,16 @@ EXIT_NO_ROUTE = 3
 def import_osm_command(file: Path, clip: Path | None, dry_run: bool, actor: str | None) -> None:
     """Import the drivable roads of an OpenStreetMap extract (.osm.pbf) into the roads layer."""
     from safemap.api.services.osm_import import import_osm
+    from safemap.layers.osm_roads import OsmReport
 
+    report = OsmReport()
     with configured_store() as store:
-        count, problems = import_osm(store, file, clip, cli_actor(actor), dry_run=dry_run)
+        count, problems = import_osm(store, file, clip, cli_actor(actor), dry_run=dry_run, report=report)
     if problems:
         fail(ValidationFailed(f"{len(problems)} 处问题，未导入任何道路", problems))
     click.echo(f"{'可导入' if dry_run else '已导入'} {count} 条道路（按交叉口切分）")
+    if report.text():
+        click.echo(report.text())
 
 
 @click.command("route")

@@ -13,6 +13,7 @@ from typing import Any
 
 from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.model import Actor
+from safemap.layers.osm_roads import OsmReport, read_osm_roads
 from safemap.layers.store import FeatureStore
 
 
@@ -45,6 +46,7 @@ def import_osm(
     actor: Actor | str,
     *,
     dry_run: bool = False,
+    report: OsmReport | None = None,
 ) -> tuple[int, list[Problem]]:
     """Validate and insert the drivable ways of an OSM file into ``roads`` (all or nothing).
 
@@ -60,6 +62,8 @@ def import_osm(
         Who imports (recorded in the audit log); a bare name acts as an admin.
     dry_run
         Read and validate only.
+    report
+        Filled with how many ways were read, cut at the extract's edge and dropped.
 
     Returns
     -------
@@ -73,14 +77,13 @@ def import_osm(
         The OSM file or the boundary file cannot be read.
     """
     from safemap.api.services.editing import keep_derived
-    from safemap.layers.osm_roads import read_osm_roads
     from safemap.layers.validation import validate_feature
 
     path = Path(path)
     who = actor if isinstance(actor, Actor) else Actor(actor, "admin")
     boundary = read_clip(Path(clip)) if clip is not None else None
     try:
-        features = read_osm_roads(path, boundary)
+        features = read_osm_roads(path, boundary, report)
     except (RuntimeError, OSError, ValueError) as exc:  # osmium: RuntimeError on a corrupt or foreign file
         raise ValidationFailed(
             f"无法读取 OSM 文件 {path.name}：{exc}", [Problem("file", "应为 .osm.pbf 或 .osm 文件")]

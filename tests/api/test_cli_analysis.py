@@ -351,6 +351,16 @@ def test_import_osm_cuts_at_the_junction(own: Path, tmp_path: Path) -> None:
     assert (entry["actor"], entry["action"], entry["note"]) == ("测绘员", "import", "OSM crossing.osm")
 
 
+def test_import_osm_says_which_ways_the_extract_cut(own: Path, tmp_path: Path) -> None:
+    """A way whose end node lies outside the extract keeps its part inside, and the CLI says so."""
+    osm = _osm(tmp_path / "cut.osm", 82.905, 46.300)
+    text = osm.read_text(encoding="utf-8").replace('<nd ref="3"/>', '<nd ref="3"/><nd ref="77"/>')
+    osm.write_text(text, encoding="utf-8")
+    out = ok(own, "import-osm", str(osm), "--dry-run").strip().splitlines()
+    assert out[0] == "可导入 4 条道路（按交叉口切分）"
+    assert out[1].startswith("1 条道路部分节点不在数据范围内，已保留范围内的部分（共缺 1 个节点位置")
+
+
 def test_import_osm_bad_files(own: Path, tmp_path: Path) -> None:
     before = _road_count(own)
     far = _osm(tmp_path / "helsinki.osm", 24.94, 60.17)
