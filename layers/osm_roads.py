@@ -27,6 +27,8 @@ from typing import Any
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
+from safemap.layers import progress
+
 #: OSM highway -> road class of the catalogue.
 HIGHWAY_CLASS = {
     "motorway": "national",
@@ -133,7 +135,8 @@ def read_osm_roads(
 
     report = report if report is not None else OsmReport()
     ways: list[tuple[int, dict[str, str], list[int], list[tuple[float, float]]]] = []
-    for w in osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway")):
+    reader = osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway"))
+    for w in progress.track(reader, "读取 OSM 道路（要素）"):
         if not isinstance(w, osmium.osm.Way):
             continue
         tags = {t.k: t.v for t in w.tags}

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import click
 
-from safemap.api.cli import coverage, data, incidents, live, network, safety, users, warnings, wind
+from safemap.api.cli import coverage, data, incidents, live, network, qgis, safety, users, warnings, wind
 from safemap.api.cli.common import settings
+from safemap.api.cli.progress import TerminalBars
+from safemap.layers.progress import reporting
 
 #: The modules whose ``COMMANDS`` the group offers, in the order ``safemap --help`` lists them.
-MODULES = (data, safety, coverage, network, wind, warnings, incidents, live, users)
+MODULES = (data, safety, coverage, network, wind, warnings, incidents, live, users, qgis)
 #: The application factory ``serve`` hands to uvicorn.
 APP_FACTORY = "safemap.api.http.app:create_app"
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """SafeMap 安全生产风险与应急资源一张图."""
+    # Long work (import, demo, import-osm, reviews) shows bars on a terminal, nothing otherwise.
+    ctx.with_resource(reporting(TerminalBars()))
 
 
 @main.command()

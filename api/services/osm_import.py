@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from safemap.layers import progress
 from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.model import Actor
 from safemap.layers.osm_roads import OsmReport, read_osm_roads
@@ -90,7 +91,7 @@ def import_osm(
         ) from None
     layer = store.layer("roads")
     cleans, problems = [], []
-    for row, feature in enumerate(features, start=1):
+    for row, feature in enumerate(progress.track(features, "校验道路"), start=1):
         try:
             cleans.append(validate_feature(layer, feature, partial=False, extent=store.extent))
         except ValidationFailed as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import LineString
 
+from safemap.layers import progress
 from safemap.layers.demo.admin import add_admin
 from safemap.layers.demo.county import DATA_DIR, County, load_county
 from safemap.layers.demo.forces import Forces
@@ -115,9 +116,8 @@ def write_plan(store: FeatureStore, plan: Plan, *, note: str) -> dict[str, int]:
     """Validate and insert every draft of ``plan``; return the features written per layer."""
     ids: dict[str, int] = {}
     counts: dict[str, int] = {}
-    for name in (*LAYER_ORDER, *LIVE_LAYER_ORDER):
-        if name not in plan.layers:
-            continue
+    names = [n for n in (*LAYER_ORDER, *LIVE_LAYER_ORDER) if n in plan.layers]
+    for name in progress.track(names, "生成演示数据（图层）"):
         layer = store.layer(name)
         drafts = plan.of(name)
         clean: list[CleanFeature] = []
