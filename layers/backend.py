@@ -90,6 +90,10 @@ class Backend(Protocol):
         """Register a layer table created after the store (a new catalogue entry)."""
         ...
 
+    def after_open(self, conn: Connection, layers: Sequence[Layer]) -> None:
+        """Keep format-specific metadata of an existing store current (every open; idempotent)."""
+        ...
+
     def table_names(self, conn: Connection) -> set[str]:
         """Names of the tables that exist."""
         ...

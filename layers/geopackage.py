@@ -1,11 +1,23 @@
-"""GeoPackage backend: one SQLite file that GDAL, QGIS and pyogrio open as a GeoPackage 1.4.
+"""GeoPackage backend: one SQLite file that GDAL, QGIS and pyogrio open as a GeoPackage 1.3.
 
 The tables come from :mod:`layers.tables` like PostGIS's; this module adds what makes
-the file a GeoPackage: the geometry blob encoding (GPKG 1.4 §2.1.3), the ``gpkg_*``
+the file a GeoPackage: the geometry blob encoding (GPKG §2.1.3), the ``gpkg_*``
 registration tables, an R*-tree spatial index per layer with the standard triggers,
-and Chinese column titles in ``gpkg_data_columns`` (QGIS shows them as aliases).
-The SQL functions the R-tree triggers call (``ST_MinX`` …) are registered on every
-connection, as GDAL does.
+Chinese column names in ``gpkg_data_columns`` and SafeMap's default QGIS styles in
+``layer_styles``. The SQL functions the R-tree triggers call (``ST_MinX`` …) are
+registered on every connection, as GDAL does.
+
+What reads what (checked with Debian's GDAL 3.6.2 and GDAL's source):
+
+* ``user_version`` is 10300 (GeoPackage 1.3): GDAL 3.6 warns "may only be partially
+  supported" on every open of a 1.4 file (10400), and nothing here needs 1.4.
+* Field aliases: GDAL ≥ 3.7 takes a field's alternative name from
+  ``gpkg_data_columns.name`` (when it differs from the column name) and its comment from
+  ``description``; ``title`` is read by no GDAL. GDAL 3.6 reads none of them, so QGIS 3.22
+  gets the Chinese aliases from the default style in ``layer_styles`` (QML ``<aliases>``),
+  which it loads when a layer is opened.
+* ``gpkg_extensions`` rows whose ``column_name`` is NULL are not caught by the table's
+  UNIQUE constraint (NULLs differ in SQLite): rows are added only when missing.
 """
 
 from __future__ import annotations
@@ -42,11 +54,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import LargeBinary, UserDefinedType
 
+from safemap.layers import gpkg_meta
 from safemap.layers.catalogue import Layer
 from safemap.layers.errors import StoreBusy
 from safemap.layers.tables import ColumnTypes, Schema
 
 SRS_ID = 4326
+#: GeoPackage 1.3 (``PRAGMA user_version``): the newest GDAL 3.6 opens without a warning.
+USER_VERSION = 10300
 DEFAULT_LOCK_TIMEOUT = 5.0
 """Seconds a write waits for another write to finish before :class:`~layers.errors.StoreBusy`."""
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
@@ -240,7 +255,7 @@ class GeoPackageBackend:
             # Set the GeoPackage identity while still in rollback-journal mode: in WAL mode
             # the header would sit in the -wal file, where GDAL does not look for it.
             cur.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
-            cur.execute("PRAGMA user_version = 10400")
+            cur.execute(f"PRAGMA user_version = {USER_VERSION}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
@@ -356,7 +371,8 @@ class GeoPackageBackend:
                         "d": f"{layer.label}的{child.label}（parent_id 对应 {layer.name}.id）",
                     },
                 )
-                self._titles(conn, child.table_name(layer.name), child.fields)
+                gpkg_meta.write_titles(conn, child.table_name(layer.name), child.fields)
+        gpkg_meta.write_styles(conn, layers)
 
     def register_layer(self, conn: Connection, layer: Layer) -> None:
         """Make ``layer``'s table a GeoPackage feature table with an R-tree index."""
@@ -369,7 +385,7 @@ class GeoPackageBackend:
                 ),
                 {"t": t, "i": layer.label, "d": layer.description or layer.label},
             )
-            self._titles(conn, t, layer.fields)
+            gpkg_meta.write_titles(conn, t, layer.fields)
             return
         conn.execute(
             text(
@@ -382,12 +398,8 @@ class GeoPackageBackend:
             text("INSERT OR REPLACE INTO gpkg_geometry_columns VALUES (:t, 'geom', :g, 4326, 0, 0)"),
             {"t": t, "g": layer.storage_geometry},
         )
-        conn.execute(
-            text(
-                "INSERT OR IGNORE INTO gpkg_extensions VALUES (:t, 'geom', 'gpkg_rtree_index', "
-                "'http://www.geopackage.org/spec/#extension_rtree', 'write-only')"
-            ),
-            {"t": t},
+        gpkg_meta.add_extension(
+            conn, t, "geom", "gpkg_rtree_index", "http://www.geopackage.org/spec/#extension_rtree", "write-only"
         )
         for ddl in _rtree_ddl(t):
             conn.exec_driver_sql(ddl)
@@ -395,24 +407,11 @@ class GeoPackageBackend:
             f'INSERT OR REPLACE INTO "rtree_{t}_geom" SELECT id, ST_MinX(geom), ST_MaxX(geom), '
             f'ST_MinY(geom), ST_MaxY(geom) FROM "{t}" WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom)'
         )
-        self._titles(conn, t, layer.fields)
+        gpkg_meta.write_titles(conn, t, layer.fields)
 
-    @staticmethod
-    def _titles(conn: Connection, table: str, fields: Sequence[Any]) -> None:
-        conn.execute(
-            text(
-                "INSERT OR IGNORE INTO gpkg_extensions VALUES ('gpkg_data_columns', NULL, "
-                "'gpkg_schema', 'http://www.geopackage.org/spec/#extension_schema', 'read-write')"
-            )
-        )
-        for f in fields:
-            conn.execute(
-                text(
-                    "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, "
-                    "title, description) VALUES (:t, :c, :n, :title, :d)"
-                ),
-                {"t": table, "c": f.name, "n": f.name, "title": f.display_label, "d": f.description},
-            )
+    def after_open(self, conn: Connection, layers: Sequence[Layer]) -> None:
+        """Keep the QGIS-facing tables of an existing store current (:func:`layers.gpkg_meta.refresh`)."""
+        gpkg_meta.refresh(conn, layers, self.table_names(conn), USER_VERSION)
 
     def table_names(self, conn: Connection) -> set[str]:
         """Names of the tables that exist in the file."""

@@ -255,6 +255,9 @@ def ensure_schema(
             _set_version(conn, schema, version)
         created.extend(_create_new_tables(conn, backend, schema, existing))
         _verify(conn, backend, schema)
+        # GeoPackage: file identity, extension rows, column names and QGIS styles kept current
+        # on every open (idempotent), so stores made by older versions read cleanly in QGIS/GDAL.
+        backend.after_open(conn, tuple(schema.catalogue))
         return found
 
 

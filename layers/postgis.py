@@ -127,6 +127,9 @@ class PostGISBackend:
     def register_layer(self, conn: Connection, layer: Layer) -> None:
         """Nothing to register for a new layer table in PostGIS."""
 
+    def after_open(self, conn: Connection, layers: Sequence[Layer]) -> None:
+        """Nothing to keep current: PostGIS has no file-level metadata for clients."""
+
     def table_names(self, conn: Connection) -> set[str]:
         """Names of the tables in the current schema."""
         return set(inspect(conn).get_table_names())
