@@ -6,7 +6,10 @@ a child table (``substances`` / ``危险物质``) carries that table. Everything
 from the catalogue (:mod:`layers.definitions`), never restated. dBASE files limit names
 to 10 characters: :func:`short_names` makes unique short names for export, and
 :class:`ColumnMatcher` maps truncated names back by unique prefix (or by the exported
-``fields.txt`` mapping).
+``fields.txt`` mapping). Chinese names are cut by *bytes* (ArcGIS, GDAL): five characters
+in GBK (统一社会信用代码 -> 统一社会信), three in UTF-8 (the partial fourth character
+dropped); a column matches the field whose name, label or label with unit cut that way
+in GBK (GB 18030) or UTF-8 equals it, and one that fits several fields is ambiguous.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from safemap.layers.catalogue import ChildTable, Field
 
 DBF_NAME_LENGTH = 10
 """Longest field name a dBASE (.dbf) file holds, in bytes (ASCII: characters)."""
+
+DBF_ENCODINGS = ("gb18030", "utf-8")
+"""Encodings in which other tools cut long names to :data:`DBF_NAME_LENGTH` bytes (GB 18030 is GBK's superset)."""
 
 HARMLESS_COLUMNS = frozenset(
     {
@@ -46,6 +52,30 @@ def normalise(header: str) -> str:
     """
     text = unicodedata.normalize("NFKC", str(header)).replace("\ufeff", "")
     return "".join(text.split()).lower()
+
+
+def byte_truncations(name: str, limit: int = DBF_NAME_LENGTH) -> set[str]:
+    """The forms ``name`` takes when cut to ``limit`` bytes in GBK or UTF-8 (empty when it fits both).
+
+    The cut falls on a character boundary: a character whose bytes do not all fit is
+    dropped, as a reader drops (or GDAL's writer leaves undecodable) its partial bytes.
+    """
+    out: set[str] = set()
+    for encoding in DBF_ENCODINGS:
+        data = name.encode(encoding)
+        if len(data) > limit:
+            cut = data[:limit].decode(encoding, errors="ignore")
+            if cut and name.startswith(cut):
+                out.add(cut)
+    return out
+
+
+def _spellings(f: Field) -> tuple[str, ...]:
+    """The whole names a file may give ``f``: name, label, and label with unit in the usual bracket styles."""
+    names = [f.name, f.label, f.display_label]
+    if f.unit:
+        names += [f"{f.label}({f.unit})", f"{f.label}（{f.unit}）"]
+    return tuple(names)
 
 
 @dataclass
@@ -88,8 +118,9 @@ class ColumnMatcher:
     short_names
         Exported short name -> field name, read from a shapefile zip's ``fields.txt``.
     truncated
-        Accept 10-character names that are the unique prefix of one field name
-        (dBASE truncation by other tools).
+        Accept names cut to 10 bytes by other tools (dBASE): the unique prefix of one
+        field name, or a name, label or label with unit cut in GBK or UTF-8
+        (:func:`byte_truncations`). A cut name fitting several fields is ambiguous.
     """
 
     def __init__(
@@ -120,6 +151,13 @@ class ColumnMatcher:
                 add(short, ("child" if full in self.child_names else "field", full))
         # An alias claimed by two targets is no alias at all.
         self.aliases = {a: next(iter(t)) for a, t in aliases.items() if len(t) == 1}
+        self.cut: dict[str, list[str]] = {}
+        for f in fields:
+            for spelling in _spellings(f):
+                for cut in byte_truncations(spelling):
+                    names = self.cut.setdefault(normalise(cut), [])
+                    if f.name not in names:
+                        names.append(f.name)
 
     def match(self, columns: Iterable[str]) -> ColumnMatch:
         """Classify ``columns`` (in file order)."""
@@ -128,8 +166,8 @@ class ColumnMatcher:
         for col in columns:
             key = normalise(col)
             target = self.aliases.get(key)
-            if target is None and self.truncated and len(key) == DBF_NAME_LENGTH:
-                candidates = [n for n in self.field_names if n.startswith(key)]
+            if target is None and self.truncated:
+                candidates = self._cut_candidates(key)
                 if len(candidates) == 1:
                     target = ("field", candidates[0])
                 elif candidates:
@@ -146,6 +184,13 @@ class ColumnMatcher:
             (out.fields if kind == "field" else out.children)[col] = name
         out.duplicates = {name: cols for name, cols in seen.items() if len(cols) > 1}
         return out
+
+    def _cut_candidates(self, key: str) -> list[str]:
+        """Fields whose name is cut to ``key`` (a unique prefix) or whose spelling cut by bytes is ``key``."""
+        candidates = list(self.cut.get(key, ()))
+        if len(key) == DBF_NAME_LENGTH and key.isascii():
+            candidates += [n for n in self.field_names if n.startswith(key) and n not in candidates]
+        return candidates
 
 
 def short_names(names: Sequence[str], limit: int = DBF_NAME_LENGTH) -> dict[str, str]:

@@ -1,4 +1,9 @@
-"""Reading CSV files for import: lon/lat columns or a WKT column, UTF-8 (BOM or not) or GBK.
+"""Reading CSV and text files for import: lon/lat columns or a WKT column.
+
+Encodings: UTF-8 (BOM or not), UTF-16 (Excel's "Unicode 文本": little-endian with a BOM,
+tab-separated; also without a BOM when its zero bytes show it) or GBK. The delimiter
+(comma, tab or semicolon) is taken from the header line. Coordinate and WKT columns are
+found by :mod:`safemap.layers.tabular`, shared with Excel workbooks.
 
 A cell our export quoted against formula injection (``'=…``, ``'+…``, ``'-…``, ``'@…``, see
 :mod:`safemap.layers.csvsafe`) loses that one quote here, so an export → import round trip
@@ -13,32 +18,52 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
 
-import numpy as np
-import numpy.typing as npt
-import shapely
-
-from safemap.layers.columns import normalise
 from safemap.layers.csvsafe import restore_cell
-from safemap.layers.errors import Problem
 from safemap.layers.readers import RawTable, fail
+from safemap.layers.tabular import LAT_NAMES, LON_NAMES, WKT_NAMES, table_from_cells
 
-LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
-"""CSV column names recognised as longitude (compared after :func:`normalise`)."""
-LAT_NAMES = ("lat", "latitude", "y", "纬度")
-"""CSV column names recognised as latitude."""
-WKT_NAMES = ("wkt", "geometry", "geom")
-"""CSV column names recognised as WKT geometry."""
+__all__ = ["LAT_NAMES", "LON_NAMES", "WKT_NAMES", "decode_text", "read_csv", "utf16_without_bom"]
+
+ENCODING_HINT = "请另存为 UTF-8、GBK 或 Unicode（UTF-16）编码的 CSV/文本"
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when ``data`` (no BOM) looks like UTF-16 text, else ``None``.
+
+    UTF-16 text with ASCII digits, delimiters and line breaks has a zero byte in every
+    such character; UTF-8 and GBK text has none.
+    """
+    head = data[:4096]
+    head = head[: len(head) // 2 * 2]
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if odd >= max(2, pairs // 5) and even == 0:
+        return "utf-16-le"
+    if even >= max(2, pairs // 5) and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes: UTF-8 (with or without BOM), else GBK (GB 18030)."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8"
+    """Decode text bytes: UTF-8 (with or without BOM), UTF-16 (BOM, or detected), else GBK (GB 18030)."""
+    boms = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"))
+    for bom, codec, name in (*boms, (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16")):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec), name
+            except UnicodeDecodeError:
+                raise fail(f"文件以 {name} 字节顺序标记（BOM）开头，但内容不是有效的 {name}；{ENCODING_HINT}") from None
+    utf16 = utf16_without_bom(data)
+    if utf16 is not None:
+        try:
+            return data.decode(utf16), "UTF-16"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -46,33 +71,29 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "GBK"
     except UnicodeDecodeError:
-        raise fail("无法识别文件编码：请另存为 UTF-8（或 GBK）编码的 CSV") from None
+        raise fail(f"无法识别文件编码：{ENCODING_HINT}") from None
 
 
 def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None, spatial: bool = True) -> RawTable:
-    """Read a CSV with coordinate columns or a WKT column.
-
-    The delimiter (comma, tab or semicolon) is taken from the header line.
+    """Read a CSV or delimited text file with coordinate columns or a WKT column.
 
     Parameters
     ----------
     path
-        The CSV file: UTF-8 with or without BOM, else GBK (GB 18030, with a warning).
+        The file: UTF-8 with or without BOM, UTF-16 (Excel's "Unicode 文本"), else GBK
+        (GB 18030, with a warning). Comma, tab or semicolon separated.
     lon_field, lat_field
-        Columns holding x and y, matched like headers (case and width folded); by
-        default the first of :data:`LON_NAMES` / :data:`LAT_NAMES` present. Values are
-        in the units of the file's CRS: degrees for lon/lat, metres for projected ones.
-        Without such columns, a :data:`WKT_NAMES` column is read as WKT.
+        Columns holding x and y (see :func:`safemap.layers.tabular.geometry_columns`):
+        by default 经度/东经/lon/lng/longitude/X and 纬度/北纬/lat/latitude/Y, units in
+        brackets ignored. Values are in the units of the file's CRS: degrees for
+        lon/lat, metres for projected ones. Without such columns, a WKT column.
 
     Returns
     -------
     RawTable
         Cells as text; rows numbered by file line (header = line 1).
     """
-    try:
-        text, encoding = decode_text(path.read_bytes())
-    except UnicodeDecodeError:
-        raise fail("文件以 UTF-8 BOM 开头，但内容不是有效的 UTF-8") from None
+    text, encoding = decode_text(path.read_bytes())
     if not text.strip():
         raise fail("文件是空的")
     first_line = next((line for line in io.StringIO(text) if line.strip()), "")
@@ -89,108 +110,14 @@ def read_csv(path: Path, *, lon_field: str | None, lat_field: str | None, spatia
     raw = RawTable("csv", [], [], [], [], crs=None)
     if encoding == "GBK":
         raw.warnings.append("文件不是 UTF-8 编码，已按 GBK（GB 18030）读取")
-    blanks = [i + 1 for i, h in enumerate(header) if not h]
-    dupes = sorted({h for h in header if h and header.count(h) > 1})
-    if dupes:
-        raise fail(f"表头有重复的列名：{'、'.join(dupes)}")
-    if spatial:
-        lon_col, lat_col, wkt_col = _geometry_columns(header, lon_field, lat_field, raw)
-    else:
-        lon_col = lat_col = wkt_col = None
-    raw.consumed = {c for c in (lon_col, lat_col, wkt_col) if c}
-    raw.columns = [h for h in header if h and h not in raw.consumed]
-    last_line = reader.line_num
-    xs: list[float] = []
-    ys: list[float] = []
-    wkts: list[str | None] = []
-    try:
-        for cells in reader:
-            line, last_line = last_line + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            cells = [restore_cell(c) for c in cells]
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-                raw.problems.append(Problem("file", f"本行有 {len(cells)} 列，表头只有 {len(header)} 列", line))
-            cells = cells + [""] * (len(header) - len(cells))
-            record = dict(zip(header, cells, strict=False))
-            for b in blanks:
-                if cells[b - 1].strip():
-                    raw.problems.append(Problem("file", f"第 {b} 列没有列名，但有数据", line))
-            raw.rows.append(line)
-            raw.records.append({c: record[c] for c in raw.columns})
-            if wkt_col is not None:
-                wkts.append(record[wkt_col])
-            elif spatial:
-                assert lon_col is not None and lat_col is not None
-                xs.append(_number(record[lon_col], lon_col, line, raw))
-                ys.append(_number(record[lat_col], lat_col, line, raw))
-    except csv.Error as exc:
-        raise fail(f"第 {reader.line_num} 行 CSV 格式错误：{exc}") from None
-    if not spatial:
-        raw.geometries = [None] * len(raw.rows)
-    elif wkt_col is not None:
-        raw.geometries = _parse_wkt(wkts, wkt_col, raw)
-    else:
-        # Arrays of x and y give an array of points; the stubs also allow a single Point.
-        points = cast(npt.NDArray[np.object_], shapely.points(np.array(xs, dtype=float), np.array(ys, dtype=float)))
-        raw.geometries = [None if i in raw.bad_geometry else g for i, g in zip(raw.rows, points, strict=True)]
-    return raw
 
-
-def _geometry_columns(
-    header: list[str], lon_field: str | None, lat_field: str | None, raw: RawTable
-) -> tuple[str | None, str | None, str | None]:
-    by_norm = {normalise(h): h for h in header if h}
-
-    def find(given: str | None, names: Sequence[str], what: str) -> str | None:
-        if given is not None:
-            col = by_norm.get(normalise(given))
-            if col is None:
-                raise fail(f"CSV 中没有指定的{what}列 {given!r}（表头：{'、'.join(h for h in header if h)}）")
-            return col
-        return next((by_norm[n] for n in names if n in by_norm), None)
-
-    lon = find(lon_field, LON_NAMES, "经度")
-    lat = find(lat_field, LAT_NAMES, "纬度")
-    wkt = next((by_norm[n] for n in WKT_NAMES if n in by_norm), None)
-    if lon and lat:
-        if wkt and lon_field is None:
-            raw.warnings.append(f"同时有经纬度列与 WKT 列 {wkt}；按经纬度列 {lon}/{lat} 读取，{wkt} 列已忽略")
-            raw.consumed.add(wkt)
-        return lon, lat, None
-    if wkt:
-        return None, None, wkt
-    raise fail(
-        "CSV 中找不到坐标列：需要经度、纬度两列（如 lon/lng/longitude/x/经度 与 "
-        "lat/latitude/y/纬度，或用 lon_field/lat_field 指定），或一列 WKT（wkt/geometry）"
-    )
-
-
-def _number(text: str, col: str, line: int, raw: RawTable) -> float:
-    value = text.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not value or not math.isfinite(number):
-        reason = "缺少坐标" if not value else f"坐标应为数值（收到 {value!r}）"
-        if line not in raw.bad_geometry:
-            raw.problems.append(Problem(col, reason, line))
-        raw.bad_geometry.add(line)
-    return number
-
-
-def _parse_wkt(wkts: list[str | None], col: str, raw: RawTable) -> list[Any]:
-    out: list[Any] = []
-    for line, text in zip(raw.rows, wkts, strict=True):
-        value = (text or "").strip()
-        if not value:
-            out.append(None)
-            continue
+    def lines() -> Iterator[tuple[int, list[str]]]:
+        last_line = reader.line_num
         try:
-            out.append(shapely.from_wkt(value))
-        except shapely.errors.GEOSException as exc:
-            raw.problems.append(Problem(col, f"WKT 无法解析：{exc}", line))
-            raw.bad_geometry.add(line)
-            out.append(None)
-    return out
+            for cells in reader:
+                line, last_line = last_line + 1, reader.line_num
+                yield line, [restore_cell(c) for c in cells]
+        except csv.Error as exc:
+            raise fail(f"第 {reader.line_num} 行 CSV 格式错误：{exc}") from None
+
+    return table_from_cells("csv", header, lines(), lon_field=lon_field, lat_field=lat_field, spatial=spatial, raw=raw)

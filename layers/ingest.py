@@ -24,11 +24,13 @@ from safemap.layers.catalogue import Layer
 from safemap.layers.csvfiles import read_csv
 from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.gcj02 import geometries_gcj02_to_wgs84
+from safemap.layers.kmlfiles import read_kml, read_kmz
 from safemap.layers.labels import problem_text
 from safemap.layers.readers import RawTable, detect_format, fail, read_geojson, read_gpkg
 from safemap.layers.rows import Row, build_features
 from safemap.layers.shapefiles import ZipLimits, read_shapefile_zip
 from safemap.layers.validation import CleanFeature, Extent, validate_feature, validate_properties
+from safemap.layers.xlsxfiles import read_xlsx
 
 MAX_PROBLEMS = 500
 """An import stops collecting problems after this many."""
@@ -54,7 +56,7 @@ class FileFeatures:
     converted_from_gcj02
         Coordinates were converted from GCJ-02 to WGS 84.
     format
-        ``geojson``, ``gpkg``, ``shapefile`` or ``csv``.
+        ``geojson``, ``gpkg``, ``shapefile``, ``csv``, ``xlsx``, ``kml`` or ``kmz``.
     """
 
     cleans: list[CleanFeature]
@@ -77,6 +79,7 @@ def read_features(
     lon_field: str | None = None,
     lat_field: str | None = None,
     zip_limits: ZipLimits | None = None,
+    sheet: str | None = None,
 ) -> FileFeatures:
     """Read and validate every feature of ``path`` for ``layer``.
 
@@ -84,11 +87,11 @@ def read_features(
     features may lie. Raises :class:`ValidationFailed` (field ``file``) when the file
     cannot be read at all; problems of single rows are collected in the result.
     """
-    raw = _read(path, layer, source_layer, lon_field, lat_field, zip_limits)
+    raw = _read(path, layer, source_layer, lon_field, lat_field, zip_limits, sheet)
     warnings = list(raw.warnings)
     if layer.is_spatial:
         src, gcj02 = _resolve_crs(raw, path, crs, gcj02, warnings)
-        geoms = _convert(raw.geometries, src, gcj02)
+        geoms = _convert(raw.geometries, src, gcj02, extent)
     else:  # an attribute table: coordinates play no part
         src, gcj02 = WGS84, False
         geoms = np.full(len(raw.geometries), None, dtype=object)
@@ -107,6 +110,7 @@ def _read(
     lon_field: str | None,
     lat_field: str | None,
     zip_limits: ZipLimits | None = None,
+    sheet: str | None = None,
 ) -> RawTable:
     if not path.is_file():
         raise fail(f"文件不存在：{path}")
@@ -120,6 +124,18 @@ def _read(
         return read_gpkg(path, layer.name, children, source_layer, spatial=layer.is_spatial)
     if fmt == "shapefile":
         return read_shapefile_zip(path, layer.name, children, source_layer, limits=zip_limits)
+    if fmt == "xlsx":
+        return read_xlsx(
+            path, sheet=sheet, lon_field=lon_field, lat_field=lat_field, spatial=layer.is_spatial, limits=zip_limits
+        )
+    if sheet is not None:
+        raise fail(f"只有 Excel 工作簿（.xlsx）可以指定工作表（--sheet / sheet 参数），此文件是 {fmt}")
+    if fmt in ("kml", "kmz"):
+        raw = read_kmz(path, limits=zip_limits) if fmt == "kmz" else read_kml(path)
+        if "description" in raw.columns and not layer.has_field("description"):
+            raw.columns.remove("description")
+            raw.warnings.append(f"KML 地标的说明（description）在{layer.label}中没有对应字段，已忽略")
+        return raw
     return read_csv(path, lon_field=lon_field, lat_field=lat_field, spatial=layer.is_spatial)
 
 
@@ -172,10 +188,11 @@ def _crs_name(crs: CRS) -> str:
     return f"{auth[0]}:{auth[1]}" if auth else crs.name
 
 
-def _convert(geometries: list[Any], src: CRS, gcj02: bool) -> np.ndarray:
+def _convert(geometries: list[Any], src: CRS, gcj02: bool, extent: Extent | None = None) -> np.ndarray:
     geoms = np.empty(len(geometries), dtype=object)
     geoms[:] = geometries
-    if not (src.equals(WGS84, ignore_axis_order=True) or src.to_authority() == ("OGC", "CRS84")):
+    _diagnose_crs(geoms, src, extent)
+    if not _is_wgs84(src):
         transformer = Transformer.from_crs(src, WGS84, always_xy=True)
 
         def project(xy: np.ndarray) -> np.ndarray:
@@ -186,6 +203,158 @@ def _convert(geometries: list[Any], src: CRS, gcj02: bool) -> np.ndarray:
     if gcj02:
         geoms = geometries_gcj02_to_wgs84(geoms)
     return geoms
+
+
+def _is_wgs84(crs: CRS) -> bool:
+    return crs.equals(WGS84, ignore_axis_order=True) or crs.to_authority() == ("OGC", "CRS84")
+
+
+# ---------------------------------------------------------------------- CRS diagnosis
+CHINA = (73.0, 3.0, 136.0, 54.0)
+"""Where coordinates are plausible when the service extent is not known (lon/lat box of China)."""
+DIAGNOSIS_SAMPLE = 2000
+"""Coordinates looked at to diagnose a CRS mistake."""
+_CRS_OPTION = "请用 --crs {code} 导入（HTTP 接口参数 crs={code}）"
+_SWAP = "CSV 用 --lon 指定东坐标列、--lat 指定北坐标列（HTTP 参数 lon_field/lat_field），其他格式在 GIS 中对调 X/Y"
+
+
+def _gk_crs(zone_or_cm: int, *, prefixed: bool, width: int) -> tuple[str, str]:
+    """EPSG code and Chinese name of a CGCS2000 Gauss-Krüger CRS.
+
+    3° zones 25–45 with the zone number in the easting are EPSG:4513–4533, without it
+    (by central meridian 75°E–135°E) EPSG:4534–4554; 6° zones 13–23 are EPSG:4491–4501 and
+    EPSG:4502–4512.
+    """
+    if width == 3:
+        if prefixed:
+            return f"EPSG:{4513 + zone_or_cm - 25}", f"CGCS2000 3度带 第{zone_or_cm}带，带号"
+        return f"EPSG:{4534 + (zone_or_cm - 75) // 3}", f"CGCS2000 3度带 中央经线{zone_or_cm}°E，无带号"
+    if prefixed:
+        return f"EPSG:{4491 + zone_or_cm - 13}", f"CGCS2000 6度带 第{zone_or_cm}带，带号"
+    return f"EPSG:{4502 + (zone_or_cm - 75) // 6}", f"CGCS2000 6度带 中央经线{zone_or_cm}°E，无带号"
+
+
+def _zone_of_prefix(easting: float) -> tuple[int, int] | None:
+    """(zone, width) of an easting carrying its zone number (3° zones 25–45, 6° zones 13–23)."""
+    if not 1e7 <= easting < 1e8:
+        return None
+    zone, rest = divmod(easting, 1e6)
+    if not 1e5 < rest < 9e5:
+        return None
+    if 25 <= zone <= 45:
+        return int(zone), 3
+    if 13 <= zone <= 23:
+        return int(zone), 6
+    return None
+
+
+def _plausible(lon: np.ndarray, lat: np.ndarray, extent: Extent | None) -> np.ndarray:
+    """Where converted coordinates may lie: the service extent (with 0.5° margin), else China."""
+    minx, miny, maxx, maxy = CHINA
+    if extent is not None:
+        minx, miny, maxx, maxy = extent[0] - 0.5, extent[1] - 0.5, extent[2] + 0.5, extent[3] + 0.5
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(lon) & np.isfinite(lat) & (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+
+
+def _to_lonlat(crs: CRS | str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    transformer = Transformer.from_crs(crs, WGS84, always_xy=True)
+    with np.errstate(all="ignore"):
+        lon, lat = transformer.transform(x, y, errcheck=False)
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def _fits(crs: CRS | str, x: np.ndarray, y: np.ndarray, extent: Extent | None) -> bool:
+    lon, lat = _to_lonlat(crs, x, y)
+    return bool(_plausible(lon, lat, extent).all())
+
+
+def _gk_guesses(east: np.ndarray, extent: Extent | None) -> list[tuple[str, str, str]]:
+    """Gauss-Krüger CRSs ``east`` may be in: (EPSG code, name, why), most likely first."""
+    zones = {_zone_of_prefix(float(e)) for e in east}
+    if len(zones) == 1 and (zone := zones.pop()) is not None:
+        code, name = _gk_crs(zone[0], prefixed=True, width=zone[1])
+        return [(code, name, f"东坐标带有带号 {zone[0]}（如 {float(east[0]):.2f}）")]
+    if extent is None or not (np.abs(east - 5e5) < 4e5).all():
+        return []
+    centre = (extent[0] + extent[2]) / 2
+    out = []
+    for width in (3, 6):
+        cm = round(centre / 3) * 3 if width == 3 else int(centre // 6) * 6 + 3
+        code, name = _gk_crs(cm, prefixed=False, width=width)
+        out.append((code, name, f"东坐标不带带号（如 {float(east[0]):.2f}），服务区域中心在东经 {centre:.2f}°"))
+    return out
+
+
+def _diagnose_crs(geoms: np.ndarray, src: CRS, extent: Extent | None) -> None:
+    """Refuse a file whose coordinates make sense only in another CRS, naming the ``--crs`` that fits.
+
+    Looked at: eastings with a Gauss-Krüger zone number (28xxxxxx) read without it;
+    X = north / Y = east (surveyors' order) read as X = east; metre coordinates in a file
+    that declares no CRS (read as longitude/latitude). Nothing is fixed silently: when the
+    coordinates fit as read, or no other reading fits, the rows are validated as they are.
+    """
+    coords = shapely.get_coordinates(geoms[geoms != None])  # noqa: E711 (element-wise)
+    if len(coords) == 0:
+        return
+    if len(coords) > DIAGNOSIS_SAMPLE:
+        coords = coords[np.linspace(0, len(coords) - 1, DIAGNOSIS_SAMPLE).astype(int)]
+    x, y = coords[:, 0], coords[:, 1]
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return
+    message: str | None
+    if _is_wgs84(src):
+        if ((np.abs(x) <= 180) & (np.abs(y) <= 90)).mean() >= 0.5:
+            return
+        message = _diagnose_metres(x, y, extent)
+    else:
+        lon, lat = _to_lonlat(src, x, y)
+        if _plausible(lon, lat, extent).mean() >= 0.5:
+            return
+        message = _diagnose_projected(x, y, src, extent)
+    if message:
+        raise fail(message)
+
+
+def _diagnose_metres(x: np.ndarray, y: np.ndarray, extent: Extent | None) -> str:
+    """Message for metre-like coordinates in a file without a CRS."""
+    sample = f"（如 X={float(x[0]):.2f}，Y={float(y[0]):.2f}）"
+    head = f"坐标超出经纬度范围{sample}：看起来是以米为单位的投影坐标，而文件没有声明坐标系"
+    for east, north, swapped in ((x, y, False), (y, x, True)):
+        for code, name, why in _gk_guesses(east, extent):
+            if _fits(code, east, north, extent):
+                order = "；且 X 列是北坐标、Y 列是东坐标（测量习惯），须对调：" + _SWAP if swapped else ""
+                return f"{head}。{why}：{_CRS_OPTION.format(code=code)}（{name}）{order}"
+    return (
+        f"{head}；请用 --crs 指定坐标系（HTTP 接口参数 crs），例如 CGCS2000 3度带：带号 EPSG:4513–4533、"
+        "无带号 EPSG:4534–4554（按中央经线）；UTM 44N 为 EPSG:32644。经纬度请把经度放在前面"
+    )
+
+
+def _diagnose_projected(x: np.ndarray, y: np.ndarray, src: CRS, extent: Extent | None) -> str | None:
+    """Message for projected coordinates that do not land where they may lie when read in ``src``."""
+    given = _crs_name(src)
+    sample = f"（如 X={float(x[0]):.2f}，Y={float(y[0]):.2f}）"
+    for east, north, swapped in ((x, y, False), (y, x, True)):
+        if swapped and _fits(src, east, north, extent):
+            return (
+                f"按 {given} 读取坐标不在{_where(extent)}{sample}：X 与 Y 看起来颠倒了"
+                f"（X 为北坐标、Y 为东坐标，测量习惯）；坐标系 {given} 不变，请对调两列：{_SWAP}"
+            )
+        for code, name, why in _gk_guesses(east, extent):
+            if code != given and _fits(code, east, north, extent):
+                order = "；且 X、Y 颠倒（X 为北坐标），须对调：" + _SWAP if swapped else ""
+                return (
+                    f"按 {given} 读取坐标不在{_where(extent)}{sample}。{why}，与 {given} 不符："
+                    f"{_CRS_OPTION.format(code=code)}（{name}）{order}"
+                )
+    return None
+
+
+def _where(extent: Extent | None) -> str:
+    if extent is None:
+        return "中国境内"
+    return f"服务区域（经度 {extent[0]:g}–{extent[2]:g}，纬度 {extent[1]:g}–{extent[3]:g}）附近"
 
 
 # ---------------------------------------------------------------------- validation

@@ -1,7 +1,9 @@
 """Reading import files into raw rows; GeoJSON and GeoPackage here.
 
-Zipped shapefiles are read by :mod:`layers.shapefiles`, CSV files by
-:mod:`layers.csvfiles`; all three return a :class:`RawTable`.
+Zipped shapefiles are read by :mod:`layers.shapefiles`, CSV and text files by
+:mod:`layers.csvfiles`, Excel workbooks by :mod:`layers.xlsxfiles`, KML/KMZ by
+:mod:`layers.kmlfiles`; all return a :class:`RawTable`. :func:`detect_format` tells
+them apart by content.
 
 Readers only read: they return every row's raw values keyed by the file's column
 names, its geometry (shapely, in the file's own coordinates) and the CRS the file
@@ -13,13 +15,15 @@ one problem on the field ``file`` and a Chinese reason. Problems of single rows 
 geometry that does not parse, a CSV record with too many cells) are collected in
 :attr:`RawTable.problems` so that the whole file is still checked.
 
-Row numbers are 1-based feature numbers, except in CSV files where they are the line
-number in the file (the header is line 1, so the first record is normally line 2).
+Row numbers are 1-based feature numbers (KML: placemark numbers), except in CSV files
+where they are the line number in the file (the header is line 1, so the first record is
+normally line 2) and in Excel workbooks where they are Excel's row numbers.
 """
 
 from __future__ import annotations
 
 import codecs
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +46,10 @@ SUFFIXES = {
     ".csv": "csv",
     ".tsv": "csv",
     ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".kml": "kml",
+    ".kmz": "kmz",
 }
 """File suffix -> format name."""
 
@@ -62,11 +70,11 @@ class RawTable:
     Attributes
     ----------
     format
-        ``geojson``, ``gpkg``, ``shapefile`` or ``csv``.
+        ``geojson``, ``gpkg``, ``shapefile``, ``csv``, ``xlsx``, ``kml`` or ``kmz``.
     columns
         Attribute column names in file order (GeoJSON: every property key seen).
     rows
-        Row number of each record (feature number; CSV line number).
+        Row number of each record (feature number; CSV line number; Excel row number).
     records
         Column -> raw value, one dict per row.
     geometries
@@ -88,7 +96,7 @@ class RawTable:
     short_names
         From a shapefile zip's ``fields.txt``: table -> {short name: field name}.
     consumed
-        Columns used for geometry (CSV lon/lat or WKT), not attributes.
+        Columns used for geometry (CSV/Excel lon/lat or WKT), not attributes.
     """
 
     format: str
@@ -128,19 +136,86 @@ def scrub_path(text: str, path: Path, shown: str, *, vsi: str | None = None, mem
 
 
 def detect_format(path: Path) -> str:
-    """Return the format of ``path`` from its suffix, or from its first bytes."""
-    fmt = SUFFIXES.get(path.suffix.lower())
-    if fmt:
-        return fmt
+    """Return the format of ``path``, from its content where that tells, else from its suffix.
+
+    A zip (``PK``) is looked into: a ``.shp`` member makes it a zipped shapefile,
+    ``xl/workbook.xml`` an Excel workbook (``xlsx``), a ``.kml`` member a ``kmz``; any other
+    zip is refused listing what it holds. ``SQLite format 3`` is a GeoPackage; an old
+    binary Office file (.xls) is refused with how to save it as .xlsx. Text starting with
+    ``<?xml``/``<kml`` (UTF-8 or UTF-16) is KML; otherwise the suffix decides, and
+    without a known one ``{``/``[`` means GeoJSON and a UTF-16 BOM delimited text.
+    """
+    suffix = path.suffix.lower()
     with path.open("rb") as fh:
-        head = fh.read(16)
+        head = fh.read(4096)
     if head.startswith(b"PK"):
-        return "shapefile"
+        return _zip_format(path)
     if head.startswith(b"SQLite format 3"):
         return "gpkg"
+    if head.startswith(OLE2_MAGIC) or suffix == ".xls":
+        raise fail(XLS_REFUSED)
+    if _looks_like_kml(head):
+        return "kml"
+    fmt = SUFFIXES.get(suffix)
+    if fmt and fmt not in ("shapefile", "xlsx", "kmz"):  # a zip is known by its content
+        return fmt
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return "geojson"
-    raise fail(f"无法识别文件格式 {path.suffix or '(无扩展名)'}：支持 .geojson/.json、.gpkg、.zip（Shapefile）、.csv")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "csv"
+    if fmt in ("shapefile", "xlsx", "kmz"):
+        raise fail(
+            f"{path.name} 不是有效的 zip 文件（{suffix} 应是 zip 压缩格式；文件可能不完整或已损坏）。{SUPPORTED}"
+        )
+    raise fail(f"无法识别文件格式 {path.suffix or '(无扩展名)'}。{SUPPORTED}")
+
+
+SUPPORTED = (
+    "支持的文件：GeoJSON（.geojson/.json）、GeoPackage（.gpkg）、Shapefile（.shp/.shx/.dbf/.prj 打包为 .zip）、"
+    "Excel 工作簿（.xlsx）、CSV 或文本（.csv/.txt/.tsv，UTF-8、GBK 或 Unicode/UTF-16）、KML/KMZ（奥维、Google Earth）"
+)
+"""The supported kinds of file, for messages (Chinese)."""
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""First bytes of an old binary Office file (.xls, .doc, WPS .et)."""
+XLS_REFUSED = (
+    "这是旧版 Excel 97-2003 工作簿（.xls），无法直接导入；请在 Excel 或 WPS 中"
+    "“另存为” Excel 工作簿（.xlsx）或 CSV（UTF-8）后再导入"
+)
+"""Why an .xls is refused and what to do (Chinese)."""
+
+
+def _looks_like_kml(head: bytes) -> bool:
+    text = head
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = head.decode("utf-16", errors="ignore").encode("utf-8")
+    text = text.removeprefix(codecs.BOM_UTF8).lstrip()
+    if text.startswith(b"<kml"):
+        return True
+    return text.startswith(b"<?xml") and b"<kml" in text
+
+
+def _zip_format(path: Path) -> str:
+    """``shapefile``, ``xlsx`` or ``kmz`` from a zip's member names (its directory only)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError):
+        raise fail(
+            "不是有效的 zip 文件（文件以 PK 开头但无法解压，可能不完整或已损坏；"
+            "Shapefile 请将 .shp、.shx、.dbf、.prj、.cpg 打包为 zip）"
+        ) from None
+    lower = [n.lower() for n in names]
+    if any(n.endswith(".shp") for n in lower):
+        return "shapefile"
+    if "xl/workbook.xml" in lower:
+        return "xlsx"
+    if any(n.endswith(".kml") for n in lower):
+        return "kmz"
+    shown = "、".join(names[:10]) + (f" 等 {len(names)} 个文件" if len(names) > 10 else "") if names else "（空）"
+    raise fail(
+        f"{path.name} 是 zip 压缩包，但其中既没有 Shapefile（.shp），也没有 KML（.kml），也不是 Excel 工作簿；"
+        f"压缩包内有：{shown}。{SUPPORTED}"
+    )
 
 
 # ---------------------------------------------------------------------- GeoJSON

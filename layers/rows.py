@@ -116,8 +116,16 @@ def _match(
     for col in match.unknown:
         allowed = "、".join(f"{f.name}({f.label})" for f in fields if not f.computed)
         problems.append(Problem(col, f"{where}未知列 {col!r}：图层没有此字段；可用字段：{allowed}"))
+    labels = {f.name: f.label for f in fields}
     for col, names in match.ambiguous.items():
-        problems.append(Problem(col, f"{where}列名 {col!r} 可能是 {' 或 '.join(names)}，无法确定"))
+        options = " 或 ".join(f"{n}（{labels.get(n, n)}）" for n in names)
+        problems.append(
+            Problem(
+                col,
+                f"{where}列名 {col!r} 被截短（dBASE 列名最长 10 字节），可能是 {options}，无法确定；"
+                "请在 GIS 软件中把该列改名为字段名（如上）后再导入",
+            )
+        )
     for name, cols in match.duplicates.items():
         problems.append(Problem(cols[-1], f"{where}列 {'、'.join(cols)} 都对应字段 {name}，请只保留一列"))
     if match.harmless and table == "":

@@ -1,14 +1,21 @@
 """Pydantic models and JSON Schemas generated from the catalogue.
 
 Nothing here restates a field: every model is built from :mod:`layers.definitions`.
-Enum fields accept the code (``red``), the full Chinese label (``红（重大风险）``) or its
-short form (``红``); they are always stored and returned as the code.
+Enum fields accept the code (``red``), the full Chinese label (``红（重大风险）``), its
+short form (``红``) and the synonyms people write (``重大风险``, ``红色``), kept as data in
+``data/standards/enum_synonyms.csv``; values are compared after NFKC (full-width letters and
+brackets fold to half-width), without spaces and case, and ``词(注)`` is accepted when both
+the word and the gloss name the same member (``红(重大风险)``). They are always stored and
+returned as the code.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
+import re
+import unicodedata
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -22,6 +29,7 @@ from pydantic import (
 )
 from pydantic import Field as PydField
 
+from safemap.layers import paths
 from safemap.layers.catalogue import MANAGED_FIELDS, ChildTable, EnumType, Field, Layer
 
 _PY_TYPES: dict[str, Any] = {
@@ -57,27 +65,67 @@ def check_instant(value: dt.datetime) -> dt.datetime:
     return value
 
 
+ENUM_SYNONYMS_CSV = "standards/enum_synonyms.csv"
+"""Synonyms of enum members (columns ``enum, synonym, code, source, note``), under ``data/``."""
+
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")", "〈": "(", "〉": ")"})
+
+
+def enum_key(text: str) -> str:
+    """The comparison form of an enum value: NFKC, brackets as ``()``, no whitespace, lower case."""
+    folded = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
+    return "".join(folded.split()).lower()
+
+
+@cache
+def enum_synonyms() -> dict[str, dict[str, str]]:
+    """Enum name -> {:func:`enum_key` of a synonym: code}, read from :data:`ENUM_SYNONYMS_CSV`."""
+    out: dict[str, dict[str, str]] = {}
+    with (paths.DATA_DIR / ENUM_SYNONYMS_CSV).open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out.setdefault(row["enum"].strip(), {})[enum_key(row["synonym"])] = row["code"].strip()
+    return out
+
+
+@cache
 def enum_aliases(enum: EnumType) -> dict[str, str]:
-    """Every spelling of an enum's members -> code: lower-case codes, labels and unambiguous short labels."""
+    """Every spelling of an enum's members (as :func:`enum_key`) -> code.
+
+    Codes, labels, unambiguous short labels (the label before its bracket) and the
+    synonyms of :func:`enum_synonyms`; the catalogue's own spellings win over a synonym.
+    """
     aliases: dict[str, str] = {}
     shorts: dict[str, list[str]] = {}
     for m in enum.members:
-        aliases[m.code.lower()] = m.code
-        aliases[m.label] = m.code
-        shorts.setdefault(m.label.split("（")[0].split("(")[0].strip(), []).append(m.code)
+        aliases[enum_key(m.code)] = m.code
+        aliases[enum_key(m.label)] = m.code
+        shorts.setdefault(enum_key(m.label).split("(")[0], []).append(m.code)
     # A short form shared by two members (危化品经营 → storage or trade?) is no alias at all.
     for short, codes in shorts.items():
-        if len(codes) == 1:
+        if len(codes) == 1 and short:
             aliases.setdefault(short, codes[0])
+    for synonym, code in enum_synonyms().get(enum.name, {}).items():
+        if code in enum.codes:
+            aliases.setdefault(synonym, code)
     return aliases
 
 
-def _enum_normaliser(enum: EnumType) -> Any:
+def enum_code(enum: EnumType, text: str) -> str | None:
+    """The code ``text`` names (see the module docstring), or ``None``."""
     aliases = enum_aliases(enum)
+    key = enum_key(text)
+    code = aliases.get(key)
+    if code is None and (m := re.fullmatch(r"(.+?)\((.+)\)", key)):
+        word, gloss = aliases.get(m[1]), aliases.get(m[2])
+        if word is not None and word == gloss:
+            code = word
+    return code
 
+
+def _enum_normaliser(enum: EnumType) -> Any:
     def normalise(value: Any) -> Any:
         if isinstance(value, str):
-            return aliases.get(value.strip().lower(), aliases.get(value.strip(), value.strip()))
+            return enum_code(enum, value) or value.strip()
         return value
 
     return normalise
@@ -288,8 +336,7 @@ def value_from_text(f: Field, text: str) -> Any:
         return None
     if f.type == "enum":
         assert f.enum is not None
-        aliases = enum_aliases(f.enum)
-        code = aliases.get(text.lower(), aliases.get(text))
+        code = enum_code(f.enum, text)
         if code is None:
             raise ValueError(f"取值无效（收到 {text!r}），可选：{f.enum.describe()}")
         return code

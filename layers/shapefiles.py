@@ -258,12 +258,71 @@ def _unpack(zf: zipfile.ZipFile, names: list[str], dest: Path, limits: ZipLimits
 
 def _read_unpacked(scratch: Path, member: str, encoding: str | None, shown: str) -> Any:
     path = scratch.joinpath(*PurePosixPath(member.replace("\\", "/")).parts)
+    if (encoding or _cpg_encoding(path)) == "UTF-8":
+        trim_cut_utf8_names(path)
     try:
         return pyogrio.read_dataframe(path, encoding=encoding)
     except Exception as exc:  # GDAL errors; their text holds the server's path: name the upload instead
         reason = scrub_path(str(exc), path, f"{shown}/{member}")
         reason = reason.replace(str(scratch.resolve()), shown).replace(str(scratch), shown)
         raise fail(f"无法读取 {shown} 中的 {PurePosixPath(member).name}：{reason}") from None
+
+
+def _sibling(path: Path, suffix: str) -> Path | None:
+    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _cpg_encoding(path: Path) -> str | None:
+    """``UTF-8`` when the ``.cpg`` beside ``path`` names it, else ``None``."""
+    cpg = _sibling(path, ".cpg")
+    if cpg is None:
+        return None
+    text = cpg.read_bytes()[:64].decode("ascii", errors="ignore").strip().upper().replace("-", "")
+    return "UTF-8" if text in ("UTF8", "65001") else None
+
+
+def trim_cut_utf8_names(path: Path) -> None:
+    """Drop the partial last character of UTF-8 field names cut at 10 bytes, in the ``.dbf`` beside ``path``.
+
+    GDAL and ArcGIS cut a long name such as 统一社会信用代码 to 10 bytes, leaving one byte
+    of the fourth character (``统一社`` and the byte 0xE4); GDAL then cannot read the file at all.
+    The unpacked copy is mended in place (a name would not become a duplicate of another);
+    the column then matches the field by its cut label (:mod:`layers.columns`).
+    """
+    dbf = _sibling(path, ".dbf")
+    if dbf is None:
+        return
+    with open(dbf, "r+b") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return
+        header_len = int.from_bytes(head[8:10], "little")
+        descriptors = fh.read(max(header_len - 32, 0))
+        offsets: list[int] = []
+        for i in range(0, len(descriptors) - 31, 32):
+            if descriptors[i] == 0x0D:  # end of the field descriptors
+                break
+            offsets.append(i)
+        names = [descriptors[i : i + 11].split(b"\0")[0] for i in offsets]
+        for i, name in zip(offsets, names, strict=True):
+            try:
+                name.decode("utf-8")
+                continue
+            except UnicodeDecodeError:
+                pass
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            try:
+                text = decoder.decode(name, final=False)
+            except UnicodeDecodeError:
+                continue  # not merely cut: leave it to GDAL's message
+            mended = text.encode("utf-8")
+            if not mended or mended in names:
+                continue
+            fh.seek(32 + i)
+            fh.write(mended.ljust(11, b"\0"))
 
 
 def _encoding(zf: zipfile.ZipFile, by_lower: dict[str, str], stem: str, raw: RawTable) -> str | None:
@@ -304,12 +363,13 @@ def sniff_dbf_encoding(dbf: bytes, sample: int = 1 << 20) -> str | None:
     if len(dbf) < 32:
         return None
     header_len = int.from_bytes(dbf[8:10], "little")
-    names = b"".join(dbf[i : i + 11].split(b"\0")[0] for i in range(32, max(header_len - 1, 32), 32))
-    body = names + b"\n" + dbf[header_len : header_len + sample]
-    if body.isascii():
+    names = [dbf[i : i + 11].split(b"\0")[0] for i in range(32, max(header_len - 1, 32), 32)]
+    body = dbf[header_len : header_len + sample]
+    if body.isascii() and all(n.isascii() for n in names):
         return None
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
+    try:  # each name on its own: a name cut at 10 bytes may end in part of a character
+        for chunk in (*names, body):
+            codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
     except UnicodeDecodeError:
         return "GB18030"
     return "UTF-8"

@@ -53,7 +53,7 @@ class ImportReport:
     converted_from_gcj02
         Coordinates were converted from GCJ-02 to WGS 84.
     format
-        ``geojson``, ``gpkg``, ``shapefile`` or ``csv``.
+        ``geojson``, ``gpkg``, ``shapefile``, ``csv``, ``xlsx``, ``kml`` or ``kmz``.
     dry_run
         Nothing was written.
     """
@@ -81,6 +81,7 @@ def import_file(
     lat_field: str | None = None,
     dry_run: bool = False,
     zip_limits: ZipLimits | None = None,
+    sheet: str | None = None,
     check: Callable[[Sequence[CleanFeature], Sequence[int]], list[Problem]] | None = None,
 ) -> ImportReport:
     """Import every feature of a file into a layer, all or nothing.
@@ -95,8 +96,12 @@ def import_file(
         ``.geojson``/``.json`` (RFC 7946 lon/lat; a legacy ``crs`` member is honoured),
         ``.gpkg`` (one feature table, plus SafeMap child tables ``<table>__<child>``),
         ``.zip`` holding a Shapefile (``.shp``/``.shx``/``.dbf``, a ``.prj``, ideally a
-        ``.cpg``), or ``.csv`` (UTF-8 with or without BOM, or GBK; lon/lat columns or a
-        WKT column). Other suffixes are recognised by content.
+        ``.cpg``), ``.csv``/``.txt``/``.tsv`` (UTF-8 with or without BOM, GBK, or UTF-16
+        as Excel saves "Unicode 文本"; comma, tab or semicolon separated; lon/lat columns
+        or a WKT column), ``.xlsx`` (one sheet, columns as in CSV, typed cells) or
+        ``.kml``/``.kmz`` (Placemarks with name, description and ExtendedData; WGS 84).
+        Zips, workbooks, KML and GeoPackages are recognised by content, whatever the
+        suffix; an old ``.xls`` is refused with how to save it as ``.xlsx``.
     actor
         Who imports (recorded in the audit log).
     crs
@@ -111,14 +116,19 @@ def import_file(
     source_layer
         Table of a GeoPackage, or shapefile (name without ``.shp``) of a zip, to read.
     lon_field, lat_field
-        CSV columns holding the x (longitude) and y (latitude) coordinates; found
-        automatically when named lon/lng/longitude/x/经度 and lat/latitude/y/纬度.
+        CSV/Excel columns holding the x (longitude/easting) and y (latitude/northing)
+        coordinates; found automatically when named 经度/东经/lon/lng/longitude/x and
+        纬度/北纬/lat/latitude/y (units in brackets, full-width characters and spaces
+        ignored). The CLI calls them ``--lon``/``--lat``.
     dry_run
         Validate everything but write nothing.
     zip_limits
         Caps on what a zipped Shapefile may unpack to (default
         :class:`~layers.shapefiles.ZipLimits`); a zip beyond them raises
-        :class:`~layers.errors.TooLarge` before anything is unpacked.
+        :class:`~layers.errors.TooLarge` before anything is unpacked. They apply to
+        Excel workbooks and KMZ files (zips too) as well.
+    sheet
+        Excel only: the sheet to read (default the first visible one).
     check
         The domain's own rules for the validated features (the services pass them: e.g. a
         CAS number that contradicts the substance's name), given the features and their
@@ -135,7 +145,8 @@ def import_file(
         The file cannot be read (a problem on field ``file``), or any row is invalid:
         every problem (up to 500) with its row, field and reason. Rows are 1-based
         feature numbers; in CSV files they are line numbers, the header being line 1
-        (so the first record is line 2). Nothing is written.
+        (so the first record is line 2); in Excel workbooks, Excel's row numbers.
+        Nothing is written.
     UnknownLayer
         No such layer.
     """
@@ -151,6 +162,7 @@ def import_file(
         lon_field=lon_field,
         lat_field=lat_field,
         zip_limits=zip_limits,
+        sheet=sheet,
     )
     cleans, problems = found.cleans, found.problems
     if len(problems) < MAX_PROBLEMS:

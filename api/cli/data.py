@@ -87,6 +87,7 @@ def migrate() -> None:
 @click.option("--source-layer", default=None, help="Layer inside a GeoPackage.")
 @click.option("--lon", "lon_field", default=None, help="CSV longitude column.")
 @click.option("--lat", "lat_field", default=None, help="CSV latitude column.")
+@click.option("--sheet", default=None, help="Excel (.xlsx): sheet to read (default the first).")
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @click.option("--as", "as_name", default=None, help="Name recorded in the audit log.")
 def import_(
@@ -97,10 +98,11 @@ def import_(
     source_layer: str | None,
     lon_field: str | None,
     lat_field: str | None,
+    sheet: str | None,
     dry_run: bool,
     as_name: str | None,
 ) -> None:
-    """Import FILE (GeoJSON, GeoPackage, zipped Shapefile, CSV) into LAYER — all or nothing."""
+    """Import FILE (GeoJSON, GeoPackage, zipped Shapefile, CSV/text, .xlsx, KML/KMZ) into LAYER — all or nothing."""
     from safemap.api.services.editing import import_features
     from safemap.api.settings import zip_limits
 
@@ -116,6 +118,7 @@ def import_(
             source_layer=source_layer,
             lon_field=lon_field,
             lat_field=lat_field,
+            sheet=sheet,
             dry_run=dry_run,
             zip_limits=zip_limits(config),
         )

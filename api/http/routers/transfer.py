@@ -34,7 +34,20 @@ FORMATS = {
     "csv": (".csv", "text/csv; charset=utf-8"),
     "xlsx": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")
+UPLOAD_SUFFIXES = (
+    ".geojson",
+    ".json",
+    ".gpkg",
+    ".zip",
+    ".csv",
+    ".txt",
+    ".tsv",
+    ".xlsx",
+    ".xlsm",
+    ".xls",  # refused by the reader, with how to save it as .xlsx
+    ".kml",
+    ".kmz",
+)
 UPLOAD_FORM = {
     "required": True,
     "content": {
@@ -46,7 +59,10 @@ UPLOAD_FORM = {
                     "file": {
                         "type": "string",
                         "format": "binary",
-                        "description": "GeoJSON, GeoPackage, zipped Shapefile (.zip) or CSV",
+                        "description": (
+                            "GeoJSON, GeoPackage, zipped Shapefile (.zip), CSV/text (UTF-8, GBK, UTF-16), "
+                            "Excel (.xlsx) or KML/KMZ"
+                        ),
                     },
                     "crs": {"type": "string", "description": "文件未声明坐标系时指定，如 EPSG:4490"},
                     "gcj02": {
@@ -55,13 +71,22 @@ UPLOAD_FORM = {
                         "description": "坐标为 GCJ-02（高德/DataV），转换为 WGS 84",
                     },
                     "source_layer": {"type": "string", "description": "GeoPackage 中的图层名"},
-                    "lon_field": {"type": "string"},
-                    "lat_field": {"type": "string"},
+                    "lon_field": {"type": "string", "description": "经度列名（CSV/Excel），如 东经"},
+                    "lat_field": {"type": "string", "description": "纬度列名（CSV/Excel），如 北纬"},
+                    "sheet": {"type": "string", "description": "Excel 工作表名（默认第一个）"},
                     "dry_run": {"type": "boolean", "default": False, "description": "只校验，不写入"},
                 },
             }
         }
     },
+}
+
+SHEET_QUERY = {
+    "name": "sheet",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Excel 工作表名（也可作为表单字段 sheet 提交；默认第一个）",
 }
 
 
@@ -83,7 +108,7 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
         f"/{name}/import",
         tags=[tag],
         summary=f"导入{layer.label}（全部成功才写入）",
-        openapi_extra={"requestBody": UPLOAD_FORM},
+        openapi_extra={"requestBody": UPLOAD_FORM, "parameters": [SHEET_QUERY]},
     )
     async def upload(
         request: Request,
@@ -110,6 +135,7 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
                 source_layer=fields.get("source_layer") or None,
                 lon_field=fields.get("lon_field") or None,
                 lat_field=fields.get("lat_field") or None,
+                sheet=fields.get("sheet") or request.query_params.get("sheet") or None,
                 dry_run=dry_run,
                 zip_limits=zip_limits(settings, scratch_dir=folder),
             )
