@@ -9,31 +9,38 @@ OGC 17-069r4 (e.g. ``/req/core/fc-limit-default-minimum-maximum``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 from typing import Any
 
+import numpy as np
 import orjson
+import shapely
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from safemap.api.http import ogc_html
+from safemap.api.http import ogc_html, ogc_schema, ogc_tiles
 from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
+from safemap.api.http.ogc_schema import feature_schema, geojson_feature_schema, queryables
 from safemap.api.http.params import bad, parse_bbox, parse_datetime, storable_int
+from safemap.api.services import ogc_crs
+from safemap.api.services.ogc_crs import CRS84, ServedCrs
 from safemap.api.settings import Settings
 from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import FeatureNotFound
 from safemap.layers.filters import parse_filters
 from safemap.layers.geojson import feature_bytes, feature_collection_bytes
-from safemap.layers.schemas import INT64_MAX, layer_json_schema
+from safemap.layers.model import Page
+from safemap.layers.schemas import INT64_MAX
 from safemap.layers.store import FeatureStore
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -41,14 +48,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *ogc_schema.CONFORMANCE,
+    *ogc_tiles.CONFORMANCE,
 ]
 DEFAULT_LIMIT, MAX_LIMIT = 10, 10_000
 ITEM_PARAMS = frozenset({"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f"})
-_GEOMETRY_FORMATS = {
-    "POINT": "geometry-point",
-    "LINESTRING": "geometry-linestring",
-    "MULTIPOLYGON": "geometry-multipolygon",
-}
 # Attribute tables (rules, vehicle profiles) are configuration, not feature collections.
 SPATIAL = tuple(layer for layer in LAYERS if layer.is_spatial)
 _LAYERS = {layer.name: layer for layer in SPATIAL}
@@ -93,8 +98,8 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def collection_info(layer: Layer, store: FeatureStore, base: str) -> dict[str, Any]:
-    """Collection metadata with its extent and links (/req/core/sfc-md-*)."""
+def collection_info(layer: Layer, store: FeatureStore, base: str, crs: list[str]) -> dict[str, Any]:
+    """Collection metadata with its extent, CRSs (Part 2) and links (/req/core/sfc-md-*)."""
     bbox, period = store.layer_extent(layer.name)
     extent: dict[str, Any] = {
         "spatial": {"bbox": [list(bbox) if bbox else [-180, -90, 180, 90]], "crs": CRS84},
@@ -110,7 +115,7 @@ def collection_info(layer: Layer, store: FeatureStore, base: str) -> dict[str, A
         "title": layer.label,
         "description": layer.description or f"{layer.group} · {layer.label}",
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": crs,
         "storageCrs": CRS84,
         "extent": extent,
         "links": [
@@ -118,52 +123,9 @@ def collection_info(layer: Layer, store: FeatureStore, base: str) -> dict[str, A
             {"rel": "alternate", "type": HTML, "title": layer.label, "href": url + "?f=html"},
             {"rel": "items", "type": GEOJSON, "title": f"{layer.label}要素", "href": url + "/items?f=json"},
             {"rel": "items", "type": HTML, "title": f"{layer.label}要素", "href": url + "/items?f=html"},
-            {
-                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "type": "application/schema+json",
-                "title": "可查询字段",
-                "href": url + "/queryables",
-            },
-            {"rel": "describedby", "type": "application/schema+json", "title": "要素结构", "href": url + "/schema"},
+            *ogc_schema.schema_links(url),
+            *ogc_tiles.collection_links(url, layer),
         ],
-    }
-
-
-def queryables(layer: Layer, base: str) -> dict[str, Any]:
-    """The fields usable as ``field=value`` filters, as JSON Schema (Features Part 3)."""
-    schema = layer_json_schema(layer)
-    props = {
-        name: prop
-        for name, prop in schema["properties"].items()
-        if prop.get("type") in ("string", "integer", "boolean") and name != "id" and "format" not in prop
-    }
-    props["geom"] = {
-        "title": "几何",
-        "format": _GEOMETRY_FORMATS.get(layer.storage_geometry, "geometry-any"),
-        "x-ogc-role": "primary-geometry",
-    }
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{base}/collections/{layer.name}/queryables",
-        "type": "object",
-        "title": layer.label,
-        "properties": props,
-        "additionalProperties": False,
-    }
-
-
-def feature_schema(layer: Layer, base: str) -> dict[str, Any]:
-    """The full feature schema (Features Part 5 style), with id and geometry roles."""
-    schema = layer_json_schema(layer)
-    schema["properties"]["id"]["x-ogc-role"] = "id"
-    schema["properties"]["geom"] = {
-        "format": _GEOMETRY_FORMATS.get(layer.storage_geometry, "geometry-any"),
-        "x-ogc-role": "primary-geometry",
-    }
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{base}/collections/{layer.name}/schema",
-        **schema,
     }
 
 
@@ -191,6 +153,7 @@ def build_router() -> APIRouter:
                 {"rel": "service-doc", "type": HTML, "title": "接口文档", "href": str(request.base_url) + "docs"},
                 {"rel": "conformance", "type": JSON, "title": "符合的标准", "href": base + "/conformance"},
                 {"rel": "data", "type": JSON, "title": "要素集合", "href": base + "/collections"},
+                *ogc_tiles.landing_links(base),
             ],
         }
         if _format(request) == "html":
@@ -206,10 +169,13 @@ def build_router() -> APIRouter:
         return _json(body)
 
     @router.get("/collections", summary="要素集合列表")
-    async def collections(request: Request, store: FeatureStore = Depends(get_store)) -> Response:
+    async def collections(
+        request: Request, store: FeatureStore = Depends(get_store), settings: Settings = Depends(get_settings)
+    ) -> Response:
         _check_params(request, frozenset({"f"}))
         base = _base(request)
-        infos = await run_in_threadpool(lambda: [collection_info(layer, store, base) for layer in SPATIAL])
+        crs = ogc_crs.served_uris(settings.extent)
+        infos = await run_in_threadpool(lambda: [collection_info(layer, store, base, crs) for layer in SPATIAL])
         body = {
             "links": [
                 {"rel": "self", "type": JSON, "href": base + "/collections?f=json"},
@@ -222,10 +188,16 @@ def build_router() -> APIRouter:
         return _json(body)
 
     @router.get("/collections/{collection_id}", summary="一个要素集合")
-    async def collection(request: Request, collection_id: str, store: FeatureStore = Depends(get_store)) -> Response:
+    async def collection(
+        request: Request,
+        collection_id: str,
+        store: FeatureStore = Depends(get_store),
+        settings: Settings = Depends(get_settings),
+    ) -> Response:
         _check_params(request, frozenset({"f"}))
         layer = _layer(collection_id)
-        info = await run_in_threadpool(collection_info, layer, store, _base(request))
+        crs = ogc_crs.served_uris(settings.extent)
+        info = await run_in_threadpool(collection_info, layer, store, _base(request), crs)
         if _format(request) == "html":
             return ogc_html.collection(info)
         return _json(info)
@@ -238,10 +210,24 @@ def build_router() -> APIRouter:
     @router.get("/collections/{collection_id}/schema", summary="要素结构")
     async def get_schema(request: Request, collection_id: str) -> Response:
         _check_params(request, frozenset({"f"}))
-        return _json(feature_schema(_layer(collection_id), _base(request)), "application/schema+json")
+        return _json(feature_schema(_layer(collection_id), _base(request)), ogc_schema.SCHEMA_JSON)
 
-    @router.get("/collections/{collection_id}/items", summary="要素（GeoJSON）")
-    async def items(request: Request, collection_id: str, store: FeatureStore = Depends(get_store)) -> Response:
+    @router.get("/collections/{collection_id}/schema/geojson", summary="GeoJSON 要素结构（GDAL/QGIS 读取字段类型）")
+    async def get_geojson_schema(request: Request, collection_id: str) -> Response:
+        _check_params(request, frozenset({"f"}))
+        return _json(geojson_feature_schema(_layer(collection_id), _base(request)), ogc_schema.SCHEMA_JSON)
+
+    @router.get(
+        "/collections/{collection_id}/items",
+        summary="要素（GeoJSON）",
+        openapi_extra={"parameters": [_CRS_PARAM, _BBOX_CRS_PARAM]},
+    )
+    async def items(
+        request: Request,
+        collection_id: str,
+        store: FeatureStore = Depends(get_store),
+        settings: Settings = Depends(get_settings),
+    ) -> Response:
         layer = _layer(collection_id)
         filterable = set(queryables(layer, "")["properties"]) - {"geom"}
         _check_params(request, ITEM_PARAMS | filterable)
@@ -251,11 +237,10 @@ def build_router() -> APIRouter:
         # /req/core/fc-limit-response-1: a larger limit is lowered to the maximum, not refused.
         limit = min(limit, MAX_LIMIT)
         offset = _int_param(params.get("offset"), "offset", 0, 0)
-        # GDAL asks for crs/bbox-crs explicitly (Part 2 names); CRS84 is the only one served.
-        for name in ("crs", "bbox-crs"):
-            if params.get(name, CRS84) != CRS84:
-                raise bad(name, f"只支持 {CRS84}")
-        bbox = parse_bbox(params.get("bbox"))
+        # Features Part 2: the response in ``crs``, the bbox read in ``bbox-crs`` (both default CRS84).
+        out_crs = ogc_crs.resolve(params.get("crs"), settings.extent, "crs")
+        bbox_crs = ogc_crs.resolve(params.get("bbox-crs"), settings.extent, "bbox-crs")
+        bbox = _bbox(params.get("bbox"), bbox_crs)
         period = parse_datetime(params.get("datetime"))
         filters = parse_filters(store.layer(layer.name), {k: v for k, v in params.items() if k in filterable})
         page = await run_in_threadpool(
@@ -271,19 +256,27 @@ def build_router() -> APIRouter:
         if fmt == "html":
             return ogc_html.items(layer, page, links)
         stamp = _iso(dt.datetime.now(dt.UTC).replace(microsecond=0))
+        page = await run_in_threadpool(_in_crs, page, out_crs)
         body = feature_collection_bytes(
             page, numberMatched=page.number_matched, numberReturned=len(page), timeStamp=stamp, links=links
         )
-        return Response(body, media_type=GEOJSON)
+        return Response(body, media_type=GEOJSON, headers=_content_crs(out_crs))
 
-    @router.get("/collections/{collection_id}/items/{feature_id}", summary="一个要素")
+    @router.get(
+        "/collections/{collection_id}/items/{feature_id}",
+        summary="一个要素",
+        openapi_extra={"parameters": [_CRS_PARAM]},
+    )
     async def item(
-        request: Request, collection_id: str, feature_id: str, store: FeatureStore = Depends(get_store)
+        request: Request,
+        collection_id: str,
+        feature_id: str,
+        store: FeatureStore = Depends(get_store),
+        settings: Settings = Depends(get_settings),
     ) -> Response:
         layer = _layer(collection_id)
         _check_params(request, frozenset({"f", "crs"}))
-        if request.query_params.get("crs", CRS84) != CRS84:
-            raise bad("crs", f"只支持 {CRS84}")
+        out_crs = ogc_crs.resolve(request.query_params.get("crs"), settings.extent, "crs")
         number = storable_int(feature_id)
         if number is None:  # not an id, or one beyond what the store holds: no such feature (OGC: 404)
             raise ApiError(404, "not_found", f"{layer.label}中没有编号为 {feature_id!r} 的要素")
@@ -300,13 +293,62 @@ def build_router() -> APIRouter:
         ]
         if _format(request) == "html":
             return ogc_html.item(layer, feature, links)
+        if not out_crs.is_crs84 and feature["geometry"] is not None:
+            geom = ogc_crs.to_served(np.array([shapely.geometry.shape(feature["geometry"])], dtype=object), out_crs)
+            feature = {**feature, "geometry": geom[0].__geo_interface__}
         return Response(
             feature_bytes(feature, links=links),
             media_type=GEOJSON,
-            headers={"ETag": f'"{feature["properties"]["version"]}"'},
+            headers={"ETag": f'"{feature["properties"]["version"]}"', **_content_crs(out_crs)},
         )
 
+    router.include_router(ogc_tiles.build_router())
     return router
+
+
+_CRS_PARAM = {
+    "name": "crs",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "format": "uri"},
+    "description": "输出坐标参照系（OGC API Features Part 2），取集合 crs 列表中的一项；默认 CRS84。"
+    "EPSG:4326/4490 为纬度在前，高斯-克吕格投影为 X（北）在前",
+}
+_BBOX_CRS_PARAM = {
+    "name": "bbox-crs",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "format": "uri"},
+    "description": "bbox 所用的坐标参照系（按该坐标系的轴顺序书写）；默认 CRS84",
+}
+
+
+def _content_crs(crs: ServedCrs) -> dict[str, str]:
+    """The ``Content-Crs`` header of a response in ``crs`` (/req/crs/ogc-crs-header)."""
+    return {"Content-Crs": f"<{crs.uri}>"}
+
+
+def _bbox(raw: str | None, crs: ServedCrs) -> tuple[float, float, float, float] | None:
+    """The ``bbox`` parameter as a CRS84 box; written in ``crs`` and its axis order (Part 2 ``bbox-crs``)."""
+    if crs.is_crs84 or raw is None or raw == "":
+        return parse_bbox(raw)
+    try:
+        parts = [float(p) for p in raw.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) == 6:
+        parts = [parts[0], parts[1], parts[3], parts[4]]
+    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
+        raise bad("bbox", f"应为4个数（{crs.uri} 坐标，按该坐标系的轴顺序）")
+    box = ogc_crs.bbox_to_crs84((parts[0], parts[1], parts[2], parts[3]), crs)
+    return parse_bbox(",".join(repr(v) for v in box))
+
+
+def _in_crs(page: Page, crs: ServedCrs) -> Page:
+    """``page`` with its geometries in ``crs`` (the same page for CRS84)."""
+    if crs.is_crs84:
+        return page
+    return dataclasses.replace(page, geometries=ogc_crs.to_served(page.geometries, crs))
 
 
 def _int_param(raw: str | None, name: str, default: int, minimum: int) -> int:

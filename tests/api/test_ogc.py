@@ -121,7 +121,8 @@ def test_items_default_limit_paging_and_counts(client: TestClient) -> None:
         "datetime=soon",
         "foo=bar",
         "offset=-1",
-        "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857",
+        "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/32644",
+        "crs=http://www.opengis.net/def/crs/EPSG/0/32644",
         "f=xml",
     ],
 )
