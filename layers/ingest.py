@@ -20,6 +20,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from safemap.layers import progress
 from safemap.layers.catalogue import Layer
 from safemap.layers.csvfiles import read_csv
 from safemap.layers.errors import Problem, ValidationFailed
@@ -367,7 +368,7 @@ def _validate(
 ) -> tuple[list[CleanFeature], list[int]]:
     cleans: list[CleanFeature] = []
     rows: list[int] = []
-    for row, props, geom in features:
+    for row, props, geom in progress.track(features, f"校验{layer.label}"):
         if len(problems) >= MAX_PROBLEMS:
             break
         try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pyproj import CRS
 
-from safemap.layers import writers
+from safemap.layers import progress, writers
 from safemap.layers.catalogue import Layer
 from safemap.layers.errors import Problem
 from safemap.layers.ingest import MAX_PROBLEMS, failure, read_features
@@ -175,7 +175,8 @@ def import_file(
         layer.name, len(cleans), [], found.warnings, found.source_crs, found.converted_from_gcj02, found.format, dry_run
     )
     if not dry_run and cleans:
-        report.ids = store.insert_clean(layer.name, cleans, actor, action="import", note=f"导入 {path.name}")
+        with progress.stage(f"写入{layer.label}（{len(cleans)} 个要素，一次提交）"):
+            report.ids = store.insert_clean(layer.name, cleans, actor, action="import", note=f"导入 {path.name}")
     return report
 
 

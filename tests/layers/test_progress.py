@@ -59,3 +59,18 @@ def test_terminal_bars_draw_on_a_terminal_and_stay_quiet_otherwise() -> None:
     with progress.reporting(TerminalBars(quiet)):
         list(progress.track(range(50), "校验要素"))
     assert quiet.getvalue() == ""
+
+
+def test_an_import_reports_validation_and_the_write(gpkg_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from safemap.layers.model import Actor
+    from safemap.layers.transfer import import_file
+
+    path = tmp_path / "hydrants.csv"
+    rows = "\n".join(f"消火栓{i},完好,{82.98 + i / 1000},46.2" for i in range(5))
+    path.write_text("名称,状态,经度,纬度\n" + rows + "\n", encoding="utf-8")
+    rec = Recorder()
+    with progress.reporting(rec):
+        report = import_file(gpkg_store, "hydrants", path, Actor("admin", "admin"))
+    assert report.count == 5
+    assert rec.stages[0] == ["校验消火栓", 5, 5]
+    assert rec.stages[-1][0].startswith("写入消火栓（5 个要素")
