@@ -109,6 +109,7 @@ PAGE_SCRIPTS: tuple[str, ...] = (
     "js/edit.js",  # editing features on the map (geoman) with the catalogue's attribute form
     "js/sync.js",  # every open map redraws what others change (event stream ``features``)
     "js/table.js",  # 属性表: a layer's features as a sortable, filterable, exportable table
+    "js/importer.js",  # 导入: a file into a layer, from the attribute table (editors)
     "js/print.js",  # the print layout and the 打印 button (browser print, server PDF/PNG)
     "js/results.js",  # 分析结果: panel results as layer-control entries with legend and 清除
     "js/main.js",  # SafeMap.setup / populate: the entry points the page calls

@@ -35,6 +35,8 @@
     } catch (e) {
       remembered = value || "";  // private mode: the token lasts for this page only
     }
+    // The dock says who is signed in now (and tells the editing tools through hook "user").
+    if (SafeMap.state && SafeMap.state.dock) SafeMap.state.dock.showUser();
   };
 
   /** The CSRF token of this browser's sign-in session ("" when not signed in; cookie safemap_csrf). */

@@ -11,6 +11,7 @@
  * units, enum values shown by their labels, times in the county's zone (config.timezone).
  * Clicking a row zooms to the feature and opens its popup; checked rows are exported by
  * GET api/layers/{name}/export?format=csv|xlsx|geojson&ids=… (Chinese headers, BOM for Excel).
+ * Editors of the layer also get 导入 (js/importer.js).
  * A bottom drawer on a screen, a full-screen sheet with a close button on a phone. When
  * somebody changes the layer shown (hook "changed", js/sync.js), the page is read again.
  */
@@ -106,6 +107,7 @@
       '<span class="sm-tb-export">导出' + FORMATS.map(function (f) {
         return '<button type="button" data-format="' + f[0] + '">' + f[1] + "</button>";
       }).join("") + "</span>" +
+      '<button type="button" class="sm-tb-import" hidden title="从 Excel、CSV、KML/KMZ、Shapefile 等文件导入要素">导入</button>' +
       '<button type="button" class="sm-tb-close" title="关闭属性表" aria-label="关闭属性表">×</button>' +
       "</div>" +
       '<div class="sm-tb-filters" hidden></div>' +
@@ -152,6 +154,7 @@
       t.offset = Math.max(0, t.offset + step * PAGE);
       load();
     });
+    $(".sm-tb-import").addEventListener("click", function () { SafeMap.importer.open(t.layer); });
     $(".sm-tb-export").addEventListener("click", function (e) {
       var fmt = e.target.getAttribute("data-format");
       if (fmt) download(fmt);
@@ -181,6 +184,8 @@
         return '<option value="' + esc(l.name) + '"' + (l.name === layer.name ? " selected" : "") + ">" +
           esc(l.label) + (l.count !== undefined ? "（" + l.count + "）" : "") + "</option>";
       }).join("");
+      // 导入 for those who may edit the layer (the server checks again).
+      $(".sm-tb-import").hidden = !(SafeMap.edit && SafeMap.edit.editable && SafeMap.edit.editable(layer.name));
       if (!t || t.layer.name !== layer.name) {
         t = { layer: layer, sort: null, desc: false, q: "", filters: {}, offset: 0, total: 0, rows: [], selected: {} };
         $(".sm-tb-q").value = "";
@@ -264,6 +269,9 @@
       note("");
       t.rows = fc.features;
       t.total = fc.numberMatched === undefined ? fc.features.length : fc.numberMatched;
+      // Unfiltered, the total is the layer's count: the layer list says it too (after an import).
+      var option = $(".sm-tb-layer").selectedOptions[0];
+      if (option && !t.q && !Object.keys(t.filters).length) option.textContent = layer.label + "（" + t.total + "）";
       renderRows();
     }, function (err) {
       if (mine !== seq) return;
