@@ -85,7 +85,11 @@ def _by_field(layer: Layer, style: Style) -> Field | None:
     return f if f.enum is not None else None
 
 
-def _dash_color(layer: Layer, style: Style) -> str | None:
+def dash_color(layer: Layer, style: Style) -> str | None:
+    """The catalogue colour of ``style``'s dashed state (road_status 封闭 is red), if it has one.
+
+    One rule for closed roads everywhere: the map (:mod:`safemap.webmap.styles`) and QGIS.
+    """
     if style.dash_when is None or not layer.has_field(style.dash_when[0]):
         return None
     f = layer.field(style.dash_when[0])
@@ -117,7 +121,7 @@ def categories(layer: Layer) -> list[Category]:
             Category(
                 dash[1],
                 label,
-                _dash_color(layer, style) or style.color,
+                dash_color(layer, style) or style.color,
                 style.weight,
                 True,
                 _equals(*dash),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from safemap.layers import qgis_styles
 from safemap.layers.catalogue import Field, Layer, Style
 
 
@@ -67,13 +68,7 @@ def dash_color(layer: Layer) -> str | None:
     One rule for closed roads everywhere: drawn at load, on closure and in the legend in
     this colour, dashed; the page removes it again on reopening.
     """
-    style = style_of(layer)
-    if style.dash_when is None or not layer.has_field(style.dash_when[0]):
-        return None
-    f = layer.field(style.dash_when[0])
-    if f.enum is None:
-        return None
-    return next((m.color for m in f.enum.members if m.code == style.dash_when[1] and m.color), None)
+    return qgis_styles.dash_color(layer, style_of(layer))
 
 
 def _dash_matches(style: Style, props: Mapping[str, Any]) -> bool:

@@ -28,6 +28,19 @@
     return String(text).replace(/[&<>"']/g, function (c) { return ESCAPES[c]; });
   };
 
+  /**
+   * A box over the map (a drawer, a dialog) whose clicks, wheel, double clicks, right clicks
+   * and keys stay in it: the map must not pan, zoom or place a point through it.
+   */
+  SafeMap.isolate = function (el) {
+    L.DomEvent.disableClickPropagation(el);
+    L.DomEvent.disableScrollPropagation(el);
+    ["dblclick", "contextmenu", "keydown"].forEach(function (type) {
+      L.DomEvent.on(el, type, L.DomEvent.stopPropagation);
+    });
+    return el;
+  };
+
   SafeMap.state = null;
   SafeMap.config = { enums: {}, roles: {}, apiBase: "" };
 

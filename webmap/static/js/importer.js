@@ -51,11 +51,7 @@
       '<button type="submit" class="sm-imp-go">导入</button></div>' +
       "</form>" +
       '<div class="sm-imp-result" aria-live="polite"></div>';
-    L.DomEvent.disableClickPropagation(box);
-    L.DomEvent.disableScrollPropagation(box);
-    ["dblclick", "contextmenu", "keydown"].forEach(function (type) {
-      L.DomEvent.on(box, type, L.DomEvent.stopPropagation);
-    });
+    SafeMap.isolate(box);
     var form = box.querySelector("form");
     box.querySelector(".sm-imp-close").addEventListener("click", close);
     form.elements.crs.addEventListener("change", function () {

@@ -118,11 +118,7 @@
       '<span class="sm-tb-pos"></span>' +
       '<button type="button" data-page="1">下一页</button>' +
       "</div>";
-    L.DomEvent.disableClickPropagation(box);
-    L.DomEvent.disableScrollPropagation(box);
-    ["dblclick", "contextmenu", "keydown"].forEach(function (type) {
-      L.DomEvent.on(box, type, L.DomEvent.stopPropagation);
-    });
+    SafeMap.isolate(box);
     $(".sm-tb-close").addEventListener("click", close);
     $(".sm-tb-layer").addEventListener("change", function (e) { open(e.target.value); });
     var timer = null;
