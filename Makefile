@@ -55,6 +55,11 @@ fuzz: install
 	SAFEMAP_FUZZ_EXAMPLES=$(SAFEMAP_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/api/test_fuzz.py -s
 
 bench: system-deps install
+	@ver=$$(basename "$$(dirname "$$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)")"); \
+	if [ ! -f /usr/share/postgresql/$$ver/extension/pgrouting.control ]; then \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-$$ver-pgrouting; \
+	  else echo "the routing peer needs pgRouting — run: sudo apt-get install postgresql-$$ver-pgrouting"; exit 1; fi; \
+	fi
 	$(BIN)/python -m benchmarks
 
 ## The house rules: ruff, the one-way import rule (import-linter), mypy on gis and layers, eslint on the map's JS.

@@ -45,6 +45,7 @@ from typing import Any
 
 import psycopg
 
+from benchmarks import report
 from safemap.api.services.ingest import ingest_for
 from safemap.layers.model import SYSTEM
 from safemap.layers.store import FeatureStore, open_store
@@ -505,6 +506,7 @@ def run_store(label: str, target: str, dsn: str | None, rows: int, n_sensors: in
     latency_part(label, target, quiet, samples)
 
 
+@report.recorded("bench_ingest")
 def main() -> None:
     """Both stores in turn (PostGIS in a throwaway cluster)."""
     both = os.environ.get("SAFEMAP_BENCH_INGEST_ROWS")

@@ -51,6 +51,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import report
 from benchmarks.bench_ogc import seat_tile
 from safemap.api.services.editing import build_demo
 from safemap.layers.store import FeatureStore, open_store
@@ -406,6 +407,7 @@ def soak(label: str, target: str, seconds: float, clients: int, import_rows: int
     }
 
 
+@report.recorded("bench_load")
 def main(
     seconds: float | None = None, clients: int | None = None, stores: str | None = None, import_rows: int | None = None
 ) -> bool:

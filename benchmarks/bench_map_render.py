@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import report  # noqa: E402
 from safemap.layers.store import FeatureStore, open_store  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -172,6 +173,7 @@ def load_once(browser: Any, url: str) -> dict[str, float]:
     return t
 
 
+@report.recorded("bench_map_render")
 def main() -> None:
     """Build the store, serve the page, time it, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

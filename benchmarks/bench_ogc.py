@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from benchmarks import report
 from benchmarks.bench_layers import median_time
 from safemap.layers.demo import build_demo
 from safemap.layers.store import open_store
@@ -47,6 +48,7 @@ def seat_tile(z: int = 14) -> tuple[int, int, int]:
     return z, x, y
 
 
+@report.recorded("bench_ogc")
 def main() -> None:
     print("SafeMap OGC API and tile benchmarks on the demo county (median of 7)")
     cluster = pg_cluster.start()

@@ -25,6 +25,7 @@ import pandas as pd
 import psycopg
 import shapely
 
+from benchmarks import report
 from benchmarks.bench_layers import median_time
 from safemap.gis import individual_risk as ir
 from safemap.gis.consequence_fire import PoolFire
@@ -206,6 +207,7 @@ def risk_benchmark() -> tuple[float, int]:
     return median_time(run, repeat=3), len(scenarios)
 
 
+@report.recorded("bench_safety")
 def main() -> None:
     """Print the timings and the ratio against PostGIS."""
     rules = _rules()
