@@ -24,6 +24,7 @@ from safemap.layers import progress
 from safemap.layers.catalogue import Layer
 from safemap.layers.csvfiles import read_csv
 from safemap.layers.errors import Problem, ValidationFailed
+from safemap.layers.gauss_kruger import central_meridian, gk_crs
 from safemap.layers.gcj02 import geometries_gcj02_to_wgs84
 from safemap.layers.kmlfiles import read_kml, read_kmz
 from safemap.layers.labels import problem_text
@@ -219,22 +220,6 @@ _CRS_OPTION = "请用 --crs {code} 导入（HTTP 接口参数 crs={code}）"
 _SWAP = "CSV 用 --lon 指定东坐标列、--lat 指定北坐标列（HTTP 参数 lon_field/lat_field），其他格式在 GIS 中对调 X/Y"
 
 
-def _gk_crs(zone_or_cm: int, *, prefixed: bool, width: int) -> tuple[str, str]:
-    """EPSG code and Chinese name of a CGCS2000 Gauss-Krüger CRS.
-
-    3° zones 25–45 with the zone number in the easting are EPSG:4513–4533, without it
-    (by central meridian 75°E–135°E) EPSG:4534–4554; 6° zones 13–23 are EPSG:4491–4501 and
-    EPSG:4502–4512.
-    """
-    if width == 3:
-        if prefixed:
-            return f"EPSG:{4513 + zone_or_cm - 25}", f"CGCS2000 3度带 第{zone_or_cm}带，带号"
-        return f"EPSG:{4534 + (zone_or_cm - 75) // 3}", f"CGCS2000 3度带 中央经线{zone_or_cm}°E，无带号"
-    if prefixed:
-        return f"EPSG:{4491 + zone_or_cm - 13}", f"CGCS2000 6度带 第{zone_or_cm}带，带号"
-    return f"EPSG:{4502 + (zone_or_cm - 75) // 6}", f"CGCS2000 6度带 中央经线{zone_or_cm}°E，无带号"
-
-
 def _zone_of_prefix(easting: float) -> tuple[int, int] | None:
     """(zone, width) of an easting carrying its zone number (3° zones 25–45, 6° zones 13–23)."""
     if not 1e7 <= easting < 1e8:
@@ -274,15 +259,15 @@ def _gk_guesses(east: np.ndarray, extent: Extent | None) -> list[tuple[str, str,
     """Gauss-Krüger CRSs ``east`` may be in: (EPSG code, name, why), most likely first."""
     zones = {_zone_of_prefix(float(e)) for e in east}
     if len(zones) == 1 and (zone := zones.pop()) is not None:
-        code, name = _gk_crs(zone[0], prefixed=True, width=zone[1])
+        code, name = gk_crs(zone[0], prefixed=True, width=zone[1])
         return [(code, name, f"东坐标带有带号 {zone[0]}（如 {float(east[0]):.2f}）")]
     if extent is None or not (np.abs(east - 5e5) < 4e5).all():
         return []
     centre = (extent[0] + extent[2]) / 2
     out = []
     for width in (3, 6):
-        cm = round(centre / 3) * 3 if width == 3 else int(centre // 6) * 6 + 3
-        code, name = _gk_crs(cm, prefixed=False, width=width)
+        cm = central_meridian(centre, width)
+        code, name = gk_crs(cm, prefixed=False, width=width)
         out.append((code, name, f"东坐标不带带号（如 {float(east[0]):.2f}），服务区域中心在东经 {centre:.2f}°"))
     return out
 

@@ -18,11 +18,12 @@ import shapely
 from pyproj import CRS, Transformer
 
 from safemap.layers.errors import BadQuery
+from safemap.layers.gauss_kruger import central_meridian, gk_crs
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
-#: CGCS2000 / 3-degree Gauss-Kruger CM 75E is EPSG:4534, then one code per 3° up to CM 135E (EPSG:4554).
-_GK3_FIRST_EPSG, _GK3_FIRST_CM, _GK3_LAST_CM = 4534, 75, 135
+#: Central meridians (°E) of the CGCS2000 3-degree zones that have EPSG codes (4534–4554).
+_GK3_FIRST_CM, _GK3_LAST_CM = 75, 135
 
 Bbox = tuple[float, float, float, float]
 _CRS84 = CRS.from_user_input("OGC:CRS84")
@@ -51,11 +52,10 @@ class ServedCrs:
 
 def county_gk_epsg(extent: Bbox) -> int | None:
     """The CGCS2000 3-degree Gauss–Krüger zone (no zone prefix) holding the centre of ``extent``."""
-    lon = (extent[0] + extent[2]) / 2
-    cm = round(lon / 3) * 3
+    cm = central_meridian((extent[0] + extent[2]) / 2, 3)
     if not _GK3_FIRST_CM <= cm <= _GK3_LAST_CM:
         return None
-    return _GK3_FIRST_EPSG + (cm - _GK3_FIRST_CM) // 3
+    return int(gk_crs(cm, prefixed=False, width=3)[0].removeprefix("EPSG:"))
 
 
 @cache
