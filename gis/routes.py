@@ -19,6 +19,11 @@ from safemap.gis.routing import MAX_SNAP_M, NoRoute, Restrictions, Route, Router
 
 LonLat = tuple[float, float]
 
+#: Legs from one search at least this many use the router's contraction hierarchy when it has one.
+HIERARCHY_MIN_LEGS = 2
+#: Routes a dispatcher usually opens (the best few teams): the shared path search covers them at once.
+ROUTES_AHEAD = 5
+
 
 @dataclass
 class Leg:
@@ -36,6 +41,7 @@ class Leg:
     search: Search | None
     snap: Snap | None
     duration_s: float
+    paths: _PathSearch | None = None
 
     @property
     def reachable(self) -> bool:
@@ -44,9 +50,39 @@ class Leg:
 
     def route(self) -> Route:
         """The route with geometry and roads used (raises :class:`NoRoute` with reasons)."""
+        if self.reachable and self.search is None and self.paths is not None:
+            self.search = self.paths.covering(self.duration_s)
         if not self.reachable or self.search is None or self.snap is None:
             raise NoRoute(explain(self.router, self.origin, self.destination, self.vehicle, self.restrictions))
         return self.router.route_to(self.search, self.snap)
+
+
+@dataclass
+class _PathSearch:
+    """One Dijkstra search shared by legs whose times came from the hierarchy, run when a route is asked for.
+
+    It is bounded by the time of the leg asked for, and at least by the time of the
+    :data:`ROUTES_AHEAD`-th fastest leg (a dispatcher looks at the best few routes), so
+    asking for those routes in any order costs one bounded search.
+    """
+
+    router: Router
+    anchor: Snap
+    cost: np.ndarray
+    direction: str
+    durations: np.ndarray
+    search: Search | None = None
+    bound: float = -1.0
+
+    def covering(self, duration_s: float) -> Search:
+        """A search that settles every junction within ``duration_s`` (plus rounding) of the anchor."""
+        if self.search is None or duration_s > self.bound:
+            finite = np.sort(self.durations[np.isfinite(self.durations)])
+            ahead = float(finite[min(ROUTES_AHEAD, len(finite)) - 1]) if len(finite) else 0.0
+            # The hierarchy's times are rounded to its tick: a margin keeps the end junctions inside.
+            self.bound = max(duration_s, ahead) * (1 + 1e-6) + 1.0
+            self.search = self.router.search(self.anchor, self.cost, self.direction, limit=self.bound)
+        return self.search
 
 
 def snap_usable(
@@ -70,6 +106,14 @@ def _legs(
     """One search from (``out``) or towards (``in``) ``anchor_point``, a leg per other point."""
     snaps, cost = snap_usable(router, [anchor_point, *others], vehicle, restrictions, max_snap_m)
     anchor, ends = snaps[0], snaps[1:]
+    fast = None if anchor is None else _hierarchy_times(router, anchor, ends, cost, direction)
+    if fast is not None and anchor is not None:
+        paths = _PathSearch(router, anchor, cost, direction, fast)
+        legs = []
+        for point, end, seconds in zip(others, ends, fast.tolist(), strict=True):
+            origin, destination = (anchor_point, point) if direction == "out" else (point, anchor_point)
+            legs.append(Leg(router, vehicle, restrictions, origin, destination, None, end, seconds, paths))
+        return legs
     search = None if anchor is None else router.search(anchor, cost, direction, targets=ends)
     legs = []
     for point, end in zip(others, ends, strict=True):
@@ -80,6 +124,51 @@ def _legs(
             seconds = router.cost_to(search, end)[0]
             legs.append(Leg(router, vehicle, restrictions, origin, destination, search, end, seconds))
     return legs
+
+
+def _hierarchy_times(
+    router: Router, anchor: Snap, ends: Sequence[Snap | None], cost: np.ndarray, direction: str
+) -> np.ndarray | None:
+    """Seconds of each leg from the router's contraction hierarchy, or ``None`` (Dijkstra then).
+
+    The hierarchy gives times between junctions; the ends of each snapped point's segment
+    are pinned and :meth:`Router.cost_to` adds the partial segments exactly as it does
+    after a Dijkstra search (same-segment trips included).
+    """
+    hierarchy = router.hierarchy
+    if hierarchy is None or len(ends) < HIERARCHY_MIN_LEGS:
+        return None
+    net = router.net
+    pins: set[int] = set()
+    for e in ends:
+        if e is not None:
+            pins.update(_end_junctions(router, e, direction))
+    nodes = np.array(sorted(pins), dtype=np.int64)
+    times = hierarchy.times(cost, direction, router.seeds(anchor, cost, direction), nodes)
+    if times is None:
+        return None
+    dist = np.full(net.n_nodes, np.inf)
+    dist[nodes] = times
+    # A search-shaped view of the answer: cost_to reads only the anchor, direction, costs and dist.
+    view = Search(direction, anchor, dist, np.empty(0, np.int32), cost, net.n_nodes)
+    return np.array([router.cost_to(view, end)[0] for end in ends], dtype="float64")
+
+
+def _end_junctions(router: Router, end: Snap, direction: str) -> tuple[int, ...]:
+    """Junctions through which a trip to/from ``end`` can leave/enter the network (as :meth:`Router.cost_to` reads).
+
+    On a junction itself (fraction 0 or 1) only that junction: going round by the
+    segment's other end is never shorter. Fewer pinned junctions make a faster sweep.
+    """
+    net = router.net
+    u, v = int(net.seg_u[end.seg]), int(net.seg_v[end.seg])
+    if end.fraction == 0.0:
+        return (u,)
+    if end.fraction == 1.0:
+        return (v,)
+    if net.oneway[end.seg]:
+        return (v,) if direction == "in" else (u,)
+    return (u, v)
 
 
 def one_to_many(

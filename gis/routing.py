@@ -12,6 +12,9 @@
   partial edges. With several targets the search is first run with a ``limit`` guessed
   from the straight-line distances and repeated unbounded only if a target was not
   settled, so a dispatch in one county of a large network does not search the province.
+* On large networks the router may carry a contraction hierarchy (:mod:`gis.hierarchy`,
+  ``router.hierarchy``): many-to-one and one-to-many times then come from it, and the
+  routes asked for from one bounded Dijkstra search (:mod:`gis.routes`).
 * When no route exists, :meth:`Router.explain` says why, e.g.
   ``净高 3.6 m < 车辆 3.9 m（加依勒玛街（渡槽下穿通道））``.
 
@@ -22,13 +25,12 @@ its cached search graph; split apart they would pass those internals between mod
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +41,9 @@ from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from safemap.gis.network import ROADS, Network
+
+if TYPE_CHECKING:
+    from safemap.gis.hierarchy import Hierarchy
 
 #: Points farther than this from every usable segment are not routed (metres).
 MAX_SNAP_M = 5000.0
@@ -148,6 +153,8 @@ class Router:
         self._paces: dict[int, tuple[np.ndarray, float]] = {}
         self._graphs: OrderedDict[tuple[int, str], tuple[np.ndarray, Any]] = OrderedDict()
         self.closure_version = 0
+        #: Contraction hierarchy for many-to-one / one-to-many times (:mod:`gis.hierarchy`), when built.
+        self.hierarchy: Hierarchy | None = None
 
     # ------------------------------------------------------------------ costs
     def set_closed(self, closed: np.ndarray) -> None:
@@ -269,7 +276,7 @@ class Router:
         With ``targets`` the first pass is bounded by a limit guessed from straight-line
         distances; a second, unbounded pass runs only if some target end stayed unsettled.
         """
-        seeds = self._seeds(anchor, seg_cost, direction)
+        seeds = self.seeds(anchor, seg_cost, direction)
         return self.search_from(seeds, seg_cost, direction, anchor=anchor, targets=targets, limit=limit)
 
     def search_from(
@@ -359,7 +366,8 @@ class Router:
             dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True, limit=limit)  # type: ignore[call-overload]
         return Search(direction, anchor, dist, pred, seg_cost, n)
 
-    def _seeds(self, snap: Snap, seg_cost: np.ndarray, direction: str) -> list[tuple[int, float]]:
+    def seeds(self, snap: Snap, seg_cost: np.ndarray, direction: str) -> list[tuple[int, float]]:
+        """``(junction, seconds)`` links between a snapped point and the network, in search direction."""
         net = self.net
         s, t = snap.seg, snap.fraction
         c = seg_cost[s]
@@ -485,16 +493,27 @@ class Router:
         return chain
 
     def hops(self, search: Search, chain: list[int]) -> list[tuple[int, float, float]]:
-        """Whole segments along ``chain`` in travel order as (segment, from, to) fractions."""
+        """Whole segments along ``chain`` in travel order as (segment, from, to) fractions.
+
+        Between two junctions the cheapest parallel edge is taken (the first in CSR order
+        on a tie), found for all hops at once: a route has hundreds of them.
+        """
         net = self.net
-        out: list[tuple[int, float, float]] = []
-        for p, q in itertools.pairwise(chain):
-            tail, head = (p, q) if search.direction == "out" else (q, p)
-            lo, hi = net.indptr[tail], net.indptr[tail + 1]
-            cand = np.arange(lo, hi)[net.edge_head[lo:hi] == head]
-            e = int(cand[np.argmin(search.seg_cost[net.edge_seg[cand]])])
-            s = int(net.edge_seg[e])
-            out.append((s, 0.0, 1.0) if net.edge_fwd[e] else (s, 1.0, 0.0))
+        c = np.asarray(chain, dtype=np.int64)
+        if len(c) < 2:
+            return []
+        tails, heads = (c[:-1], c[1:]) if search.direction == "out" else (c[1:], c[:-1])
+        lo = net.indptr[tails]
+        deg = net.indptr[tails + 1] - lo
+        hop = np.repeat(np.arange(len(tails)), deg)
+        edge = lo[hop] + np.arange(int(deg.sum())) - np.repeat(np.cumsum(deg) - deg, deg)
+        cost = np.where(net.edge_head[edge] == heads[hop], search.seg_cost[net.edge_seg[edge]], np.inf)
+        order = np.lexsort((cost, hop))  # stable: ties keep CSR order
+        first = np.ones(len(order), bool)
+        first[1:] = hop[order][1:] != hop[order][:-1]
+        best = edge[order[first]]
+        segs, fwd = net.edge_seg[best].tolist(), net.edge_fwd[best].tolist()
+        out = [(s, 0.0, 1.0) if f else (s, 1.0, 0.0) for s, f in zip(segs, fwd, strict=True)]
         if search.direction == "in":
             out.reverse()
         return out
@@ -502,26 +521,37 @@ class Router:
     def assemble(self, pieces: list[tuple[int, float, float]], cost: float, seg_cost: np.ndarray) -> Route:
         """A :class:`Route` from (segment, from fraction, to fraction) pieces in travel order."""
         net = self.net
+        pieces = [p for p in pieces if p[1] != p[2]]
+        if not pieces:
+            return Route(float(cost), 0.0, np.zeros((0, 2)), [], [])
+        segs = np.array([p[0] for p in pieces], dtype=np.int64)
+        share = np.abs(np.array([p[2] - p[1] for p in pieces]))
+        lengths = (share * net.seg_len[segs]).tolist()
+        seconds_all = (share * seg_cost[segs]).tolist()
+        layers, fids = net.seg_layer[segs].tolist(), net.seg_fid[segs].tolist()
+        seg_lens = net.seg_len[segs].tolist()
         parts: list[np.ndarray] = []
         roads: list[dict[str, Any]] = []
-        total_m = 0.0
-        for s, f0, f1 in pieces:
-            if f0 == f1:
-                continue
-            seg_len = float(net.seg_len[s])
-            xy = _sub_line(net.segment_xy(s), f0 * seg_len, f1 * seg_len, seg_len)
-            length = abs(f1 - f0) * float(net.seg_len[s])
-            seconds = abs(f1 - f0) * float(seg_cost[s])
-            total_m += length
+        for k, (s, f0, f1) in enumerate(pieces):
+            if f0 == 0.0 and f1 == 1.0:
+                xy = net.segment_xy(s)
+            elif f0 == 1.0 and f1 == 0.0:
+                xy = net.segment_xy(s)[::-1]
+            else:
+                xy = _sub_line(net.segment_xy(s), f0 * seg_lens[k], f1 * seg_lens[k], seg_lens[k])
             parts.append(xy if not parts else xy[1:])
-            layer, fid, name = int(net.seg_layer[s]), int(net.seg_fid[s]), net.segment_label(s)
+            layer, fid, length, seconds = layers[k], fids[k], lengths[k], seconds_all[k]
             last = roads[-1] if roads else None
-            if last is not None and last["layer_code"] == layer and (last["ids"][-1] == fid or last["name"] == name):
+            if last is not None and last["layer_code"] == layer and last["ids"][-1] == fid:
+                last["distance_m"] += length
+                last["duration_s"] += seconds
+                continue
+            name = net.segment_label(s)
+            if last is not None and last["layer_code"] == layer and last["name"] == name:
                 # Consecutive pieces of one road (or one named street cut into segments) read as one step.
                 last["distance_m"] += length
                 last["duration_s"] += seconds
-                if last["ids"][-1] != fid:
-                    last["ids"].append(fid)
+                last["ids"].append(fid)
                 continue
             roads.append(
                 {
@@ -534,8 +564,7 @@ class Router:
                     "duration_s": seconds,
                 }
             )
-        xy = np.vstack(parts) if parts else np.zeros((0, 2))
-        return Route(float(cost), total_m, xy, [p for p in pieces if p[1] != p[2]], roads)
+        return Route(float(cost), float(sum(lengths)), np.vstack(parts), pieces, roads)
 
 
 def _sub_line(xy: np.ndarray, d0: float, d1: float, length: float | None = None) -> np.ndarray:

@@ -198,6 +198,15 @@ ROAD_CLASS = enum_of(
     ("service", "厂区/内部道路", "#bdbdbd"),
 )
 
+# State of the routing network's contraction hierarchy (gis/hierarchy.py), shown in the network status.
+ROUTING_INDEX = enum_of(
+    "routing_index",
+    ("none", "路网较小，无需加速索引"),
+    ("building", "加速索引构建中（暂用常规算法）"),
+    ("ready", "加速索引已就绪"),
+    ("failed", "加速索引构建失败（使用常规算法）"),
+)
+
 ROAD_STATUS = enum_of("road_status", ("open", "通行", "#424242"), ("closed", "封闭", "#d50000"))
 
 SITE_LAYER = enum_of("site_layer", ("enterprises", "企业"), ("protected_targets", "防护目标"))

@@ -21,6 +21,7 @@ from safemap.api.services.problems import bad
 from safemap.gis import routes
 from safemap.gis.network import ROADS
 from safemap.gis.routing import NoRoute, Restrictions, Router, Vehicle
+from safemap.layers.enums import ROUTING_INDEX
 from safemap.layers.errors import Problem, Unroutable
 from safemap.layers.store import FeatureStore
 
@@ -171,6 +172,9 @@ def network_status(store: FeatureStore, svc: NetworkService) -> dict[str, Any]:
         "builds": state.builds,
         "closure_updates": state.closure_updates,
         "build_s": round(state.build_s, 3),
+        "hierarchy": state.hierarchy,
+        "hierarchy_label": ROUTING_INDEX.label(state.hierarchy),
+        "hierarchy_s": None if state.hierarchy_s is None else round(state.hierarchy_s, 3),
     }
 
 
