@@ -4,21 +4,24 @@ Both problems take a cost matrix ``cost[i, j]`` (seconds from candidate site ``j
 demand point ``i``; ``inf`` where unreachable), the number ``k`` of new facilities, and the
 times from the facilities that already exist, which stay open.
 
-Solver: the MILP solver HiGHS through :func:`scipy.optimize.milp` (maintained, exact,
-already a dependency, takes sparse matrices so no Python-level model building).
-spopt's PuLP/CBC route was not used: its model is built term by term in Python (millions
-of terms at 500 × 10,000) and CBC fails on PCenter (pysal/spopt#396). Each answer
-states how far it may be from the optimum: HiGHS's own gap between the best solution
-and its dual bound (0 when proven optimal), and for the greedy start the gap to that bound.
-
 - **MCLP** (Church & ReVelle 1974): maximise the weight of demand within ``radius`` of an
   open facility. Demand already covered by existing facilities, and demand no candidate
   can reach, is set aside; demand points with identical candidate sets are merged (their
-  weights added), which shrinks county-scale problems by an order of magnitude.
+  weights added), and a candidate whose demand set lies inside another's is dropped. The
+  greedy answer, improved by interchange, starts an exact Lagrangian branch-and-bound
+  (:mod:`gis.location_mclp`: the LP bound at a few milliseconds a node, bound-based fixing
+  of sites, best-first search with plunging). "Proven optimal" means the search finished:
+  with integer weights no answer covers even one more unit of weight (gap 0), otherwise
+  the relative gap is at most 1e-9. The best answer and the bound over time are returned
+  (``trajectory``). ``solver="milp"`` solves the textbook MILP with HiGHS through
+  :func:`scipy.optimize.milp` instead (no starting solution; its 1e-4 gap tolerance).
+  spopt's PuLP/CBC route was not used: its model is built term by term in Python (millions
+  of terms at 500 × 10,000) and CBC fails on PCenter (pysal/spopt#396).
 - **p-center**: minimise the longest time from any demand point to its nearest open
   facility. Exact by bisection over the distinct times (Minieka 1970): a radius is
   feasible when a set cover of the demand it leaves uncovered needs at most ``k`` sites
-  (each set cover solved by HiGHS, greedy first when it already proves feasibility).
+  (each set cover solved by HiGHS through :func:`scipy.optimize.milp`, greedy first when
+  it already proves feasibility).
 """
 
 from __future__ import annotations
@@ -30,6 +33,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+
+from safemap.gis.location_mclp import (
+    branch_and_bound,
+    covered_weight,
+    greedy_cover,
+    merge_rows,
+    swap_improve,
+    undominated,
+)
 
 
 @dataclass
@@ -51,7 +63,8 @@ class LocationResult:
     gap
         Relative gap between ``objective`` and ``bound`` (0: proven optimal).
     optimal
-        Whether the solver proved optimality (within its 1e-4 tolerance).
+        Whether optimality was proven: MCLP branch-and-bound and p-center exactly (gap 0 with
+        integer weights, else ≤ 1e-9 relative); ``solver="milp"`` within HiGHS's 1e-4.
     greedy_objective
         The greedy heuristic's figure, to show what the exact solver added.
     seconds
@@ -59,7 +72,10 @@ class LocationResult:
     method
         What produced the answer (for the report).
     stats
-        Problem sizes before and after reduction.
+        Problem sizes before and after reduction, search counts.
+    trajectory
+        MCLP branch-and-bound: ``(seconds, best objective, bound)`` each time either moved
+        noticeably, from the root to the end (units of ``objective``).
     """
 
     problem: str
@@ -73,6 +89,7 @@ class LocationResult:
     seconds: float
     method: str
     stats: dict[str, int] = field(default_factory=dict)
+    trajectory: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def _existing_best(cost_existing: np.ndarray | None, n_demand: int) -> np.ndarray:
@@ -100,6 +117,7 @@ def mclp(
     *,
     cost_existing: np.ndarray | None = None,
     time_limit_s: float = 60.0,
+    solver: str = "bnb",
 ) -> LocationResult:
     """Maximal covering location: ``k`` new sites covering the most demand weight within ``radius``.
 
@@ -116,8 +134,15 @@ def mclp(
     cost_existing
         ``(n_demand, n_existing)`` times from the facilities that stay open.
     time_limit_s
-        Time limit of the exact solver; the best solution found and its gap are returned.
+        Time limit of the whole solve, seconds; on expiry the best answer found and its
+        proven bound and gap are returned (``optimal`` false).
+    solver
+        ``bnb``: Lagrangian branch-and-bound from the greedy answer
+        (:func:`gis.location_mclp.branch_and_bound`). ``milp``: HiGHS through
+        :func:`scipy.optimize.milp` (no starting solution, 1e-4 gap tolerance).
     """
+    if solver not in ("bnb", "milp"):
+        raise ValueError("solver must be 'bnb' or 'milp'")
     t0 = time.perf_counter()
     cost = _check(cost, k)
     w = np.asarray(weights, dtype="float64")
@@ -127,13 +152,11 @@ def mclp(
     before = float(w[covered0].sum())
     a = cost <= radius
     open_rows = ~covered0 & a.any(axis=1) & (w > 0)
-    cover = sparse.csr_matrix(a[open_rows], dtype="float64")
-    rows, wts = _merge_rows(cover, w[open_rows])
-    n_cand = cost.shape[1]
-    stats = {"demand": cost.shape[0], "candidates": n_cand, "rows": int(rows.shape[0])}
-    greedy = _greedy_cover(rows, wts, k)
-    g_obj = before + float(_covered_weight(rows, wts, greedy))
+    rows, wts = merge_rows(sparse.csr_matrix(a[open_rows], dtype="float64"), w[open_rows])
+    stats = {"demand": cost.shape[0], "candidates": cost.shape[1], "rows": int(rows.shape[0])}
+    greedy = greedy_cover(rows, wts, k)
     if rows.shape[0] == 0:
+        g_obj = before
         return LocationResult(
             "mclp",
             greedy,
@@ -147,55 +170,44 @@ def mclp(
             "无可新增覆盖的需求点",
             stats,
         )
-    greedy = _swap_improve(rows, wts, greedy)
-    g_obj = before + float(_covered_weight(rows, wts, greedy))
-    m = rows.shape[0]
+    greedy = swap_improve(rows, wts, greedy)
+    g_obj = before + covered_weight(rows, wts, greedy)
     # A candidate covering a subset of another's demand never needs to be chosen instead of it.
-    cols = _undominated(rows, k)
-    sub = rows[:, cols]
-    n_var = len(cols)
-    stats["candidates_kept"] = n_var
-    # Variables: x (n_var, binary) then y (m, continuous 0–1). maximise wᵀy  ⇔  minimise −wᵀy.
-    c = np.concatenate([np.zeros(n_var), -wts])
-    link = sparse.hstack([-sub, sparse.identity(m, format="csr")], format="csr")  # y_i − Σ a_ij x_j ≤ 0
-    count = sparse.csr_matrix(np.concatenate([np.ones(n_var), np.zeros(m)])[None, :])
-    constraints = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, k, k)]
-    integrality = np.concatenate([np.ones(n_var), np.zeros(m)])
+    cols = undominated(rows, k)
+    stats["candidates_kept"] = len(cols)
     left = max(float(time_limit_s) - (time.perf_counter() - t0), 1.0)
-    res = milp(
-        c,
-        constraints=constraints,
-        integrality=integrality,
-        bounds=Bounds(0.0, 1.0),
-        options={"time_limit": left, "mip_rel_gap": 1e-4, "disp": False},
-    )
-    # Read before ``res.x is None`` narrows ``res``: scipy-stubs tie a solution to status 0, but a
-    # run stopped by the time limit (status 1) returns its best solution too.
-    status: int = res.status
-    if res.x is None:
+    if solver == "bnb":
+        sub, sub_w = merge_rows(sparse.csr_matrix(rows[:, cols]), wts)
+        stats["rows_kept"] = int(sub.shape[0])
+        pos = {int(c): i for i, c in enumerate(cols)}
+        start = [pos[j] for j in greedy if j in pos]
+        found = branch_and_bound(sub, sub_w, k, start, time_limit_s=float(time_limit_s), t0=t0)
+        stats.update(found.stats)
+        chosen = greedy_cover(rows, wts, k, [int(cols[j]) for j in found.chosen])  # k distinct sites
+        obj = before + covered_weight(rows, wts, chosen)
+        bound = max(before + found.bound, obj)
+        method = "拉格朗日分支定界（贪心+交换解为初始解，界限固定候选点），贪心解作对照"
         return LocationResult(
             "mclp",
-            greedy,
-            g_obj,
+            chosen,
+            obj,
             before,
-            np.inf,
-            np.inf,
-            False,
+            bound,
+            0.0 if found.proven else (bound - obj) / bound,
+            found.proven,
             g_obj,
             time.perf_counter() - t0,
-            f"HiGHS 未找到解（{res.message}），返回贪心解",
+            method,
             stats,
+            [(t, before + v, before + b) for t, v, b in found.trajectory],
         )
-    x = res.x[:n_var] > 0.5
-    chosen = [int(cols[j]) for j in np.nonzero(x)[0]]
-    obj = before + float(_covered_weight(rows, wts, chosen))
-    if obj < g_obj:  # time limit hit before HiGHS matched the greedy start
+    chosen, bound, status = _mclp_milp(rows[:, cols], wts, k, left)
+    chosen = [int(cols[j]) for j in chosen]
+    obj = before + covered_weight(rows, wts, chosen)
+    if obj < g_obj or len(chosen) != k:  # time limit hit before HiGHS matched the greedy start
         chosen, obj = greedy, g_obj
-    dual = getattr(res, "mip_dual_bound", None)
-    bound = before + (-float(dual) if dual is not None and np.isfinite(dual) else obj - before)
-    bound = max(bound, obj)
-    gap = (bound - obj) / bound if bound > 0 else 0.0
-    optimal = status == 0 and gap <= 1e-4 + 1e-12
+    bound = max(before + bound, obj) if np.isfinite(bound) else np.inf
+    gap = (bound - obj) / bound if np.isfinite(bound) and bound > 0 else (0.0 if bound == obj else np.inf)
     return LocationResult(
         "mclp",
         chosen,
@@ -203,7 +215,7 @@ def mclp(
         before,
         bound,
         gap,
-        optimal,
+        status == 0 and gap <= 1e-4 + 1e-12,
         g_obj,
         time.perf_counter() - t0,
         "HiGHS 混合整数规划（scipy.optimize.milp），贪心解作对照",
@@ -211,84 +223,28 @@ def mclp(
     )
 
 
-def _merge_rows(cover: sparse.csr_matrix, w: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Merge demand rows with the same set of covering candidates, adding their weights."""
-    if cover.shape[0] == 0:
-        return cover, w
-    cover.sort_indices()
-    keys = [cover.indices[cover.indptr[i] : cover.indptr[i + 1]].tobytes() for i in range(cover.shape[0])]
-    _, first, inverse = np.unique(np.array(keys, dtype=object), return_index=True, return_inverse=True)
-    merged_w = np.bincount(inverse, weights=w, minlength=len(first))
-    return cover[first], merged_w
-
-
-def _undominated(rows: sparse.csr_matrix, k: int) -> np.ndarray:
-    """Columns whose covered set is not contained in another column's (ties: the first kept).
-
-    At least ``k`` columns are kept (dominated ones fill up, best coverage first), so a
-    solution with ``k`` distinct sites always exists.
-    """
-    a = (rows > 0).astype(np.float64).tocsc()
-    size = np.asarray(a.sum(axis=0)).ravel()
-    inter = (a.T @ a).tocoo()
-    dominated = np.zeros(a.shape[1], bool)
-    i, j, v = inter.row, inter.col, inter.data
-    # Column i is inside column j when they share all of i's rows; equal sets: the later one goes.
-    inside = (i != j) & (v >= size[i]) & ((size[j] > size[i]) | (j < i))
-    dominated[i[inside]] = True
-    dominated[size == 0] = True
-    keep = np.nonzero(~dominated)[0]
-    if len(keep) < k:
-        extra = [c for c in np.argsort(-size, kind="stable") if dominated[c]][: k - len(keep)]
-        keep = np.sort(np.concatenate([keep, np.array(extra, dtype=np.int64)]))
-    return keep
-
-
-def _swap_improve(rows: sparse.csr_matrix, w: np.ndarray, chosen: list[int], rounds: int = 50) -> list[int]:
-    """Teitz–Bart interchange: swap a chosen site for another while that covers more weight."""
-    if rows.shape[0] == 0 or not chosen:
-        return chosen
-    a = (rows > 0).astype(np.float64).tocsc()
-    chosen = list(chosen)
-    for _ in range(rounds):
-        count = np.asarray(a[:, chosen].sum(axis=1)).ravel()
-        free = w * (count == 0)
-        gain_in = np.asarray(a.T @ free).ravel()  # weight a newcomer would add
-        only = a[:, chosen].multiply((count == 1)[:, None]).multiply(w[:, None]).tocsc()  # weight only j covers
-        loss = np.asarray(only.sum(axis=0)).ravel()
-        kept_back = (a.T @ only).toarray()  # of j's sole weight, what newcomer j' also covers
-        delta = gain_in[:, None] + kept_back - loss[None, :]
-        delta[chosen, :] = -np.inf
-        jn, jo = np.unravel_index(int(np.argmax(delta)), delta.shape)
-        if delta[jn, jo] <= 1e-9:
-            break
-        chosen[jo] = int(jn)
-    return chosen
-
-
-def _covered_weight(rows: sparse.csr_matrix, w: np.ndarray, chosen: Sequence[int]) -> float:
-    if not len(chosen) or rows.shape[0] == 0:
-        return 0.0
-    hit = np.asarray(rows[:, list(chosen)].sum(axis=1)).ravel() > 0
-    return float(w[hit].sum())
-
-
-def _greedy_cover(rows: sparse.csr_matrix, w: np.ndarray, k: int) -> list[int]:
-    """Pick, ``k`` times, the site covering the most still-uncovered weight."""
-    n = rows.shape[1]
-    chosen: list[int] = []
-    left = w.copy()
-    csc = rows.tocsc()
-    for _ in range(k):
-        gain = csc.T @ left if rows.shape[0] else np.zeros(n)
-        gain = np.asarray(gain, dtype="float64").ravel()
-        gain[chosen] = -1.0
-        j = int(np.argmax(gain))
-        chosen.append(j)
-        if rows.shape[0]:
-            hit = csc[:, j].toarray().ravel() > 0
-            left[hit] = 0.0
-    return chosen
+def _mclp_milp(sub: sparse.csr_matrix, wts: np.ndarray, k: int, time_limit_s: float) -> tuple[list[int], float, int]:
+    """The textbook MCLP MILP through :func:`scipy.optimize.milp`: chosen columns, dual bound, status."""
+    m, n_var = sub.shape
+    # Variables: x (n_var, binary) then y (m, continuous 0–1). maximise wᵀy  ⇔  minimise −wᵀy.
+    c = np.concatenate([np.zeros(n_var), -wts])
+    link = sparse.hstack([-sub, sparse.identity(m, format="csr")], format="csr")  # y_i − Σ a_ij x_j ≤ 0
+    count = sparse.csr_matrix(np.concatenate([np.ones(n_var), np.zeros(m)])[None, :])
+    res = milp(
+        c,
+        constraints=[LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, k, k)],
+        integrality=np.concatenate([np.ones(n_var), np.zeros(m)]),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": time_limit_s, "mip_rel_gap": 1e-4, "disp": False},
+    )
+    # Read before ``res.x is None`` narrows ``res``: scipy-stubs tie a solution to status 0, but a
+    # run stopped by the time limit (status 1) returns its best solution too.
+    status: int = res.status
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else np.inf
+    if res.x is None:
+        return [], bound, status
+    return [int(j) for j in np.nonzero(res.x[:n_var] > 0.5)[0]], bound, status
 
 
 # ---------------------------------------------------------------------------- p-center
@@ -421,7 +377,7 @@ def _cover_within(
     a = cost[need] <= r
     if not a.any(axis=1).all():
         return None, True
-    rows, _ = _merge_rows(sparse.csr_matrix(a, dtype="float64"), np.ones(int(need.sum())))
+    rows, _ = merge_rows(sparse.csr_matrix(a, dtype="float64"), np.ones(int(need.sum())))
     greedy = _greedy_setcover(rows)
     if len(greedy) <= k:
         return greedy, True
