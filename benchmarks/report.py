@@ -170,9 +170,16 @@ def peer(label: str, call: str) -> None:
 
 
 def write(doc: dict[str, Any]) -> Path:
-    """Write ``doc`` to ``var/bench/<name>.json`` (atomically) and return the path."""
+    """Write ``doc`` to ``var/bench/<name>.json`` (atomically) and return the path.
+
+    With ``SAFEMAP_BENCH_TAG`` set (e.g. ``side250`` for one point of a scaling curve) the
+    file is ``<name>.<tag>.json``, so runs at several sizes keep their figures apart.
+    """
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    path = OUT_DIR / f"{doc['name']}.json"
+    tag = os.environ.get("SAFEMAP_BENCH_TAG", "").strip()
+    if tag:
+        doc["tag"] = tag
+    path = OUT_DIR / (f"{doc['name']}.{tag}.json" if tag else f"{doc['name']}.json")
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)
