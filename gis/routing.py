@@ -37,7 +37,6 @@ import numpy.typing as npt
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
-from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from safemap.gis.network import ROADS, Network
@@ -252,13 +251,19 @@ class Router:
                     if radius >= max_m:
                         break
                     radius *= 4
-        for k, s in pairs.items():
-            line: LineString = lines[s]
-            d_along = float(shapely.line_locate_point(line, pts[k]))
-            on = shapely.line_interpolate_point(line, d_along)
-            length: float = net.seg_len[s]
-            frac = 0.0 if length <= 0 else min(max(d_along / length, 0.0), 1.0)
-            out[k] = Snap(int(s), frac, float(shapely.distance(on, pts[k])), (float(on.x), float(on.y)))
+        if not pairs:
+            return out
+        ks = np.fromiter(pairs.keys(), np.int64, len(pairs))
+        segs = np.fromiter(pairs.values(), np.int64, len(pairs))
+        # All points at once (GEOS vectorised): a dispatch snaps a hundred teams.
+        d_along = shapely.line_locate_point(lines[segs], pts[ks])
+        on = shapely.line_interpolate_point(lines[segs], d_along)
+        gap = shapely.distance(on, pts[ks])
+        on_xy = shapely.get_coordinates(on)
+        length = net.seg_len[segs]
+        frac = np.where(length > 0, np.clip(d_along / np.where(length > 0, length, 1.0), 0.0, 1.0), 0.0)
+        for i, k in enumerate(ks.tolist()):
+            out[k] = Snap(int(segs[i]), float(frac[i]), float(gap[i]), (float(on_xy[i, 0]), float(on_xy[i, 1])))
         return out
 
     # ------------------------------------------------------------------ searches
