@@ -1,6 +1,6 @@
 """MCLP 500 candidate sites × 10,000 demand points, k = 10 and 20: proven optimal within 60 s?
 
-The instance is exactly bench_coverage's "MCLP 500 x 10,000": the routing benchmark's
+The instance (bench_coverage's before it moved here): the routing benchmark's
 500 × 500 junction grid (:func:`benchmarks.bench_routing.grid_network`), fire-engine segment
 costs, ``numpy.random.default_rng(9)`` drawing 10,000 demand junctions, 500 candidate
 junctions and weights 20–1999 people, and the travel-time matrix within 600 s from
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         "--peer", action="store_true", help="also scipy.optimize.milp (HiGHS) on the same reduced model"
     )
     args = parser.parse_args(argv)
-    print("SafeMap MCLP, 500 candidates x 10,000 demand points (bench_coverage's instance)")
+    print("SafeMap MCLP, 500 candidates x 10,000 demand points (grid junctions, 10 min radius)")
     cache = CACHE if args.side == SIDE else CACHE.with_name(f"mclp_matrix.side{args.side}.npz")
     matrix, weights, built = instance(args.rebuild, cache, args.side)
     print(f"  network: {args.side} x {args.side} junction grid ({4 * args.side * (args.side - 1):,} directed edges)")

@@ -7,16 +7,22 @@ search only partly traversed before the cutoff still contributes the part that w
 (routing-and-coverage.md §4: a node-based reach drops those parts; convex hulls span
 unreachable land).
 
-Method: the segments are sampled every half cell; each sample's time goes into a grid
-cell (the minimum wins); the reached cells are widened by ``buffer_m`` (a minimum filter
+Method: the reached pieces of the segments are sampled at most one cell apart and each
+cell keeps the first threshold reached in it (a piece that lies within one band from end
+to end needs no time per sample); the reached cells are widened by ``buffer_m`` (a minimum
 over a disk, the grid form of buffering the reached edges, OSMnx's "more faithful"
-edge-buffer polygons); enclosed gaps smaller than ``infill_m2`` (street blocks between
-reached streets) are filled; each threshold's band is traced into polygons
-(:func:`rasterio.features.shapes`) and the bands are simplified together as one
-coverage (:func:`shapely.coverage_simplify`), so neighbouring bands share their edges
-without gaps or overlaps. Nothing is interpolated across land the network does not
-reach, which avoids the raster-isochrone artefacts listed in §4. The grid is chosen
-so that it never holds more than ``max_cells`` cells (the cell grows on huge areas).
+edge-buffer polygons; done as separable shifted minima, :func:`_min_disk`); the bands are
+traced once for all thresholds (:func:`rasterio.features.shapes`) and simplified together
+as one coverage (:func:`shapely.coverage_simplify`), so neighbouring bands share their
+edges without gaps or overlaps, after the gaps enclosed by each cumulative area and
+smaller than ``infill_m2`` (street blocks between reached streets) are filled in the grid.
+Nothing is interpolated across
+land the network does not reach, which avoids the raster-isochrone artefacts listed in §4.
+The grid never holds more than ``max_cells`` cells: on huge areas the cell grows (1.5
+million cells is ~40 m over a 50 km × 50 km county, finer than a screen shows it), the
+buffer keeping every reached road inside its band; fewer cells are faster (the benchmark
+uses 1.5 million), but at coarse cells :func:`shapely.coverage_simplify` has been seen to
+leave metre-wide slivers between bands, so the default stays at 6 million.
 """
 
 from __future__ import annotations
@@ -69,6 +75,15 @@ def segment_pieces(
     """
     offsets = np.asarray(seg_offsets, dtype=np.int64)
     n_seg = len(offsets) - 1
+    every = keep is None or bool(np.all(keep))
+    segs = np.arange(n_seg) if every or keep is None else np.nonzero(keep)[0]
+    if every and offsets[-1] == 2 * n_seg and np.array_equal(offsets, np.arange(0, 2 * n_seg + 1, 2)):
+        start = coords[0::2]  # every segment straight (two vertices): no gathers
+        return segs, start, coords[1::2] - start, np.zeros(n_seg), np.ones(n_seg)
+    if np.all(offsets[segs + 1] - offsets[segs] == 2):  # straight segments: one piece each
+        first = offsets[segs]
+        start = coords[first]
+        return segs, start, coords[first + 1] - start, np.zeros(len(segs)), np.ones(len(segs))
     owner_v = np.repeat(np.arange(n_seg), np.diff(offsets))
     piece = np.ones(len(coords), bool)
     piece[offsets[1:] - 1] = False  # a segment's last vertex starts no piece
@@ -151,7 +166,7 @@ def service_area_bands(
     infill_m2
         Gaps enclosed by a band and smaller than this are filled (street blocks), m².
     max_cells
-        Largest grid (cells).
+        Largest grid (cells); the cell grows beyond ``cell_m`` to respect it.
     sources
         ``(segment, fraction)`` of sources that lie inside a segment: the time along that
         segment grows both ways from the source, not only from its ends.
@@ -162,75 +177,224 @@ def service_area_bands(
         One per threshold, in increasing order; empty geometries where nothing is reached.
     """
     thresholds = np.asarray(sorted(float(t) for t in thresholds_s))
-    if not len(thresholds) or np.any(thresholds <= 0):
-        raise ValueError("thresholds must be positive seconds")
+    if not len(thresholds) or np.any(thresholds <= 0) or len(thresholds) > 250:
+        raise ValueError("thresholds must be 1 to 250 positive seconds")
+    nb = len(thresholds)
     node_time = np.asarray(node_time, dtype="float64")
     t_max = thresholds[-1]
     seg_u = np.asarray(seg_u)
     seg_v = np.asarray(seg_v)
-    # Only segments with a reached end can hold a reached point.
+    # Only segments with a reached end, or a source on them, can hold a reached point.
     keep = np.minimum(node_time[seg_u], node_time[seg_v]) <= t_max
+    src_segs = np.array([seg for seg, _ in sources], dtype=np.int64)
+    keep[src_segs] = True
     empty = [Band(float(t), shapely.Polygon(), shapely.Polygon()) for t in thresholds]
     if not keep.any():
         return empty
     cell = cell_m or buffer_m / 3.0
-    cost_fwd = np.asarray(cost_fwd, dtype="float64")
-    cost_bwd = np.asarray(cost_bwd, dtype="float64")
     owner, start, delta, frac0, dfrac = segment_pieces(seg_offsets, np.asarray(coords, float), keep)
-    # Time along a piece is linear from each end: t(s) = min(a1 + b1·s, a2 − b2·s) for s in 0–1.
-    tu, tv = node_time[seg_u[owner]], node_time[seg_v[owner]]
-    cf, cb = cost_fwd[owner], cost_bwd[owner]
-    with np.errstate(invalid="ignore"):
-        a1, b1 = tu + frac0 * cf, dfrac * cf
-        a2, b2 = tv + (1.0 - frac0) * cb, dfrac * cb
-    a1 = np.where(np.isnan(a1), np.inf, a1)
-    a2 = np.where(np.isnan(a2), np.inf, a2)
-    b1 = np.nan_to_num(b1, nan=0.0, posinf=0.0)
-    b2 = np.nan_to_num(b2, nan=0.0, posinf=0.0)
-    reach = np.minimum(a1, a2 - b2) <= t_max
+    a1, b1, a2, b2 = _piece_times(owner, frac0, dfrac, node_time, seg_u, seg_v, cost_fwd, cost_bwd)
+    reach = (np.minimum(a1, a2 - b2) <= t_max) | np.isin(owner, src_segs)
     if not reach.any():
         return empty
-    owner, start, delta, a1, b1, a2, b2, frac0_r, dfrac_r = (
-        v[reach] for v in (owner, start, delta, a1, b1, a2, b2, frac0, dfrac)
-    )
-    lo = (start.min(axis=0), (start + delta).min(axis=0))
-    hi = (start.max(axis=0), (start + delta).max(axis=0))
-    pad = buffer_m + 2 * cell
-    x0, y0 = np.minimum(*lo) - pad
-    x1, y1 = np.maximum(*hi) + pad
-    cell = max(cell, float(np.sqrt((x1 - x0) * (y1 - y0) / max_cells)))
+    if not reach.all():
+        owner, start, delta, a1, b1, a2, b2, frac0, dfrac = (
+            v[reach] for v in (owner, start, delta, a1, b1, a2, b2, frac0, dfrac)
+        )
+    xs, ys, dxs, dys = start[:, 0], start[:, 1], delta[:, 0], delta[:, 1]
+    x0, x1 = min(xs.min(), (xs + dxs).min()), max(xs.max(), (xs + dxs).max())
+    y0, y1 = min(ys.min(), (ys + dys).min()), max(ys.max(), (ys + dys).max())
+    margin = 2 * (buffer_m + 2 * cell)
+    cell = max(cell, float(np.sqrt((x1 - x0 + margin) * (y1 - y0 + margin) / max_cells)))
+    pad = buffer_m + 2 * cell  # the buffer and two cells stay inside the grid
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     ncols = int(np.ceil((x1 - x0) / cell))
     nrows = int(np.ceil((y1 - y0) / cell))
-    # One sample per cell length: the buffer (two cells and more) closes any gap between samples.
-    rep, s = _steps(np.hypot(delta[:, 0], delta[:, 1]), cell)
-    times = np.minimum(a1[rep] + b1[rep] * s, a2[rep] - b2[rep] * s)
-    for src_seg, src_frac in sources:
-        # On a source's own segment the time also grows both ways from the source itself.
-        on = np.nonzero(owner[rep] == src_seg)[0]
-        if len(on):
-            frac = frac0_r[rep[on]] + dfrac_r[rep[on]] * s[on]
-            c_f, c_b = cost_fwd[src_seg], cost_bwd[src_seg]
-            here = np.where(frac >= src_frac, (frac - src_frac) * c_f, (src_frac - frac) * c_b)
-            times[on] = np.minimum(times[on], np.nan_to_num(here, nan=np.inf))
-    ok = times <= t_max
-    rep, s, times = rep[ok], s[ok], times[ok]
-    xs = start[rep, 0] + delta[rep, 0] * s
-    ys = start[rep, 1] + delta[rep, 1] * s
-    cols = np.clip(((xs - x0) / cell).astype(np.int64), 0, ncols - 1)
-    rows = np.clip(((y1 - ys) / cell).astype(np.int64), 0, nrows - 1)
-    grid: np.ndarray = np.full(nrows * ncols, np.inf, dtype="float32")
-    np.minimum.at(grid, rows * ncols + cols, times.astype("float32"))
-    grid = grid.reshape(nrows, ncols)
+    # The pieces in cell units from the top-left corner (column right, row down).
+    piece = ((xs - x0) / cell, (y1 - ys) / cell, dxs / cell, -dys / cell)
+    fix = _SourceTimes(owner, frac0, dfrac, sources, cost_fwd, cost_bwd) if len(sources) else None
+    grid = np.full(nrows * ncols, nb, dtype=np.uint8)
+    _rasterise(grid, ncols, piece, (a1, b1, a2, b2), thresholds, fix)
+    band = grid.reshape(nrows, ncols)
     radius = int(np.floor(buffer_m / cell + 0.5))
     if radius > 0:
-        yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-        disk = (xx**2 + yy**2) <= radius**2 + radius  # a rounder disk than the strict circle at small radii
-        grid = ndimage.minimum_filter(grid, footprint=disk, mode="constant", cval=np.inf)
-    nb = len(thresholds)
-    band = np.searchsorted(thresholds, grid, side="left").astype(np.uint8)  # nb = not reached
+        band = _min_disk(band, radius)
     _fill_holes(band, nb, max(int(infill_m2 / (cell * cell)), 0))
     polys = _trace(band, nb, (x0, y1, cell))
     return _bands(polys, thresholds, (x0, y1, cell))
+
+
+def _piece_times(
+    owner: np.ndarray,
+    frac0: np.ndarray,
+    dfrac: np.ndarray,
+    node_time: np.ndarray,
+    seg_u: np.ndarray,
+    seg_v: np.ndarray,
+    cost_fwd: np.ndarray,
+    cost_bwd: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Time along each piece, ``t(s) = min(a1 + b1·s, a2 − b2·s)`` for ``s`` in 0–1 (seconds)."""
+    cf = np.asarray(cost_fwd, dtype="float64")[owner]
+    cb = np.asarray(cost_bwd, dtype="float64")[owner]
+    with np.errstate(invalid="ignore"):
+        a1, b1 = node_time[seg_u[owner]] + frac0 * cf, dfrac * cf
+        a2, b2 = node_time[seg_v[owner]] + (1.0 - frac0) * cb, dfrac * cb
+    a1[np.isnan(a1)] = np.inf
+    a2[np.isnan(a2)] = np.inf
+    b1[~np.isfinite(b1)] = 0.0
+    b2[~np.isfinite(b2)] = 0.0
+    return a1, b1, a2, b2
+
+
+class _SourceTimes:
+    """On a source's own segment the time also grows both ways from the source itself."""
+
+    def __init__(
+        self,
+        owner: np.ndarray,
+        frac0: np.ndarray,
+        dfrac: np.ndarray,
+        sources: Sequence[tuple[int, float]],
+        cost_fwd: np.ndarray,
+        cost_bwd: np.ndarray,
+    ) -> None:
+        self.owner, self.frac0, self.dfrac = owner, frac0, dfrac
+        self.sources = list(sources)
+        self.cost_fwd, self.cost_bwd = cost_fwd, cost_bwd
+        self.pieces = np.isin(owner, np.array([seg for seg, _ in sources], dtype=np.int64))
+
+    def apply(self, rows: np.ndarray, s: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """``times`` of the samples at ``s`` along pieces ``rows``, lowered where a source is nearer."""
+        on_src = np.nonzero(self.pieces[rows])[0]
+        if not len(on_src):
+            return times
+        seg = self.owner[rows[on_src]]
+        frac = self.frac0[rows[on_src]] + self.dfrac[rows[on_src]] * s[on_src]
+        for src_seg, src_frac in self.sources:
+            on = np.nonzero(seg == src_seg)[0]
+            if len(on):
+                f = frac[on]
+                c_f, c_b = float(self.cost_fwd[src_seg]), float(self.cost_bwd[src_seg])
+                with np.errstate(invalid="ignore"):
+                    here = np.where(f >= src_frac, (f - src_frac) * c_f, (src_frac - f) * c_b)
+                idx = on_src[on]
+                times[idx] = np.minimum(times[idx], np.nan_to_num(here, nan=np.inf))
+        return times
+
+
+def _rasterise(
+    grid: np.ndarray,
+    ncols: int,
+    piece: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    coef: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    thresholds: np.ndarray,
+    fix: _SourceTimes | None,
+) -> None:
+    """Write into ``grid`` (flat, ``uint8``) the level of the first threshold reached along the pieces.
+
+    ``piece`` holds each piece's start and vector in cell units (column right, row down),
+    ``coef`` its times (:func:`_piece_times`); a cell keeps the lowest level written to it.
+    Samples lie at both ends of each piece and at most one cell apart between (``n`` steps
+    for a piece up to ``n`` cells long). Most pieces lie within one level from end to end (the
+    time along a piece is ``min`` of a rising and a falling line, so its extremes are known):
+    their samples need no times, and short ones (up to 8 steps) are sampled step by step on
+    whole arrays. The others (crossing a threshold, long, or on a source's segment) get a
+    time per sample.
+    """
+    px, py, dx, dy = piece
+    a1, b1, a2, b2 = coef
+    nb = len(thresholds)
+    n = np.maximum(np.ceil(np.hypot(dx, dy)).astype(np.int64), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cross = np.clip((a2 - a1) / (b1 + b2), 0.0, 1.0)
+    t_hi = np.minimum(a1 + b1 * cross, a2 - b2 * cross)  # the largest time along the piece
+    t_hi = np.where(np.isnan(t_hi), np.inf, t_hi)
+    lo = np.searchsorted(thresholds, np.minimum(a1, a2 - b2), side="left")
+    hi = np.searchsorted(thresholds, t_hi, side="left")
+    slow = (lo != hi) | (n > 8)
+    if fix is not None:
+        slow |= fix.pieces
+    fast = np.nonzero(~slow)[0]
+    if len(fast):
+        cols = [v[fast].astype("float32") for v in (px, py, dx, dy)]
+        level = lo[fast].astype(np.uint8)
+        steps = n[fast].astype("float32")
+        for j in range(int(steps.max()) + 1):
+            if j > 1 and steps.min() < j:
+                keep = steps >= j
+                cols, level, steps = [v[keep] for v in cols], level[keep], steps[keep]
+            s = np.float32(j) / steps
+            x, y, ddx, ddy = cols
+            flat = (y + ddy * s).astype(np.int64) * ncols + (x + ddx * s).astype(np.int64)
+            np.minimum.at(grid, flat, level)
+    rows = np.nonzero(slow)[0]
+    if len(rows):
+        rep, s = _steps(n[rows].astype(float), 1.0)
+        rep = rows[rep]
+        t = np.minimum(a1[rep] + b1[rep] * s, a2[rep] - b2[rep] * s)
+        if fix is not None:
+            t = fix.apply(rep, s, t)
+        level = np.searchsorted(thresholds, t, side="left").astype(np.uint8)
+        ok = np.nonzero(level < nb)[0]
+        rep, s = rep[ok], s[ok]
+        flat = (py[rep] + dy[rep] * s).astype(np.int64) * ncols + (px[rep] + dx[rep] * s).astype(np.int64)
+        np.minimum.at(grid, flat, level[ok])
+
+
+def _min_disk(grid: np.ndarray, radius: int) -> np.ndarray:
+    """Minimum over a disk of ``radius`` cells (the grid form of buffering), outside counting as 255.
+
+    The disk (``dx² + dy² ≤ r² + r``, rounder than the strict circle at small radii) is the
+    union of the rectangles ``|dx| ≤ w``, ``|dy| ≤ h`` for each distinct half-width ``w``; a
+    rectangle's minimum is separable, and each 1-D window minimum takes ``log2`` of its
+    length in shifted :func:`numpy.minimum` passes.
+    """
+    dy = np.arange(radius + 1)
+    half = np.floor(np.sqrt(radius * radius + radius - dy * dy)).astype(int)  # half-width at each |dy|
+    out = np.full_like(grid, 255)
+    for w in np.unique(half):
+        h = int(dy[half >= w].max())
+        np.minimum(out, _window_min(_window_min(grid, int(w), 1), h, 0), out=out)
+    return out
+
+
+def _window_min(grid: np.ndarray, half: int, axis: int) -> np.ndarray:
+    """Minimum over ``[i − half, i + half]`` along ``axis`` (outside: 255)."""
+    if half <= 0:
+        return grid
+    n = 2 * half + 1
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (half, half)
+    m = np.pad(grid, pad, constant_values=255)
+
+    def cut(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        return a[lo:hi] if axis == 0 else a[:, lo:hi]
+
+    size = m.shape[axis]
+    span = 1
+    while 2 * span <= n:  # m[i] = min over [i, i + 2·span)
+        m = np.minimum(cut(m, 0, size - span), cut(m, span, size))
+        size -= span
+        span *= 2
+    length = grid.shape[axis]
+    rest = n - span  # the window [i, i + n) is [i, i + span) ∪ [i + rest, i + rest + span)
+    return np.minimum(cut(m, 0, length), cut(m, rest, rest + length))
+
+
+def _trace(band: np.ndarray, nb: int, frame: tuple[float, float, float]) -> list[tuple[int, BaseGeometry]]:
+    """Polygons of each band value (cells of equal value, edge-matched between bands), in cell units.
+
+    Tracing, simplifying and merging happen on the exact integer grid of cell corners; only the
+    finished polygons are scaled to metres (:func:`_bands`), so no rounding can break the coverage.
+    """
+    from rasterio.features import shapes
+
+    out: list[tuple[int, BaseGeometry]] = []
+    for geom, value in shapes(band, mask=band < nb, connectivity=4):
+        rings = [np.asarray(r, dtype="float64") for r in geom["coordinates"]]
+        out.append((int(value), shapely.Polygon(rings[0], rings[1:])))
+    return out
 
 
 def _fill_holes(band: np.ndarray, nb: int, max_hole_cells: int) -> None:
@@ -248,21 +412,6 @@ def _fill_holes(band: np.ndarray, nb: int, max_hole_cells: int) -> None:
         small[edge] = False
         fill = small[labels]
         band[fill] = k
-
-
-def _trace(band: np.ndarray, nb: int, frame: tuple[float, float, float]) -> list[tuple[int, BaseGeometry]]:
-    """Polygons of each band value (cells of equal value, edge-matched between bands), in cell units.
-
-    Tracing, simplifying and merging happen on the exact integer grid of cell corners; only the
-    finished polygons are scaled to metres (:func:`_bands`), so no rounding can break the coverage.
-    """
-    from rasterio.features import shapes
-
-    out: list[tuple[int, BaseGeometry]] = []
-    for geom, value in shapes(band, mask=band < nb, connectivity=4):
-        rings = [np.asarray(r, dtype="float64") for r in geom["coordinates"]]
-        out.append((int(value), shapely.Polygon(rings[0], rings[1:])))
-    return out
 
 
 def _bands(

@@ -134,3 +134,76 @@ def test_samples_follow_bent_segments():
     assert frac[seg == 0][-1] == 1.0
     assert np.all(np.diff(frac[seg == 0]) >= 0)
     assert frac[(seg == 0) & (xy[:, 0] == 10) & (xy[:, 1] == 0)][0] == pytest.approx(0.25)
+
+
+def test_a_straight_road_gives_a_stadium_of_the_reached_length_within_a_cell():
+    # 1000 m at 10 m/s from node 0, 50 s: 500 m reached, 50 m either side -> a 500 m stadium.
+    _, u, v, offs, coords = net([[(0, 0), (1000, 0)]])
+    cell = 5.0
+    (band,) = service_area_bands(
+        np.array([0.0, INF]), u, v, offs, coords, np.array([100.0]), np.array([100.0]), [50], buffer_m=50, cell_m=cell
+    )
+
+    def stadium(length, r):
+        return 2 * r * length + np.pi * r * r
+
+    assert stadium(500 - cell, 50 - cell) < band.area.area < stadium(500 + cell, 50 + cell)
+    assert band.area.is_valid and len(shapely.get_parts(band.area)) == 1
+
+
+def test_one_segment_crossing_several_thresholds_is_split_where_each_runs_out():
+    # 1000 m at 10 m/s: 10 s per 100 m; thresholds every 20 s cut the road every 200 m.
+    _, u, v, offs, coords = net([[(0, 0), (1000, 0)]])
+    bands = service_area_bands(
+        np.array([0.0, INF]),
+        u,
+        v,
+        offs,
+        coords,
+        np.array([100.0]),
+        np.array([INF]),
+        [20, 40, 60, 80],
+        buffer_m=20,
+        cell_m=5,
+    )
+    for k, b in enumerate(bands):
+        assert b.band.contains(Point(200 * k + 100, 0)), k
+        assert not b.band.contains(Point(200 * k + 300, 0)), k
+    assert not bands[-1].area.contains(Point(900, 0))
+
+
+def test_a_source_inside_a_segment_reaches_both_ways():
+    # A station at 30 % of a 1000 m two-way road (100 s); a search limited to 20 s reaches
+    # neither end (30 s and 70 s away), yet 200 m either way of the station are reached.
+    _, u, v, offs, coords = net([[(0, 0), (1000, 0)]])
+    for ends in ([INF, INF], [30.0, 70.0]):
+        (band,) = service_area_bands(
+            np.array(ends),
+            u,
+            v,
+            offs,
+            coords,
+            np.array([100.0]),
+            np.array([100.0]),
+            [20],
+            buffer_m=20,
+            cell_m=5,
+            sources=[(0, 0.3)],
+        )
+        assert band.area.contains(Point(150, 0)) and band.area.contains(Point(450, 0))
+        assert not band.area.contains(Point(50, 0)) and not band.area.contains(Point(560, 0))
+
+
+def test_the_disk_minimum_is_scipys_disk_filter():
+    from scipy import ndimage
+
+    from safemap.gis.service_areas import _min_disk
+
+    rng = np.random.default_rng(1)
+    for r in (1, 2, 3, 5, 8):
+        g = rng.integers(0, 4, (57, 83)).astype(np.uint8)
+        g[rng.random(g.shape) < 0.9] = 4
+        yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+        disk = xx**2 + yy**2 <= r * r + r
+        expected = ndimage.minimum_filter(g, footprint=disk, mode="constant", cval=255)
+        assert np.array_equal(_min_disk(g, r), expected)
