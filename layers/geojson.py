@@ -25,13 +25,30 @@ def geometry_fragments(geoms: np.ndarray) -> list[Any]:
     return [None if s is None else orjson.Fragment(s) for s in shapely.to_geojson(oriented)]
 
 
-def feature_collection_bytes(page: Page, **members: Any) -> bytes:
-    """A FeatureCollection of ``page`` with extra top-level ``members`` (links, counts…)."""
-    features = [
+def _features(page: Page) -> list[dict[str, Any]]:
+    return [
         {"type": "Feature", "id": row["id"], "geometry": geom, "properties": row}
         for row, geom in zip(page.rows, geometry_fragments(page.geometries), strict=True)
     ]
-    return orjson.dumps({"type": "FeatureCollection", **members, "features": features})
+
+
+def feature_collection_bytes(page: Page, **members: Any) -> bytes:
+    """A FeatureCollection of ``page`` with extra top-level ``members`` (links, counts…)."""
+    return orjson.dumps({"type": "FeatureCollection", **members, "features": _features(page)})
+
+
+def features_bytes(page: Page) -> bytes:
+    """The features of ``page``, comma-separated: what goes between ``[`` and ``]`` of ``features``."""
+    return orjson.dumps(_features(page))[1:-1]
+
+
+def feature_collection_head(**members: Any) -> bytes:
+    """The start of :func:`feature_collection_bytes`'s text up to the opening of its ``features`` list.
+
+    For features written elsewhere (PostGIS, :mod:`layers.geojson_sql`): append them
+    comma-separated, then ``]}``.
+    """
+    return orjson.dumps({"type": "FeatureCollection", **members})[:-1] + b',"features":['
 
 
 def feature_bytes(feature: dict[str, Any], **members: Any) -> bytes:

@@ -20,7 +20,7 @@ write lock in GeoPackage, and again in the ``UPDATE … WHERE version = :v``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,9 @@ from safemap.layers.catalogue import MANAGED_FIELDS, Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import FeatureNotFound, Problem, ValidationFailed, VersionConflict, VersionRequired
 from safemap.layers.frames import page_frame
+from safemap.layers.geojson import features_bytes
+from safemap.layers.geojson_gpkg import read_json_page
+from safemap.layers.geojson_sql import FeatureStream, stream_features
 from safemap.layers.ingest import failure, read_features
 from safemap.layers.labels import problem_text
 from safemap.layers.migrations import ensure_schema
@@ -215,6 +218,36 @@ class FeatureStore:
             if count:
                 page.number_matched = int(tx.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
         return page
+
+    def query_geojson(
+        self,
+        layer_name: str,
+        *,
+        bbox: BBox | None = None,
+        filters: Mapping[str, Sequence[Any]] | None = None,
+        q: str | None = None,
+        time_range: TimeRange | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+        sort: str | None = None,
+    ) -> FeatureStream:
+        """:meth:`query` as GeoJSON text: the features, comma-separated, and the counts.
+
+        The same conditions, order and paging as :meth:`query`. PostGIS writes the text and
+        it is streamed from a server-side cursor (:mod:`layers.geojson_sql`); a GeoPackage
+        page is read without per-value conversion (:mod:`layers.geojson_gpkg`) and written
+        by :mod:`layers.geojson`.
+        """
+        layer = self.layer(layer_name)
+        t = self.schema.layers[layer.name]
+        where = where_clauses(self.schema, self.backend, layer, bbox=bbox, filters=filters, q=q, time_range=time_range)
+        order = order_clauses(self.schema, layer, parse_sort(layer, sort))
+        if self.backend.name == "postgis":
+            return stream_features(self.backend.read(), self.schema, layer, where, order, limit, offset)
+        with self.transaction(readonly=True) as tx:
+            matched = int(tx.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
+            page = read_json_page(tx, self.schema, self.backend, layer, where, order, limit, offset)
+        return FeatureStream(matched, len(page), iter([features_bytes(page)]), ExitStack())
 
     def value_counts(self, layer_name: str, field: str) -> dict[Any, int]:
         """How many features hold each value of ``field`` (``None`` for empty), counted in SQL."""

@@ -136,6 +136,10 @@ class Transaction:
             self._attach_children(layer, rows, ids_subq)
         return Page(layer, rows, geoms)
 
+    def attach_children(self, layer: Layer, rows: list[dict[str, Any]], ids: Any) -> None:
+        """Give each row (by ``id``) the lists of its child rows, for the feature ids selected by ``ids``."""
+        self._attach_children(layer, rows, ids)
+
     def _attach_children(self, layer: Layer, rows: list[dict[str, Any]], ids: Any) -> None:
         by_id = {r["id"]: r for r in rows}
         for child in layer.children:

@@ -19,7 +19,7 @@ import orjson
 import shapely
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from safemap.api.http import ogc_html, ogc_schema, ogc_tiles
 from safemap.api.http.deps import get_settings, get_store
@@ -33,7 +33,8 @@ from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import FeatureNotFound
 from safemap.layers.filters import parse_filters
-from safemap.layers.geojson import feature_bytes, feature_collection_bytes
+from safemap.layers.geojson import feature_bytes, feature_collection_bytes, feature_collection_head
+from safemap.layers.geojson_sql import framed
 from safemap.layers.model import Page
 from safemap.layers.schemas import INT64_MAX
 from safemap.layers.store import FeatureStore
@@ -243,6 +244,25 @@ def build_router() -> APIRouter:
         bbox = _bbox(params.get("bbox"), bbox_crs)
         period = parse_datetime(params.get("datetime"))
         filters = parse_filters(store.layer(layer.name), {k: v for k, v in params.items() if k in filterable})
+        if fmt != "html" and out_crs.is_crs84:
+            # Lon/lat as stored: the GeoJSON text is written by the store (PostGIS: by the database) and streamed.
+            stream = await run_in_threadpool(
+                store.query_geojson,
+                layer.name,
+                bbox=bbox,
+                filters=filters,
+                time_range=period,
+                limit=limit,
+                offset=offset,
+            )
+            links = _item_links(request, offset, limit, stream.number_returned, stream.number_matched)
+            head = feature_collection_head(
+                numberMatched=stream.number_matched,
+                numberReturned=stream.number_returned,
+                timeStamp=_iso(dt.datetime.now(dt.UTC).replace(microsecond=0)),
+                links=links,
+            )
+            return StreamingResponse(framed(head, stream), media_type=GEOJSON, headers=_content_crs(out_crs))
         page = await run_in_threadpool(
             store.query,
             layer.name,

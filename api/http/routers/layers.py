@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from safemap.api.http.auth import require_editor
 from safemap.api.http.deps import get_store
@@ -33,7 +33,8 @@ from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import UnknownLayer
 from safemap.layers.filters import parse_filters
-from safemap.layers.geojson import feature_bytes, feature_collection_bytes
+from safemap.layers.geojson import feature_bytes, feature_collection_head
+from safemap.layers.geojson_sql import framed
 from safemap.layers.schemas import layer_json_schema
 from safemap.layers.store import FeatureStore
 
@@ -173,8 +174,8 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         raw = {k: v for k, v in request.query_params.items() if k not in RESERVED}
         filters = parse_filters(store.layer(name), raw)
         box, period = parse_bbox(bbox), parse_datetime(datetime)
-        page = await run_in_threadpool(
-            store.query,
+        stream = await run_in_threadpool(
+            store.query_geojson,
             name,
             bbox=box,
             filters=filters,
@@ -184,9 +185,11 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
             offset=offset,
             sort=sort,
         )
-        links = _links(request, offset, limit, len(page), page.number_matched)
-        body = feature_collection_bytes(page, numberMatched=page.number_matched, numberReturned=len(page), links=links)
-        return Response(body, media_type=GEOJSON)
+        links = _links(request, offset, limit, stream.number_returned, stream.number_matched)
+        head = feature_collection_head(
+            numberMatched=stream.number_matched, numberReturned=stream.number_returned, links=links
+        )
+        return StreamingResponse(framed(head, stream), media_type=GEOJSON)
 
     @router.get(f"/{name}/schema", tags=[tag], summary=f"{layer.label}的字段说明 (JSON Schema)")
     async def schema() -> dict[str, Any]:
