@@ -60,6 +60,7 @@ bench: system-deps install
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-$$ver-pgrouting; \
 	  else echo "the routing peer needs pgRouting — run: sudo apt-get install postgresql-$$ver-pgrouting"; exit 1; fi; \
 	fi
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	$(BIN)/python -m benchmarks
 
 ## The house rules: ruff, the one-way import rule (import-linter), mypy on gis and layers, eslint on the map's JS.
