@@ -244,17 +244,16 @@ def build_router() -> APIRouter:
         bbox = _bbox(params.get("bbox"), bbox_crs)
         period = parse_datetime(params.get("datetime"))
         filters = parse_filters(store.layer(layer.name), {k: v for k, v in params.items() if k in filterable})
+        wanted: dict[str, Any] = {
+            "bbox": bbox,
+            "filters": filters,
+            "time_range": period,
+            "limit": limit,
+            "offset": offset,
+        }
         if fmt != "html" and out_crs.is_crs84:
             # Lon/lat as stored: the GeoJSON text is written by the store (PostGIS: by the database) and streamed.
-            stream = await run_in_threadpool(
-                store.query_geojson,
-                layer.name,
-                bbox=bbox,
-                filters=filters,
-                time_range=period,
-                limit=limit,
-                offset=offset,
-            )
+            stream = await run_in_threadpool(lambda: store.query_geojson(layer.name, **wanted))
             links = _item_links(request, offset, limit, stream.number_returned, stream.number_matched)
             head = feature_collection_head(
                 numberMatched=stream.number_matched,
@@ -263,15 +262,7 @@ def build_router() -> APIRouter:
                 links=links,
             )
             return StreamingResponse(framed(head, stream), media_type=GEOJSON, headers=_content_crs(out_crs))
-        page = await run_in_threadpool(
-            store.query,
-            layer.name,
-            bbox=bbox,
-            filters=filters,
-            time_range=period,
-            limit=limit,
-            offset=offset,
-        )
+        page = await run_in_threadpool(lambda: store.query(layer.name, **wanted))
         links = _item_links(request, offset, limit, len(page), page.number_matched or 0)
         if fmt == "html":
             return ogc_html.items(layer, page, links)
