@@ -255,8 +255,10 @@ class _Searcher:
                 return None
             u = np.where(active, np.minimum(np.asarray(u, np.float64), self.w), 0.0)
             c1 = float(self.w[cov1].sum())
+            # Every row still coverable, covered: a bound too (u = 0), better than an unconverged Lagrangian one.
+            trivial = c1 + float(self.w[active].sum())
             ub, u = self.lagrange(u, active, fidx, kk, c1, 2000 if root else 60, 50 if root else 8)
-            if min(ub, node.ub) < self.level():  # the parent's bound holds here too
+            if min(ub, node.ub, trivial) < self.level():  # the parent's bound holds here too
                 return None
             # Lagrangian reduced-cost fixing against the incumbent.
             sf = (self.at @ u)[fidx]
@@ -286,7 +288,7 @@ class _Searcher:
         keep = u.astype(np.float32) if self.waiting < MAX_KEPT else self.root_u
         if root:
             self.root_u = keep
-        ub = min(ub, node.ub)  # (after fixing, which needs the bound of ``u`` itself)
+        ub = min(ub, node.ub, trivial)  # (after fixing, which needs the bound of ``u`` itself)
         return ub, _Node((*opened, j), closed, keep, ub), _Node(tuple(opened), shut_j, keep, ub)
 
 
