@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
@@ -425,13 +426,34 @@ def _bands(
     geoms = np.array([g for _, g in polys], dtype=object)
     # Simplified together (tolerance one cell): the staircase goes, shared edges stay shared.
     simple = shapely.coverage_simplify(geoms, tolerance=1.0)
-    bands = [_union(simple[values == k]) for k in range(nb)]
+    bands = _shared_vertices([_union(simple[values == k]) for k in range(nb)])
     areas = [_union(simple[values <= k]) for k in range(nb)]
 
     def to_metres(g: BaseGeometry) -> BaseGeometry:
         return shapely.transform(g, lambda xy: np.column_stack([x0 + xy[:, 0] * cell, y_top - xy[:, 1] * cell]))
 
     return [Band(float(thresholds[k]), to_metres(areas[k]), to_metres(bands[k])) for k in range(nb)]
+
+
+def _shared_vertices(bands: list[BaseGeometry]) -> list[BaseGeometry]:
+    """Bands whose common edges hold the same vertices on both sides.
+
+    A union drops the corner where two parts of one band met a neighbour, so the
+    neighbour's edge keeps a vertex this band's edge lacks. Straight in metres, the two
+    edges bend differently once projected to lon/lat and rounded, and overlap by slivers;
+    snapping each band to the other bands' vertices (GEOS inserts them into its segments)
+    gives both sides one vertex list.
+    """
+    out = list(bands)
+    for k, band in enumerate(bands):
+        near = [b for j, b in enumerate(bands) if j != k and not b.is_empty]
+        if band.is_empty or not near:
+            continue
+        ref = shapely.multipoints(shapely.get_coordinates(shapely.boundary(np.array(near, dtype=object))))
+        # Cell units: only vertices lying on an edge move in. (One geometry in, one out; the stubs allow arrays.)
+        snapped = cast(BaseGeometry, shapely.snap(band, ref, tolerance=1e-6))
+        out[k] = snapped if snapped.is_valid else band
+    return out
 
 
 def _union(parts: Sequence[BaseGeometry] | np.ndarray) -> BaseGeometry:
