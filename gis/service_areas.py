@@ -440,18 +440,30 @@ def _shared_vertices(bands: list[BaseGeometry]) -> list[BaseGeometry]:
 
     A union drops the corner where two parts of one band met a neighbour, so the
     neighbour's edge keeps a vertex this band's edge lacks. Straight in metres, the two
-    edges bend differently once projected to lon/lat and rounded, and overlap by slivers;
-    snapping each band to the other bands' vertices (GEOS inserts them into its segments)
-    gives both sides one vertex list.
+    edges bend differently once projected to lon/lat and rounded, and overlap by slivers.
+    The other bands' vertices lying on this band's boundary but missing from it are found
+    (a prepared boundary, one vectorised test) and snapped in (GEOS inserts them into the
+    segments), so both sides get one vertex list; usually a handful of points per band.
     """
+    verts = [shapely.get_coordinates(b.boundary) for b in bands]
+    as_complex = [v[:, 0] + 1j * v[:, 1] for v in verts]
     out = list(bands)
     for k, band in enumerate(bands):
-        near = [b for j, b in enumerate(bands) if j != k and not b.is_empty]
-        if band.is_empty or not near:
+        others = [as_complex[j] for j in range(len(bands)) if j != k and len(as_complex[j])]
+        if band.is_empty or not others:
             continue
-        ref = shapely.multipoints(shapely.get_coordinates(shapely.boundary(np.array(near, dtype=object))))
-        # Cell units: only vertices lying on an edge move in. (One geometry in, one out; the stubs allow arrays.)
-        snapped = cast(BaseGeometry, shapely.snap(band, ref, tolerance=1e-6))
+        cand = np.unique(np.concatenate(others))
+        cand = cand[~np.isin(cand, as_complex[k])]  # cell units: equal vertices are equal floats
+        if not len(cand):
+            continue
+        edge = band.boundary
+        shapely.prepare(edge)
+        pts = cast(np.ndarray, shapely.points(np.column_stack([cand.real, cand.imag])))
+        on = pts[shapely.dwithin(edge, pts, 1e-6)]
+        if not len(on):
+            continue
+        # One geometry in, one out (the stubs also allow arrays).
+        snapped = cast(BaseGeometry, shapely.snap(band, shapely.multipoints(on), tolerance=1e-6))
         out[k] = snapped if snapped.is_valid else band
     return out
 
