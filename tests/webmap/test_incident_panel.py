@@ -247,7 +247,10 @@ def test_register_by_place_and_by_map_click(browser: Any, county: FeatureStore) 
         assert a.page.get_attribute(".sm-in-item.sm-in-on", "data-id") == str(second)
         # The other map shows both new incidents at once; a click opens the panel on one.
         c.page.wait_for_function("() => document.querySelectorAll('path.sm-in-livemarker').length === 2")
-        c.page.locator("path.sm-in-livemarker").nth(1).click(force=True)
+        # The markers' order follows the events' arrival, not creation: pick the second incident's own marker.
+        # The click is dispatched on the marker itself: a click at its screen position missed it now and then
+        # (the map still settling), and then nothing was selected.
+        c.page.locator(f'path.sm-in-livemarker[data-id="{second}"]').dispatch_event("click")
         chosen = "id => SafeMap.panel('incident') && SafeMap.panel('incident').state.selected === id"
         c.page.wait_for_function(chosen, arg=second)
         c.page.wait_for_selector(".sm-in-card")

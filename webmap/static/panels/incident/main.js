@@ -40,7 +40,7 @@
       if (early.built) return;
       if (!early.layer) early.layer = L.layerGroup().addTo(state.map);
       var c = d.geometry.coordinates;
-      L.circleMarker([c[1], c[0]], { radius: 10, color: "#ffea00", weight: 4, fillOpacity: 0.95,
+      var marker = L.circleMarker([c[1], c[0]], { radius: 10, color: "#ffea00", weight: 4, fillOpacity: 0.95,
         fillColor: SafeMap.enumColor("incident_kind", d.kind, "#d50000"), className: "sm-in-livemarker" })
         .bindTooltip("新接警：" + esc(d.name) + "（点击处置）", { permanent: true, direction: "top", offset: [0, -10] })
         .on("click", function () {
@@ -48,6 +48,8 @@
           var h = SafeMap.panel("incident");
           if (h) h.select(d.id);
         }).addTo(early.layer);
+      // Events can arrive out of creation order (a late commit found by the stream's look-back): the marker says whose it is.
+      if (marker.getElement()) marker.getElement().setAttribute("data-id", String(d.id));
     });
   });
 
