@@ -163,7 +163,10 @@ class Hierarchy:
         return None
 
     def _add(self, seg_cost: np.ndarray, weights: np.ndarray) -> _Metric:
-        metric = rk.CCHMetric(self._cch, weights.tolist())
+        return self._hold(seg_cost, weights, rk.CCHMetric(self._cch, weights.tolist()))
+
+    def _hold(self, seg_cost: np.ndarray, weights: np.ndarray, metric: Any) -> _Metric:
+        """Keep a customized metric for ``seg_cost``, dropping the least recently used past :data:`MAX_METRICS`."""
         self.customizations += 1
         held = _Metric(weights, metric, seg_cost)
         self._metrics.append(held)
@@ -175,10 +178,7 @@ class Hierarchy:
         metric = rk.CCHMetric(self._cch, weights.tolist())  # the slow part, outside the lock
         with self._lock:
             self._pending.discard(id(seg_cost))
-            self.customizations += 1
-            self._metrics.append(_Metric(weights, metric, seg_cost))
-            if len(self._metrics) > MAX_METRICS:
-                self._metrics.remove(min(self._metrics, key=lambda m: m.last_used))
+            self._hold(seg_cost, weights, metric)
 
     def prepare(self, seg_cost: np.ndarray) -> None:
         """Customize a metric for ``seg_cost`` now, in this thread (warm-up)."""
