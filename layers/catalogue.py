@@ -13,13 +13,15 @@ from typing import Any, Literal
 
 FieldType = Literal["str", "int", "float", "bool", "date", "datetime", "enum"]
 GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"]
-Role = Literal["viewer", "planner", "dispatcher", "fire", "admin", "device"]
-ROLES: tuple[Role, ...] = ("viewer", "planner", "dispatcher", "fire", "admin", "device")
+Role = Literal["viewer", "planner", "dispatcher", "fire", "inspector", "enterprise", "admin", "device"]
+ROLES: tuple[Role, ...] = ("viewer", "planner", "dispatcher", "fire", "inspector", "enterprise", "admin", "device")
 ROLE_LABELS: dict[str, str] = {
     "viewer": "只读用户",
     "planner": "规划/应急管理",
     "dispatcher": "应急指挥调度",
     "fire": "消防救援",
+    "inspector": "执法检查/网格员",
+    "enterprise": "企业用户",
     "admin": "系统管理员",
     "device": "设备接入",
 }

@@ -15,6 +15,7 @@ from safemap.layers.coverage_tables import COVERAGE_TABLES
 from safemap.layers.incident_tables import INCIDENT_FIELDS, INCIDENT_TABLES
 from safemap.layers.live_layers import LIVE_DATA_LAYERS
 from safemap.layers.network_tables import NETWORK_TABLES
+from safemap.layers.prevention_tables import PREVENTION, PREVENTION_LAYERS, PREVENTION_STANDARDS
 from safemap.layers.standards_tables import STANDARDS_TABLES
 from safemap.layers.target_class_rules import TARGET_CLASS_TABLES
 from safemap.layers.warning_layers import WARNING_LAYERS
@@ -27,7 +28,7 @@ FORCES = "救援力量"
 ROADS = "道路与消防车道"
 ADMIN = "行政区划"
 EVENTS = "应急事件"
-GROUPS: tuple[str, ...] = (RISK, TARGETS, FORCES, ROADS, ADMIN, EVENTS)
+GROUPS: tuple[str, ...] = (RISK, TARGETS, FORCES, ROADS, ADMIN, EVENTS, PREVENTION)
 
 PLANNERS = frozenset({"planner", "admin"})
 DISPATCH = frozenset({"dispatcher", "admin"})
@@ -326,6 +327,12 @@ LAYERS: tuple[Layer, ...] = (
             Field("phone", "str", "联系电话", max_length=30, pattern=r"[0-9+\-() ]{5,30}"),
             Field("park", "str", "所在园区", max_length=100),
             Field("address", "str", "地址", max_length=200),
+            Field(
+                "risk_level_fixed",
+                "bool",
+                "风险等级由监管部门核定",
+                description="When not set, risk_level is the highest level of the enterprise's risk points.",
+            ),
         ),
         style=Style("circle", "#0068b7", by="risk_level", radius=7, cluster=True),
         editors=PLANNERS,
@@ -431,6 +438,8 @@ LAYERS = (
 LAYERS = (*LAYERS, *WARNING_TABLES, *WARNING_LAYERS)
 # Live sensor and vehicle data (issue 13): sensors, routes, vehicles, geofences, alarms.
 LAYERS = (*LAYERS, *LIVE_DATA_LAYERS)
+# Double prevention (issue 17): risk points and zones, findings, accidents, plan indicators.
+LAYERS = (*LAYERS, *PREVENTION_LAYERS, *PREVENTION_STANDARDS)
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
 

@@ -432,6 +432,7 @@ ALARM_KIND = enum_of(
     ("geofence", "驶入禁入区域", "#ad1457"),
     ("off_route", "偏离登记路线", "#6a1b9a"),
     ("dwell", "敏感目标附近停留", "#4527a0"),
+    ("danger_overdue", "隐患整改逾期", "#b71c1c"),
 )
 
 ALARM_STATE = enum_of(

@@ -54,6 +54,13 @@ class FeatureNotFound(LayerError):
     code = "not_found"
 
 
+class Forbidden(LayerError):
+    """The actor may not touch this record (e.g. another enterprise's, or a finding they found themselves)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class VersionConflict(LayerError):
     """The feature changed since the client read it (or is still referenced)."""
 

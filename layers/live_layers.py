@@ -239,6 +239,7 @@ ALARMS = Layer(
         Field("geofence_id", "int", "电子围栏编号", references="geofences"),
         *_site_refs(),
         Field("incident_id", "int", "事件编号", references="incidents"),
+        Field("danger_id", "int", "隐患编号", references="hidden_dangers"),
         Field("substance", "str", "物质", max_length=100),
         Field("value", "float", "报警时数值"),
         Field("threshold", "float", "报警阈值"),

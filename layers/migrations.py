@@ -16,16 +16,16 @@ from collections.abc import Callable, Mapping
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, func, insert, inspect, select, update
+from sqlalchemy import Column, Integer, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 
 from safemap.layers import paths
 from safemap.layers.backend import Backend
 from safemap.layers.errors import SchemaError
 from safemap.layers.model import utc_now
-from safemap.layers.tables import META_TABLE, Schema
+from safemap.layers.tables import META_TABLE, USERS_TABLE, Schema
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 Step = Callable[[Operations, Connection, Schema], None]
 
@@ -199,8 +199,31 @@ def _v4_plan_numbers(op: Operations, conn: Connection, schema: Schema) -> None:
             )
 
 
+def _v5_double_prevention(op: Operations, conn: Connection, schema: Schema) -> None:
+    """Version 5 (issue 17): double prevention.
+
+    ``enterprises.risk_level_fixed`` (a level set by the office is kept; otherwise it follows
+    the enterprise's risk points), ``safemap_users.enterprise_id`` (the one enterprise an
+    enterprise user may see and edit), and overdue findings as alarms (``alarms.danger_id``,
+    alarm kind ``danger_overdue`` added to the CHECK constraint). The new layers, the photo store and the standards
+    tables are created (and seeded) automatically.
+    """
+    _add_columns(op, conn, schema, "enterprises", ("risk_level_fixed",))
+    if "alarms" in inspect(conn).get_table_names():
+        _add_columns(op, conn, schema, "alarms", ("danger_id",))
+        replace_enum_check(conn, schema, "alarms", "kind")
+    have = {c["name"] for c in inspect(conn).get_columns(USERS_TABLE)}
+    if "enterprise_id" not in have:
+        op.add_column(USERS_TABLE, Column("enterprise_id", Integer, nullable=True))
+
+
 #: version -> step from version - 1. Version 1 is the initial schema.
-MIGRATIONS: dict[int, Step] = {2: _v2_units_flash_points, 3: _v3_incident_lifecycle, 4: _v4_plan_numbers}
+MIGRATIONS: dict[int, Step] = {
+    2: _v2_units_flash_points,
+    3: _v3_incident_lifecycle,
+    4: _v4_plan_numbers,
+    5: _v5_double_prevention,
+}
 
 
 def current_version(conn: Connection, schema: Schema) -> int | None:

@@ -33,10 +33,15 @@ AuditEntry: TypeAlias = tuple[int | None, Mapping[str, Any] | None, Mapping[str,
 
 @dataclass(frozen=True)
 class Actor:
-    """Who writes: the token's name and role (recorded in the audit log)."""
+    """Who writes: the token's name and role (recorded in the audit log).
+
+    ``enterprise_id`` is set for an enterprise user (role ``enterprise``): the one enterprise
+    whose records they may see and write (row-level, :mod:`layers.row_access`).
+    """
 
     name: str
     role: str
+    enterprise_id: int | None = None
 
 
 SYSTEM = Actor("system", "admin")

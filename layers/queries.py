@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, false, func, or_, select
 
 from safemap.layers.backend import Backend
 from safemap.layers.catalogue import Layer
 from safemap.layers.errors import BadQuery
 from safemap.layers.model import BBox, TimeRange
+from safemap.layers.row_access import owner_clause
 from safemap.layers.tables import Schema
 
 
@@ -38,6 +39,7 @@ def where_clauses(
     q: str | None = None,
     ids: Sequence[int] | None = None,
     time_range: TimeRange | None = None,
+    owner: int | None = None,
 ) -> list[Any]:
     """The conditions of a query on ``layer``, all of which a feature must meet.
 
@@ -53,9 +55,15 @@ def where_clauses(
         Feature ids.
     time_range
         Inclusive bounds on the layer's temporal field.
+    owner
+        An enterprise id: only that enterprise's rows (:mod:`layers.row_access`); a layer
+        no enterprise owns then matches nothing.
     """
     t = schema.layers[layer.name]
     where: list[Any] = []
+    if owner is not None:
+        clause = owner_clause(schema, layer, owner)
+        where.append(clause if clause is not None else false())
     if bbox is not None:
         if not layer.is_spatial:
             raise BadQuery(f"bbox: {layer.label}没有几何图形，不能按范围查询")

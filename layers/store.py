@@ -182,6 +182,7 @@ class FeatureStore:
         count: bool = True,
         children: bool = True,
         sort: str | None = None,
+        owner: int | None = None,
     ) -> Page:
         """Features matching every given condition, ordered by ``sort`` then id.
 
@@ -203,11 +204,21 @@ class FeatureStore:
             Fields to order by, comma-separated, ``-`` for descending (``-updated_at,name``);
             enumerations in display order, empty values last. :class:`BadQuery` (400) for
             a field the layer lacks.
+        owner
+            An enterprise id: only its rows (an enterprise user's reads, :mod:`layers.row_access`).
         """
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
         where = where_clauses(
-            self.schema, self.backend, layer, bbox=bbox, filters=filters, q=q, ids=ids, time_range=time_range
+            self.schema,
+            self.backend,
+            layer,
+            bbox=bbox,
+            filters=filters,
+            q=q,
+            ids=ids,
+            time_range=time_range,
+            owner=owner,
         )
         order = order_clauses(self.schema, layer, parse_sort(layer, sort))
         stmt = select_features(self.schema, self.backend, layer).where(*where).order_by(*order).offset(offset)
@@ -230,6 +241,7 @@ class FeatureStore:
         limit: int = 1000,
         offset: int = 0,
         sort: str | None = None,
+        owner: int | None = None,
     ) -> FeatureStream:
         """:meth:`query` as GeoJSON text: the features, comma-separated, and the counts.
 
@@ -240,7 +252,9 @@ class FeatureStore:
         """
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
-        where = where_clauses(self.schema, self.backend, layer, bbox=bbox, filters=filters, q=q, time_range=time_range)
+        where = where_clauses(
+            self.schema, self.backend, layer, bbox=bbox, filters=filters, q=q, time_range=time_range, owner=owner
+        )
         order = order_clauses(self.schema, layer, parse_sort(layer, sort))
         if self.backend.name == "postgis":
             return stream_features(self.backend.read(), self.schema, layer, where, order, limit, offset)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -38,6 +39,7 @@ AUDIT_TABLE = "safemap_audit"
 TOKENS_TABLE = "safemap_tokens"
 USERS_TABLE = "safemap_users"
 SESSIONS_TABLE = "safemap_sessions"
+PHOTOS_TABLE = "safemap_photos"
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Schema:
     tokens: Table
     users: Table
     sessions: Table
+    photos: Table
 
 
 def _column_type(f: Field, types: ColumnTypes) -> TypeEngine[Any]:
@@ -172,6 +175,8 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
         Column("created_at", types.datetime, nullable=False),
         Column("updated_at", types.datetime, nullable=False),
         Column("disabled_at", types.datetime),
+        # An enterprise user's own enterprise: every record they see or write is of it (row-level).
+        Column("enterprise_id", Integer),
     )
     sessions = Table(
         SESSIONS_TABLE,
@@ -186,7 +191,18 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
         Column("ip", String(64)),
         Index("ix_safemap_sessions_user", "user_id"),
     )
-    return Schema(md, layers, layer_tables, child_tables, meta, audit, tokens, users, sessions)
+    # Photo bytes of hidden dangers, stored with the store (their metadata is the danger_photos layer).
+    photos = Table(
+        PHOTOS_TABLE,
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("sha256", String(64), nullable=False),
+        Column("content_type", String(50), nullable=False),
+        Column("size_bytes", Integer, nullable=False),
+        Column("data", LargeBinary, nullable=False),
+        Column("created_at", types.datetime, nullable=False),
+    )
+    return Schema(md, layers, layer_tables, child_tables, meta, audit, tokens, users, sessions, photos)
 
 
 JSON_DEFAULT = JSON()

@@ -61,15 +61,18 @@ def check_tile(z: int, x: int, y: int) -> None:
             raise BadQuery(f"{name}: 第 {z} 级的瓦片编号应在 0–{2**z - 1} 之间，收到 {value}")
 
 
-def render_tile(store: FeatureStore, layer_name: str, z: int, x: int, y: int) -> bytes:
-    """The MVT tile of ``layer_name`` at ``z/x/y`` (empty bytes when no feature falls in it)."""
+def render_tile(store: FeatureStore, layer_name: str, z: int, x: int, y: int, *, owner: int | None = None) -> bytes:
+    """The MVT tile of ``layer_name`` at ``z/x/y`` (empty bytes when no feature falls in it).
+
+    ``owner``: only that enterprise's rows (an enterprise user's map, :mod:`layers.row_access`).
+    """
     layer = store.layer(layer_name)
     if not layer.is_spatial:
         raise BadQuery(f"layer: {layer.label}没有几何图形，没有瓦片")
     check_tile(z, x, y)
-    if store.kind == "postgis":
+    if store.kind == "postgis" and owner is None:
         return _postgis_tile(store, layer, z, x, y)
-    return _python_tile(store, layer, z, x, y)
+    return _python_tile(store, layer, z, x, y, owner)
 
 
 def _postgis_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> bytes:
@@ -93,7 +96,7 @@ def _postgis_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> 
     return bytes(data or b"")
 
 
-def _python_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> bytes:
+def _python_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int, owner: int | None = None) -> bytes:
     west, south, east, north = tile_bounds(z, x, y)
     margin_x = (east - west) * BUFFER / EXTENT
     margin_y = (north - south) * BUFFER / EXTENT
@@ -103,6 +106,7 @@ def _python_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> b
         limit=None,
         count=False,
         children=False,
+        owner=owner,
     )
     if not page.rows:
         return b""

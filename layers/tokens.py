@@ -36,6 +36,9 @@ def create_token(store: FeatureStore, name: str, role: str, *, expires_days: int
         raise ValidationFailed(f"expires_days: {expiry_message(expires_days)}")
     if role not in ROLES:
         raise ValidationFailed(f"role: 未知角色 {role!r}，可选：{', '.join(ROLES)}")
+    if role == "enterprise":
+        # An enterprise's rows are tied to a person's account (safemap_users.enterprise_id), not to a token.
+        raise ValidationFailed("role: 企业用户只能以账号登录（safemap user add --role enterprise --enterprise 编号）")
     if not name.strip():
         raise ValidationFailed("name: 令牌需要使用人姓名")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -116,6 +116,16 @@ class Transaction:
         """The sign-in sessions (secret hashes only)."""
         return self._schema.sessions
 
+    @property
+    def backend_name(self) -> str:
+        """``postgis`` or ``geopackage``: for the few statements only one of them has (advisory locks)."""
+        return str(self._backend.name)
+
+    @property
+    def photos_table(self) -> Table:
+        """``safemap_photos``: the bytes of hidden-danger photos."""
+        return self._schema.photos
+
     def execute(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> CursorResult[*tuple[Any, ...]]:
         """Run a statement of the caller's own inside this transaction."""
         return self._conn.execute(statement, parameters)

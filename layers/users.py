@@ -45,11 +45,12 @@ class SessionInfo:
     role: str
     csrf_token: str
     expires_at: dt.datetime
+    enterprise_id: int | None = None
 
     @property
     def actor(self) -> Actor:
         """The actor the session writes as (the audit log names the account)."""
-        return Actor(self.name, self.role)
+        return Actor(self.name, self.role, self.enterprise_id)
 
 
 def _hash(secret: str) -> str:
@@ -65,13 +66,32 @@ def _audit(tx: Any, actor: Actor, action: str, user_id: int | None, note: str | 
 
 
 # ---------------------------------------------------------------------- accounts
-def add_user(store: FeatureStore, name: str, display_name: str, role: str, password_hash: str, by: Actor) -> int:
-    """Add an account; :class:`ValidationFailed` if the name is taken. Returns its id."""
+def add_user(
+    store: FeatureStore,
+    name: str,
+    display_name: str,
+    role: str,
+    password_hash: str,
+    by: Actor,
+    *,
+    enterprise_id: int | None = None,
+) -> int:
+    """Add an account; :class:`ValidationFailed` if the name is taken. Returns its id.
+
+    An enterprise user (role ``enterprise``) needs ``enterprise_id``, an existing enterprise.
+    """
     now = _now()
     with store.transaction() as tx:
         u = tx.users_table
         if tx.execute(select(u.c.id).where(u.c.name == name)).first() is not None:
             raise ValidationFailed(f"name: 用户名 {name} 已存在")
+        if role == "enterprise":
+            if enterprise_id is None:
+                raise ValidationFailed("enterprise: 企业用户须指定所属企业（企业编号）")
+            if tx.fetch("enterprises", enterprise_id) is None:
+                raise ValidationFailed(f"enterprise: 没有编号为 {enterprise_id} 的企业")
+        elif enterprise_id is not None:
+            raise ValidationFailed("enterprise: 只有企业用户需要指定所属企业")
         result = tx.execute(
             insert(u).values(
                 name=name,
@@ -80,6 +100,7 @@ def add_user(store: FeatureStore, name: str, display_name: str, role: str, passw
                 password_hash=password_hash,
                 created_at=now,
                 updated_at=now,
+                enterprise_id=enterprise_id,
             )
         )
         key = result.inserted_primary_key
@@ -205,7 +226,16 @@ def session_for(store: FeatureStore, secret: str, ttl: dt.timedelta) -> SessionI
     with store.transaction(readonly=True) as tx:
         s, u = tx.sessions_table, tx.users_table
         row = tx.execute(
-            select(s.c.id, s.c.user_id, s.c.csrf_token, s.c.expires_at, u.c.name, u.c.display_name, u.c.role)
+            select(
+                s.c.id,
+                s.c.user_id,
+                s.c.csrf_token,
+                s.c.expires_at,
+                u.c.name,
+                u.c.display_name,
+                u.c.role,
+                u.c.enterprise_id,
+            )
             .join(u, u.c.id == s.c.user_id)
             .where(s.c.token_hash == _hash(secret), s.c.revoked_at.is_(None), u.c.disabled_at.is_(None))
         ).first()
@@ -217,7 +247,9 @@ def session_for(store: FeatureStore, secret: str, ttl: dt.timedelta) -> SessionI
         with store.transaction() as tx:
             s = tx.sessions_table
             tx.execute(update(s).where(s.c.id == row.id, s.c.revoked_at.is_(None)).values(expires_at=expires))
-    return SessionInfo(row.id, row.user_id, row.name, row.display_name, row.role, row.csrf_token, expires)
+    return SessionInfo(
+        row.id, row.user_id, row.name, row.display_name, row.role, row.csrf_token, expires, row.enterprise_id
+    )
 
 
 def close_session(store: FeatureStore, secret: str, ip: str) -> bool:

@@ -37,11 +37,12 @@ def user() -> None:
     help="; ".join(f"{r}: {ROLE_LABELS[r]}" for r in accounts.USER_ROLES),
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
-def user_add(name: str, display_name: str, role: str, password_stdin: bool) -> None:
+@click.option("--enterprise", "enterprise_id", type=int, help="Enterprise id of an enterprise user (role enterprise).")
+def user_add(name: str, display_name: str, role: str, password_stdin: bool, enterprise_id: int | None) -> None:
     """Add an account (the password is asked for, never given on the command line)."""
     password = _password(password_stdin)
     with configured_store() as store:
-        accounts.add_user(store, name, display_name, role, password, cli_actor())
+        accounts.add_user(store, name, display_name, role, password, cli_actor(), enterprise_id=enterprise_id)
     click.echo(f"已新增用户 {name}（{display_name or name}，{ROLE_LABELS[role]}）")
 
 

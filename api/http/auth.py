@@ -14,6 +14,7 @@ from fastapi import Request
 from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.sessions import check_csrf, request_session
+from safemap.layers import row_access
 from safemap.layers.catalogue import Layer
 from safemap.layers.labels import role_label, roles_text
 from safemap.layers.model import Actor
@@ -80,3 +81,29 @@ def require_role(request: Request, *roles: str) -> Actor:
     if actor.role not in roles:
         raise ApiError(403, "forbidden", f"此操作需要以下角色之一：{roles_text(roles)}")
     return actor
+
+
+def read_scope(request: Request, layer: Layer) -> int | None:
+    """Who may read ``layer``: the enterprise id to limit the rows to, or ``None`` for all rows.
+
+    Double-prevention records (:data:`~safemap.layers.row_access.PRIVATE_LAYERS`) need a
+    sign-in (401); a device token may not read them (403). An enterprise user reads only its
+    own enterprise's rows, and layers no enterprise owns only when they are base map layers or
+    standards (403 otherwise).
+    """
+    actor = current_actor(request)
+    if layer.name in row_access.PRIVATE_LAYERS:
+        if actor is None:
+            raise ApiError(
+                401, "unauthorized", f"{layer.label}仅对登录用户开放，请先登录（/login）", headers=_CHALLENGE
+            )
+        if actor.role == "device":
+            raise ApiError(403, "forbidden", f"设备令牌无权读取{layer.label}")
+    if not row_access.is_enterprise(actor):
+        return None
+    assert actor is not None
+    if not row_access.enterprise_may_read(layer):
+        raise ApiError(403, "forbidden", f"企业用户无权查看{layer.label}")
+    if row_access.owner_field(layer) is None:
+        return None
+    return actor.enterprise_id if actor.enterprise_id is not None else -1

@@ -22,12 +22,14 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from safemap.api.http import ogc_html, ogc_schema, ogc_tiles
+from safemap.api.http.auth import read_scope
 from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.ogc_schema import feature_schema, geojson_feature_schema, queryables
 from safemap.api.http.params import bad, parse_bbox, parse_datetime, storable_int
 from safemap.api.services import ogc_crs
 from safemap.api.services.ogc_crs import CRS84, ServedCrs
+from safemap.api.services.ownership import owns
 from safemap.api.settings import Settings
 from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
@@ -230,6 +232,7 @@ def build_router() -> APIRouter:
         settings: Settings = Depends(get_settings),
     ) -> Response:
         layer = _layer(collection_id)
+        owner = read_scope(request, layer)
         filterable = set(queryables(layer, "")["properties"]) - {"geom"}
         _check_params(request, ITEM_PARAMS | filterable)
         fmt = _format(request)
@@ -250,6 +253,7 @@ def build_router() -> APIRouter:
             "time_range": period,
             "limit": limit,
             "offset": offset,
+            "owner": owner,
         }
         if fmt != "html" and out_crs.is_crs84:
             # Lon/lat as stored: the GeoJSON text is written by the store (PostGIS: by the database) and streamed.
@@ -286,6 +290,7 @@ def build_router() -> APIRouter:
         settings: Settings = Depends(get_settings),
     ) -> Response:
         layer = _layer(collection_id)
+        owner = read_scope(request, layer)
         _check_params(request, frozenset({"f", "crs"}))
         out_crs = ogc_crs.resolve(request.query_params.get("crs"), settings.extent, "crs")
         number = storable_int(feature_id)
@@ -293,6 +298,8 @@ def build_router() -> APIRouter:
             raise ApiError(404, "not_found", f"{layer.label}中没有编号为 {feature_id!r} 的要素")
         try:
             feature = await run_in_threadpool(store.get, layer.name, number)
+            if owner is not None and not owns(layer, feature, owner, store):
+                raise FeatureNotFound(f"{layer.label}中没有编号为 {feature_id!r} 的要素")
         except FeatureNotFound as exc:
             raise ApiError(404, "not_found", exc.message) from None
         base = _base(request)

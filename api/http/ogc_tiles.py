@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from safemap.api.http.auth import read_scope
 from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
 from safemap.layers.catalogue import Layer
@@ -220,6 +221,7 @@ def build_router() -> APIRouter:
         response_class=Response,
     )
     async def tile(
+        request: Request,
         collection_id: str,
         tms_id: str,
         tile_matrix: int,
@@ -229,7 +231,10 @@ def build_router() -> APIRouter:
     ) -> Response:
         layer = _layer(collection_id)
         _tms(tms_id)
-        data = await run_in_threadpool(render_tile, store, layer.name, tile_matrix, tile_col, tile_row)
+        owner = read_scope(request, layer)
+        data = await run_in_threadpool(
+            lambda: render_tile(store, layer.name, tile_matrix, tile_col, tile_row, owner=owner)
+        )
         return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})
 
     return router

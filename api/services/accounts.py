@@ -116,8 +116,20 @@ def describe(session: SessionInfo) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- the admin's changes
-def add_user(store: FeatureStore, name: str, display_name: str, role: str, password: str, by: Actor) -> int:
-    """Add an account with ``role`` (a person's role, not ``device``); returns its id."""
+def add_user(
+    store: FeatureStore,
+    name: str,
+    display_name: str,
+    role: str,
+    password: str,
+    by: Actor,
+    *,
+    enterprise_id: int | None = None,
+) -> int:
+    """Add an account with ``role`` (a person's role, not ``device``); returns its id.
+
+    An enterprise user (``enterprise``) names the one enterprise whose records they keep.
+    """
     name = _clean_name(name)
     display_name = (display_name or "").strip() or name
     if len(display_name) > 100:
@@ -125,7 +137,7 @@ def add_user(store: FeatureStore, name: str, display_name: str, role: str, passw
     if role not in USER_ROLES:
         labels = "、".join(f"{ROLE_LABELS[r]}（{r}）" for r in USER_ROLES)
         raise ValidationFailed(f"role: 未知或不可用于人员的角色 {role!r}，可选：{labels}")
-    return users.add_user(store, name, display_name, role, hash_password(password), by)
+    return users.add_user(store, name, display_name, role, hash_password(password), by, enterprise_id=enterprise_id)
 
 
 def reset_password(store: FeatureStore, name: str, password: str, by: Actor) -> None:

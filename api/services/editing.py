@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from safemap.layers.enums import INCIDENT_STATUS
-from safemap.layers.errors import Problem, ValidationFailed
+from safemap.api.services.ownership import guard_change, guard_create
+from safemap.layers import row_access
+from safemap.layers.enums import INCIDENT_STATUS, RISK_LEVEL
+from safemap.layers.errors import Forbidden, Problem, ValidationFailed
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
 from safemap.layers.transfer import ImportReport, import_file
@@ -68,12 +70,85 @@ def _prepare_hazard_source(store: FeatureStore, layer: str, feature: Any, featur
     return feature
 
 
+def _recompute_risk(store: FeatureStore) -> None:
+    from safemap.api.services.risk_points import recompute_risk
+
+    recompute_risk(store)
+
+
+def _recompute_severity(store: FeatureStore) -> None:
+    from safemap.api.services.accidents import recompute_severity
+
+    recompute_severity(store)
+
+
+def _prepare_risk_point(store: FeatureStore, layer: str, feature: Any, feature_id: int | None = None) -> None:
+    """Refuse a risk point whose method's factors are missing or not values of the scoring table (422)."""
+    if layer != "risk_points" or not isinstance(feature, dict):
+        return
+    props = feature.get("properties") if "properties" in feature else feature
+    if not isinstance(props, dict):
+        return
+    from safemap.api.services.risk_points import check_point
+
+    merged = dict(props)
+    if feature_id is not None:
+        merged = {**store.get(layer, feature_id)["properties"], **props}
+    check_point(store, props, merged)
+
+
+def _office_sets_level(store: FeatureStore, layer: str, patch: Any, feature_id: int) -> Any:
+    """An enterprise's risk level changed by hand is the office's (核定): it is no longer derived from its points.
+
+    Without this the next recompute would put the derived level back over what was just typed.
+    Sending ``risk_level_fixed: false`` explicitly hands the level back to the points.
+    """
+    if layer != "enterprises" or not isinstance(patch, dict):
+        return patch
+    props = patch.get("properties") if "properties" in patch else patch
+    if not isinstance(props, dict) or "risk_level" not in props or "risk_level_fixed" in props:
+        return patch
+    current = store.get(layer, feature_id)["properties"].get("risk_level")
+    if props["risk_level"] in (current, RISK_LEVEL.label(str(current))):
+        return patch
+    fixed = {**props, "risk_level_fixed": True}
+    return {**patch, "properties": fixed} if "properties" in patch else fixed
+
+
+#: The denominators of the plan's indicators (``indicator_years``), at least one of which a year must give.
+DENOMINATORS = ("gdp_100m_yuan", "employees_gmt", "coal_output_10kt", "operating_vehicles")
+
+
+def _guard_indicator_year(store: FeatureStore, layer: str, feature: Any, feature_id: int | None = None) -> None:
+    """One row per year, and a year gives at least one denominator (an empty year computes nothing)."""
+    if layer != "indicator_years" or not isinstance(feature, dict):
+        return
+    props = feature.get("properties") if "properties" in feature else feature
+    if not isinstance(props, dict):
+        return
+    merged = dict(props)
+    if feature_id is not None:
+        merged = {**store.get(layer, feature_id)["properties"], **props}
+    if all(merged.get(name) in (None, "") for name in DENOMINATORS):
+        why = "请至少填写一项：地区生产总值、工矿商贸就业人员、煤炭产量或营运车辆（无煤矿的县煤炭产量填 0）"
+        raise ValidationFailed(f"properties.gdp_100m_yuan: {why}", [Problem("properties.gdp_100m_yuan", why)])
+    year = merged.get("year")
+    if year in (None, ""):
+        return
+    rows = store.query(layer, limit=None, count=False, children=False).rows
+    if any(str(r.get("year")) == str(year).strip() and r["id"] != feature_id for r in rows):
+        why = f"{year} 年已有一行，请修改那一行"
+        raise ValidationFailed(f"properties.year: {why}", [Problem("properties.year", why)])
+
+
 #: Derived values and the layers whose writes make them stale.
 DERIVED: tuple[tuple[frozenset[str], Callable[[FeatureStore], None]], ...] = (
     (
         frozenset({"hazard_sources", "hazard_units", "protected_targets", "gb18218_substances", "gb18218_classes"}),
         _recompute_grades,
     ),
+    (frozenset({"risk_points", "risk_zones", "enterprises", "risk_level_bands"}), _recompute_risk),
+    (frozenset({"accidents", "accident_severity_rules"}), _recompute_severity),
 )
 
 
@@ -138,6 +213,9 @@ def create_feature(store: FeatureStore, layer: str, feature: Any, actor: Actor) 
     An incident created this way (rather than by 接警, ``POST /api/incidents``) still gets
     its first timeline entry.
     """
+    feature = guard_create(store, layer, feature, actor)
+    _prepare_risk_point(store, layer, feature)
+    _guard_indicator_year(store, layer, feature)
     feature = _prepare_hazard_source(store, layer, feature)
     _guard_device_key(store, layer, feature)
     created = store.create(layer, feature, actor)
@@ -158,6 +236,10 @@ def update_feature(
     expected_version: int | None,
 ) -> dict[str, Any]:
     """Apply a partial update that quotes the version it edits; return the feature as stored."""
+    guard_change(store, layer, feature_id, patch, actor)
+    patch = _office_sets_level(store, layer, patch, feature_id)
+    _prepare_risk_point(store, layer, patch, feature_id)
+    _guard_indicator_year(store, layer, patch, feature_id)
     _guard_incident_status(store, layer, patch, feature_id)
     _guard_device_key(store, layer, patch, feature_id)
     patch = _prepare_hazard_source(store, layer, patch, feature_id)
@@ -169,12 +251,19 @@ def delete_feature(
     store: FeatureStore, layer: str, feature_id: int, actor: Actor, *, expected_version: int | None
 ) -> None:
     """Delete one feature that quotes the version it deletes."""
+    guard_change(store, layer, feature_id, None, actor)
     store.delete(layer, feature_id, actor, expected_version=expected_version)
     keep_derived(store, [layer])
 
 
 def import_features(store: FeatureStore, layer: str, path: str | Path, actor: Actor, **options: Any) -> ImportReport:
-    """Import a file into a layer, all or nothing (see :func:`safemap.layers.transfer.import_file`)."""
+    """Import a file into a layer, all or nothing (see :func:`safemap.layers.transfer.import_file`).
+
+    Enterprise users keep their records one by one: a file import (which may replace a whole
+    layer) is refused (403).
+    """
+    if row_access.is_enterprise(actor):
+        raise Forbidden("企业用户不能批量导入，请逐条维护本企业的记录")
     if layer == "hazard_sources":
         from safemap.api.services.major_hazard import import_problems
 

@@ -71,8 +71,12 @@ def export_features(
     q: str | None = None,
     ids: Sequence[int] | None = None,
     sort: str | None = None,
+    owner: int | None = None,
 ) -> int:
-    """Write the matching features of ``layer_name`` to ``path`` in ``fmt`` (``xlsx`` or a writers format)."""
+    """Write the matching features of ``layer_name`` to ``path`` in ``fmt`` (``xlsx`` or a writers format).
+
+    ``owner``: only that enterprise's rows (an enterprise user's export).
+    """
     layer = store.layer(layer_name)
     kind = "xlsx" if fmt == "xlsx" else writers.format_for(path, fmt, layer_is_spatial=layer.is_spatial)
     page = store.query(
@@ -82,6 +86,7 @@ def export_features(
         q=q,
         ids=ids,
         sort=sort,
+        owner=owner,
         limit=None,
         count=False,
         children=kind != "xlsx",

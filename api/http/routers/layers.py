@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from safemap.api.http.auth import require_editor
+from safemap.api.http.auth import read_scope, require_editor
 from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.openapi import GeoJSONResponse
@@ -29,6 +29,7 @@ from safemap.api.http.params import (
 )
 from safemap.api.http.routers import transfer as routes_transfer
 from safemap.api.services import editing
+from safemap.api.services.ownership import owns
 from safemap.layers.catalogue import Layer
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import UnknownLayer
@@ -171,6 +172,7 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
         ),
         store: FeatureStore = Depends(get_store),
     ) -> Response:
+        owner = read_scope(request, layer)
         raw = {k: v for k, v in request.query_params.items() if k not in RESERVED}
         filters = parse_filters(store.layer(name), raw)
         box, period = parse_bbox(bbox), parse_datetime(datetime)
@@ -184,6 +186,7 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
             limit=limit,
             offset=offset,
             sort=sort,
+            owner=owner,
         )
         links = _links(request, offset, limit, stream.number_returned, stream.number_matched)
         head = feature_collection_head(
@@ -200,8 +203,11 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
     @router.get(
         f"/{name}/{{feature_id}}", tags=[tag], summary=f"读取一个{layer.label}要素", response_class=GeoJSONResponse
     )
-    async def read(feature_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
+    async def read(request: Request, feature_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
+        owner = read_scope(request, layer)
         feature = await run_in_threadpool(store.get, name, feature_id)
+        if owner is not None and not owns(layer, feature, owner, store):
+            raise ApiError(404, "not_found", f"没有编号为 {feature_id} 的{layer.label}")
         version = feature["properties"]["version"]
         return Response(feature_bytes(feature), media_type=GEOJSON, headers={"ETag": etag(version)})
 

@@ -12,6 +12,7 @@ The rules are in :mod:`safemap.api.services.accounts`; this module only speaks H
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -59,6 +60,7 @@ class NewUserBody(RequestModel):
     display_name: Text = Field("", max_length=100)
     role: str = Field(max_length=20)
     password: str = Field(min_length=1, max_length=accounts.MAX_PASSWORD)
+    enterprise_id: int | None = Field(None, ge=1, le=2_147_483_647, description="企业用户的所属企业编号")
 
 
 class OwnPasswordBody(RequestModel):
@@ -200,7 +202,13 @@ async def add_user(request: Request, body: NewUserBody, store: FeatureStore = De
     """Add an account; 422 if the name is taken, the role unknown or the password too short."""
     actor = require_role(request, "admin")
     user_id = await run_in_threadpool(
-        accounts.add_user, store, body.name, body.display_name, body.role, body.password, actor
+        partial(accounts.add_user, enterprise_id=body.enterprise_id),
+        store,
+        body.name,
+        body.display_name,
+        body.role,
+        body.password,
+        actor,
     )
     return {"id": user_id, "name": body.name.strip()}
 
