@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import click
 
-from safemap.api.cli import coverage, data, incidents, live, network, qgis, safety, users, warnings, wind
+from safemap.api.cli import (
+    coverage,
+    data,
+    incidents,
+    indicators,
+    live,
+    network,
+    prevention,
+    qgis,
+    safety,
+    users,
+    warnings,
+    wind,
+)
 from safemap.api.cli.common import settings
 from safemap.api.cli.progress import TerminalBars
 from safemap.layers.progress import reporting
 
 #: The modules whose ``COMMANDS`` the group offers, in the order ``safemap --help`` lists them.
-MODULES = (data, safety, coverage, network, wind, warnings, incidents, live, users, qgis)
+MODULES = (data, safety, coverage, network, wind, warnings, incidents, live, prevention, indicators, users, qgis)
 #: The application factory ``serve`` hands to uvicorn.
 APP_FACTORY = "safemap.api.http.app:create_app"
 

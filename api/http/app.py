@@ -18,10 +18,12 @@ from safemap.api.http.routers import dispatch as routes_dispatch
 from safemap.api.http.routers import docs as routes_docs
 from safemap.api.http.routers import events as routes_events
 from safemap.api.http.routers import incidents as routes_incidents
+from safemap.api.http.routers import indicators as routes_indicators
 from safemap.api.http.routers import layers as routes_layers
 from safemap.api.http.routers import live as routes_live
 from safemap.api.http.routers import locate as routes_locate
 from safemap.api.http.routers import map as routes_map
+from safemap.api.http.routers import prevention as routes_prevention
 from safemap.api.http.routers import printing as routes_printing
 from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_incidents.router)
     app.include_router(routes_warnings.router)
     app.include_router(routes_live.router)
+    app.include_router(routes_prevention.router)
+    app.include_router(routes_indicators.router)
     app.include_router(routes_locate.router)
     app.include_router(routes_system.router)
     app.include_router(routes_session.router)

@@ -153,10 +153,15 @@ def install(app: FastAPI) -> None:
         )
 
 
+def is_upload(path: str) -> bool:
+    """Whether ``path`` takes a multipart upload: imports (``…/import``) and finding photos (``…/photos``)."""
+    return path.endswith("/import") or path.endswith("/photos")
+
+
 class BodyLimit:
     """Refuse request bodies over a size limit with 413 before they reach a handler.
 
-    Uploads (paths ending in ``/import``) get their own, larger limit. The limit is
+    Uploads (paths ending in ``/import`` or ``/photos``) get their own, larger limit. The limit is
     checked against ``Content-Length`` and, for chunked bodies, while reading.
     """
 
@@ -170,7 +175,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_upload if scope["path"].endswith("/import") else self.max_body
+        limit = self.max_upload if is_upload(scope["path"]) else self.max_body
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await self._too_large(scope, receive, send, limit)
@@ -205,7 +210,7 @@ class JsonOnly:
     """Answer 415 to a request body that is not JSON (``text/plain``, a form…), except on uploads.
 
     Bodies without a ``Content-Type`` are read as JSON (as before); ``application/geo+json``
-    and any ``+json`` type are JSON. Uploads (paths ending in ``/import``) are multipart.
+    and any ``+json`` type are JSON. Uploads (:func:`is_upload`) are multipart.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -213,11 +218,7 @@ class JsonOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or answer 415 when it carries a body of another media type."""
-        if (
-            scope["type"] == "http"
-            and scope["method"] in ("POST", "PUT", "PATCH")
-            and not scope["path"].endswith("/import")
-        ):
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH") and not is_upload(scope["path"]):
             headers = dict(scope.get("headers", []))
             media = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
             has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers

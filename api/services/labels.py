@@ -127,6 +127,27 @@ FIELD_LABELS: dict[str, str] = {
     "wind_from_deg": "风向",
     "wind_m_s": "风速",
     "zone": "危险区多边形",
+    # Double prevention (issue 17): findings, photos, indicators.
+    "grade": "隐患等级",
+    "deadline": "整改期限",
+    "description": "隐患描述",
+    "text": "说明",
+    "action": "操作",
+    "photo_ids": "照片",
+    "client_uuid": "客户端编号",
+    "stage": "拍摄阶段",
+    "found_at": "发现时间",
+    "enterprise_id": "企业编号",
+    "inspection_id": "检查任务编号",
+    "year": "年份",
+    "through": "截至年份",
+    "cell_m": "栅格边长",
+    "by": "统计口径",
+    "weight": "权重",
+    "since": "起始时间",
+    "until": "截止时间",
+    "accidents": "事故",
+    "plan_indicators": "规划指标表",
 }
 
 

@@ -61,10 +61,15 @@ class AlarmInput:
     threshold: float | None = None
     unit: str | None = None
     level: int | None = None
+    danger_id: int | None = None
 
 
-def _object_filter(sensor_id: int | None, vehicle_id: int | None, geofence_id: int | None) -> dict[str, list[Any]]:
+def _object_filter(
+    sensor_id: int | None, vehicle_id: int | None, geofence_id: int | None, danger_id: int | None = None
+) -> dict[str, list[Any]]:
     filters: dict[str, list[Any]] = {}
+    if danger_id is not None:
+        filters["danger_id"] = [danger_id]
     if sensor_id is not None:
         filters["sensor_id"] = [sensor_id]
     if vehicle_id is not None:
@@ -81,9 +86,10 @@ def open_alarms(
     sensor_id: int | None = None,
     vehicle_id: int | None = None,
     geofence_id: int | None = None,
+    danger_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """The open alarms (报警 or 已确认) of ``kind`` on one object."""
-    filters = _object_filter(sensor_id, vehicle_id, geofence_id) | {"kind": [kind], "state": list(OPEN)}
+    filters = _object_filter(sensor_id, vehicle_id, geofence_id, danger_id) | {"kind": [kind], "state": list(OPEN)}
     return store.query("alarms", filters=filters, limit=None, count=False, children=False).rows
 
 
@@ -96,6 +102,7 @@ def _feature(alarm: AlarmInput) -> dict[str, Any]:
         "sensor_id": alarm.sensor_id,
         "vehicle_id": alarm.vehicle_id,
         "geofence_id": alarm.geofence_id,
+        "danger_id": alarm.danger_id,
         "hazard_source_id": alarm.hazard_source_id,
         "enterprise_id": alarm.enterprise_id,
         "substance": alarm.substance,
@@ -116,7 +123,12 @@ def _feature(alarm: AlarmInput) -> dict[str, Any]:
 def raise_alarm(store: FeatureStore, alarm: AlarmInput) -> tuple[int, bool]:
     """Open an alarm unless one of the same kind is open on the object; ``(id, created)``."""
     found = open_alarms(
-        store, alarm.kind, sensor_id=alarm.sensor_id, vehicle_id=alarm.vehicle_id, geofence_id=alarm.geofence_id
+        store,
+        alarm.kind,
+        sensor_id=alarm.sensor_id,
+        vehicle_id=alarm.vehicle_id,
+        geofence_id=alarm.geofence_id,
+        danger_id=alarm.danger_id,
     )
     if found:
         return int(found[0]["id"]), False

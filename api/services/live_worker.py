@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 
+from safemap.api.services import danger_overdue
 from safemap.api.services.ingest import ingest_for
 from safemap.api.services.live_monitor import monitor_for
 from safemap.api.services.mqtt_ingest import MqttIngest
@@ -52,6 +53,8 @@ class LiveWorker:
     def run_once(self) -> None:
         """One sweep (and a prune when an hour has passed since the last)."""
         monitor_for(self.store).sweep()
+        # Findings past their deadline become 隐患整改逾期 alarms in the same panel (one per finding).
+        danger_overdue.sweep_overdue(self.store)
         if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             removed = prune(self.store, self.retention_days)
