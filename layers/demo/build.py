@@ -26,6 +26,7 @@ from safemap.layers.demo.mines import add_mines
 from safemap.layers.demo.network import build_segments
 from safemap.layers.demo.park import add_park_sites, build_park_layout
 from safemap.layers.demo.plan import LAYER_ORDER, Plan
+from safemap.layers.demo.prevention import add_prevention, write_demo_photos
 from safemap.layers.demo.records import Sites, Spots
 from safemap.layers.demo.roads import build_rural_roads, connect_islands
 from safemap.layers.demo.rural_targets import RuralTargets
@@ -77,6 +78,7 @@ def draft_demo(seed: int = 2021, data_dir: Path = DATA_DIR) -> Plan:
     resolve_lane_ends(plan, node_coords)
     _add_roads(plan, county, segments)
     add_live(plan, county, town)  # own generator, after the roads its routes follow
+    add_prevention(plan, county)  # own generator, after the roads its accidents lie on
     return plan
 
 
@@ -109,7 +111,12 @@ def build_demo(store: FeatureStore, *, seed: int = 2021) -> dict[str, int]:
         Number of features written per layer, in insert order.
     """
     plan = draft_demo(seed)
-    return write_plan(store, plan, note=f"裕民县演示数据（seed={seed}）")
+    counts = write_plan(store, plan, note=f"裕民县演示数据（seed={seed}）")
+    # Evidence photos of the demo's findings: image bytes go into the store's photo table, not a draft.
+    photos = write_demo_photos(store)
+    counts["danger_photos"] = photos
+    counts["hidden_danger_events"] += photos
+    return counts
 
 
 def write_plan(store: FeatureStore, plan: Plan, *, note: str) -> dict[str, int]:

@@ -30,6 +30,14 @@ LAYER_ORDER: tuple[str, ...] = (
     "incidents",
     "shelters",
     "warning_contacts",
+    # Double prevention (issue 17): zones before their points, tasks before findings before their steps.
+    "risk_zones",
+    "risk_points",
+    "inspections",
+    "hidden_dangers",
+    "hidden_danger_events",
+    "accidents",
+    "indicator_years",
 )
 
 
