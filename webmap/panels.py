@@ -53,6 +53,16 @@ PANELS: tuple[Panel, ...] = (
         tuple(f"panels/live/{part}.js" for part in ("shared", "chart", "markers", "track", "alarms", "main")),
         "panels/live.css",
     ),
+    Panel(
+        "prevention",
+        "双重预防",
+        # main.js last: it registers the panel from the parts before it.
+        tuple(
+            f"panels/prevention/{part}.js"
+            for part in ("shared", "queue", "list", "form", "detail", "stats", "enterprise", "indicators", "main")
+        ),
+        "panels/prevention.css",
+    ),
     Panel("dispatch", "应急调度", ("panels/dispatch.js",), "panels/dispatch.css"),
     Panel("coverage", "覆盖与通道", ("panels/coverage.js",), "panels/coverage.css"),
     Panel("wind", "主导风向", ("panels/wind.js",), "panels/wind.css"),
