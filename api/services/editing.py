@@ -82,19 +82,31 @@ def _recompute_severity(store: FeatureStore) -> None:
     recompute_severity(store)
 
 
-def _prepare_risk_point(store: FeatureStore, layer: str, feature: Any, feature_id: int | None = None) -> None:
-    """Refuse a risk point whose method's factors are missing or not values of the scoring table (422)."""
-    if layer != "risk_points" or not isinstance(feature, dict):
-        return
+def _as_written(
+    store: FeatureStore, layer: str, feature: Any, feature_id: int | None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(what the write sets, the feature's properties as they will be stored); ``None`` for a malformed body.
+
+    A malformed body is left to the store's validation, which names what is wrong.
+    """
+    if not isinstance(feature, dict):
+        return None
     props = feature.get("properties") if "properties" in feature else feature
     if not isinstance(props, dict):
+        return None
+    if feature_id is None:
+        return props, dict(props)
+    return props, {**store.get(layer, feature_id)["properties"], **props}
+
+
+def _prepare_risk_point(store: FeatureStore, layer: str, feature: Any, feature_id: int | None = None) -> None:
+    """Refuse a risk point whose method's factors are missing or not values of the scoring table (422)."""
+    written = _as_written(store, layer, feature, feature_id) if layer == "risk_points" else None
+    if written is None:
         return
     from safemap.api.services.risk_points import check_point
 
-    merged = dict(props)
-    if feature_id is not None:
-        merged = {**store.get(layer, feature_id)["properties"], **props}
-    check_point(store, props, merged)
+    check_point(store, *written)
 
 
 def _office_sets_level(store: FeatureStore, layer: str, patch: Any, feature_id: int) -> Any:
@@ -121,14 +133,10 @@ DENOMINATORS = ("gdp_100m_yuan", "employees_gmt", "coal_output_10kt", "operating
 
 def _guard_indicator_year(store: FeatureStore, layer: str, feature: Any, feature_id: int | None = None) -> None:
     """One row per year, and a year gives at least one denominator (an empty year computes nothing)."""
-    if layer != "indicator_years" or not isinstance(feature, dict):
+    written = _as_written(store, layer, feature, feature_id) if layer == "indicator_years" else None
+    if written is None:
         return
-    props = feature.get("properties") if "properties" in feature else feature
-    if not isinstance(props, dict):
-        return
-    merged = dict(props)
-    if feature_id is not None:
-        merged = {**store.get(layer, feature_id)["properties"], **props}
+    merged = written[1]
     if all(merged.get(name) in (None, "") for name in DENOMINATORS):
         why = "请至少填写一项：地区生产总值、工矿商贸就业人员、煤炭产量或营运车辆（无煤矿的县煤炭产量填 0）"
         raise ValidationFailed(f"properties.gdp_100m_yuan: {why}", [Problem("properties.gdp_100m_yuan", why)])
