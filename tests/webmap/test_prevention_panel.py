@@ -261,3 +261,28 @@ def _screenshots(browser: Any, url: str, token: str, danger_id: int, folder: Pat
             v.page.screenshot(path=str(folder / f"prevention-indicators-{w}x{h}.png"))
         finally:
             v.close()
+
+
+def test_indicators_and_the_density_overlay_from_the_demo(browser: Any, county: FeatureStore) -> None:
+    """The 指标 tab shows the demo's 专栏1 table with Chinese states; the density overlay goes on and off."""
+    server = LiveServer(app_for(county))
+    token = create_token(county, "规划科", "planner")
+    v = Visit(browser, server.url, size=(1366, 768))
+    try:
+        _open(v, token)
+        page = v.page
+        page.click(".sm-pv-tabbtn[data-tab=ind]")
+        page.wait_for_selector(".sm-pv-itable")
+        table = page.inner_text(".sm-pv-itable")
+        assert "亿元GDP生产安全事故死亡率" in table and "工矿商贸就业人员十万人生产安全事故死亡率" in table
+        assert "按进度" in table and "不适用" in table  # no coal mines in the demo county
+        assert "on_track" not in table and "not_applicable" not in table
+        page.click(".sm-pv-dtoggle")
+        page.wait_for_selector(".leaflet-image-layer", state="attached", timeout=20_000)
+        page.click(".sm-pv-dtoggle")
+        page.wait_for_selector(".leaflet-image-layer", state="detached", timeout=10_000)
+        assert v.errors == [] and v.blocked == []
+    finally:
+        v.close()
+        server.wait_idle()
+        server.stop()
