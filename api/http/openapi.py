@@ -2,8 +2,8 @@
 
 FastAPI documents a 422 of its own shape (``detail``); SafeMap answers every error as
 ``{"error", "message", "problems"}`` (:mod:`safemap.api.http.errors`). :func:`install` replaces
-that 422 and adds the statuses an operation can answer: reads 400/404/422/503, writes also
-401/403/409/413/415/428. Every operation may answer the last-resort 500 (a bug, in the same shape).
+that 422 and adds the statuses an operation can answer: reads 400/401/403/404/422/503, writes
+also 409/413/415/428. Every operation may answer the last-resort 500 (a bug, in the same shape).
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ _DESCRIPTIONS = {
     500: "服务器内部错误（详情记入服务器日志）",
     503: "数据库正忙（Retry-After 秒后重试）",
 }
-READ_ERRORS = (400, 404, 422, 500, 503)
+#: A read may also be refused: a token that is unknown or expired (401), a private layer read without
+#: signing in (401), an enterprise user reading what is not its own (403, :mod:`layers.row_access`).
+READ_ERRORS = (400, 401, 403, 404, 422, 500, 503)
 WRITE_ERRORS = (400, 401, 403, 404, 405, 409, 413, 415, 422, 428, 500, 503)
 
 

@@ -139,7 +139,7 @@ async def _note(request: Request) -> str | None:
     return validated(NoteBody, await json_body(request)).note
 
 
-@router.post("/api/alarms/{alarm_id}/ack", summary="确认报警（记录确认人、时间和备注）")
+@router.post("/api/alarms/{alarm_id}/ack", summary="确认报警（记录确认人、时间和备注）", response_class=GeoJSONResponse)
 async def ack_alarm(request: Request, alarm_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
     """报警 → 已确认; an alarm already acknowledged answers as it is."""
     actor = require_role(request, *WRITERS)
@@ -148,7 +148,7 @@ async def ack_alarm(request: Request, alarm_id: FeatureIdPath, store: FeatureSto
     return json_response(live_view.present_alarm(feature, store.tz), media=GEOJSON)
 
 
-@router.post("/api/alarms/{alarm_id}/close", summary="关闭报警")
+@router.post("/api/alarms/{alarm_id}/close", summary="关闭报警", response_class=GeoJSONResponse)
 async def close_alarm(request: Request, alarm_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
     """Any state → 已关闭 (after recovery, or a false alarm with a note)."""
     actor = require_role(request, *WRITERS)
@@ -157,7 +157,9 @@ async def close_alarm(request: Request, alarm_id: FeatureIdPath, store: FeatureS
     return json_response(live_view.present_alarm(feature, store.tz), media=GEOJSON)
 
 
-@router.post("/api/alarms/{alarm_id}/incident", status_code=201, summary="报警转为事件（接警）")
+@router.post(
+    "/api/alarms/{alarm_id}/incident", status_code=201, summary="报警转为事件（接警）", response_class=GeoJSONResponse
+)
 async def alarm_to_incident(
     request: Request, alarm_id: FeatureIdPath, store: FeatureStore = Depends(get_store)
 ) -> Response:
