@@ -59,7 +59,18 @@ PANELS: tuple[Panel, ...] = (
         # main.js last: it registers the panel from the parts before it.
         tuple(
             f"panels/prevention/{part}.js"
-            for part in ("shared", "queue", "list", "form", "detail", "stats", "enterprise", "indicators", "main")
+            for part in (
+                "shared",
+                "queue",
+                "list",
+                "form",
+                "detail",
+                "stats",
+                "enterprise",
+                "indicators",
+                "inspections",
+                "main",  # main.js last
+            )
         ),
         "panels/prevention.css",
     ),

@@ -4,7 +4,9 @@
  * sheet folds meanwhile; or 使用当前位置, navigator.geolocation), 整改期限 (not before today),
  * 整改责任人, photos (the camera: capture=environment, several). 提交 hands it to the offline queue
  * (queue.js): sent at once when online, else kept on the phone ("待发送 N 条", failed ones with the
- * server's message and 删除). SafeMap.preventionParts.form(ctx) adds formHtml, setupForm, showQueue.
+ * server's message and 删除). 检查任务 (optional): one of the open inspection tasks (st.tasks, loaded by
+ * inspections.js); choosing it fills in its enterprise and checklist and sends its inspection_id.
+ * SafeMap.preventionParts.form(ctx) adds formHtml, setupForm, showQueue, fillTaskSelect, pickTask.
  * ES2015, no optional chaining (older Chromium cores on government PCs).
  */
 (function (SafeMap) {
@@ -23,6 +25,7 @@
       var ents = (cat.enterprises || []).map(function (e) { return [String(e.id), e.name + (e.township ? "（" + e.township + "）" : "")]; });
       var soon = S.addDays(S.today(), 30);
       return '<form class="sm-pv-new" novalidate>' +
+        '<label>检查任务<select name="inspection_id">' + C.options([["", "（不属于检查任务）"]], "") + "</select></label>" +
         '<label>隐患等级</label><div class="sm-pv-seg">' + S.enumOptions("danger_grade").map(function (g, i) {
           return '<label class="sm-pv-segopt"><input type="radio" name="grade" value="' + esc(g[0]) + '"' + (i === 0 ? " checked" : "") + "> " + esc(g[1]) + "</label>";
         }).join("") + "</div>" +
@@ -109,6 +112,7 @@
       };
       var cat = S.cat() || {}, list = (cat.checklists || {})[form.checklist.value] || [], it = list[Number(form.item.value)];
       if (form.checklist.value && form.item.value !== "" && it) b.checklist_item = it.item;
+      if (form.inspection_id.value) b.inspection_id = Number(form.inspection_id.value);
       return b;
     }
     function check(b) {
@@ -119,9 +123,16 @@
       return null;
     }
     function clear() {
-      var grade = form.querySelector("input[name=grade]:checked");
+      var grade = form.querySelector("input[name=grade]:checked"), task = form.inspection_id.value;
+      var ent = form.enterprise_id.value, list = form.checklist.value;
       form.reset();
       if (grade) grade.checked = true;  // a round of findings is often of one grade
+      if (task) {  // … and of one inspection task: it stays chosen, with its enterprise and checklist
+        fillTaskSelect();
+        form.inspection_id.value = task;
+        form.enterprise_id.value = ent;
+        form.checklist.value = list;
+      }
       form.deadline.value = S.addDays(S.today(), 30);
       st.picked = null;
       layers.pick.clearLayers();
@@ -158,8 +169,49 @@
       });
     }
 
+    /* ------------------------------------------------------------ inspection task */
+    function taskLabel(f) {
+      var p = f.properties, e = p.enterprise_id !== null && p.enterprise_id !== undefined ? enterpriseName(p.enterprise_id) : "";
+      return p.name + "（" + (e || p.township || (p.industry ? S.label("industry", p.industry) : "") || ctx.taskScopeLabel(p.scope)) +
+        (p.planned_on ? "，" + p.planned_on : "") + "）";
+    }
+    function enterpriseName(id) {
+      var list = (S.cat() || {}).enterprises || [];
+      for (var i = 0; i < list.length; i++) if (String(list[i].id) === String(id)) return list[i].name;
+      return "";
+    }
+    /** The open tasks (st.tasks) as the options of 检查任务; the chosen one stays while it is open. */
+    function fillTaskSelect() {
+      if (!form) return;
+      var sel = form.inspection_id, chosen = sel.value;
+      var open = (st.tasks || []).filter(function (f) { return f.properties.status !== "done"; });
+      sel.innerHTML = C.options([["", open.length ? "（不属于检查任务）" : "（没有进行中的检查任务）"]].concat(open.map(function (f) {
+        return [String(f.id), taskLabel(f)];
+      })), chosen);
+    }
+    /** A task chosen: its enterprise and its checklist filled in (the items of the checklist offered). */
+    function pickTask(id) {
+      if (!form) return;
+      if (id !== undefined) {
+        fillTaskSelect();
+        form.inspection_id.value = String(id);
+      }
+      var f = null;
+      (st.tasks || []).forEach(function (t) { if (String(t.id) === form.inspection_id.value) f = t; });
+      if (!f) return;
+      var p = f.properties;
+      if (p.enterprise_id !== null && p.enterprise_id !== undefined && form.enterprise_id.querySelector('option[value="' + Number(p.enterprise_id) + '"]')) {
+        form.enterprise_id.value = String(p.enterprise_id);
+      }
+      if (p.checklist && (((S.cat() || {}).checklists || {})[p.checklist])) {
+        form.checklist.value = p.checklist;
+        fillItems();
+      }
+    }
+
     function setupForm() {
       form = $(".sm-pv-new");
+      form.inspection_id.onchange = function () { pickTask(); };
       form.onsubmit = submit;
       form.checklist.onchange = fillItems;
       form.item.onchange = pickItem;
@@ -173,6 +225,7 @@
         return true;
       });
       fillItems();
+      fillTaskSelect();
     }
 
     /* ------------------------------------------------------------ the queue */
@@ -202,5 +255,7 @@
     ctx.setupForm = setupForm;
     ctx.showQueue = showQueue;
     ctx.stopPicking = stopPicking;
+    ctx.fillTaskSelect = fillTaskSelect;
+    ctx.pickTask = pickTask;
   };
 })(window.SafeMap);

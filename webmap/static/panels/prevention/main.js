@@ -1,10 +1,10 @@
 /*
  * 双重预防 (prevention) panel: hidden dangers (隐患) from finding to 销号, and the risk picture.
- * Part 9 of 9, loaded last: the panels/prevention/*.js files before it (shared, queue, list, form,
- * detail, stats, enterprise, indicators) each put one part into SafeMap.preventionParts (queue.js:
+ * Part 10 of 10, loaded last: the panels/prevention/*.js files before it (shared, queue, list, form,
+ * detail, stats, enterprise, indicators, inspections) each put one part into SafeMap.preventionParts (queue.js:
  * SafeMap.preventionQueue, running from page load); build() calls them with one ctx {state, map,
  * container, layers, st, $, …} to which each part adds its functions, so the parts call each other
- * through ctx. This file: the panel's tabs (隐患, 登记, 统计, 企业, 指标), its map panes and layers,
+ * through ctx. This file: the panel's tabs (隐患, 登记, 检查任务, 统计, 企业, 指标), its map panes and layers,
  * and the 待发送 line of the offline queue above the tabs.
  * The four-colour risk map itself (risk_zones, risk_points, accidents, hidden_dangers) is ordinary
  * catalogue layers; the panel adds the workflow.
@@ -16,7 +16,7 @@
   "use strict";
 
   var C = SafeMap.common, esc = C.esc, parts = SafeMap.preventionParts, S = parts.shared;
-  var TABS = [["list", "隐患"], ["new", "登记隐患"], ["stats", "统计"], ["ent", "企业一张图"], ["ind", "指标"]];
+  var TABS = [["list", "隐患"], ["new", "登记隐患"], ["tasks", "检查任务"], ["stats", "统计"], ["ent", "企业一张图"], ["ind", "指标"]];
 
   SafeMap.registerPanel("prevention", function (container, state) {
     var map = state.map;
@@ -40,6 +40,7 @@
       container.querySelectorAll(".sm-pv-tabbtn").forEach(function (b) { b.classList.toggle("sm-pv-on", b.getAttribute("data-tab") === name); });
       container.querySelectorAll(".sm-pv-pane").forEach(function (p) { p.hidden = p.getAttribute("data-tab") !== name; });
       if (name !== "new" && ctx.stopPicking) ctx.stopPicking();
+      if (name === "tasks" && st.loaded.tasks) ctx.loadTasks();  // again: states and counts may have moved
       if (st.loaded[name]) return;
       st.loaded[name] = true;
       if (name === "stats") ctx.loadStats();
@@ -54,6 +55,7 @@
     parts.stats(ctx);
     parts.enterprise(ctx);
     parts.indicators(ctx);
+    parts.inspections(ctx);
 
     function build(catErr) {
       $(".sm-pv-main").innerHTML = (catErr ? S.problemsHtml(catErr) : "") +
@@ -62,6 +64,7 @@
         }).join("") + "</div>" +
         '<div class="sm-pv-pane" data-tab="list"><div class="sm-pv-listview">' + ctx.listHtml() + '</div><div class="sm-pv-detail" hidden></div></div>' +
         '<div class="sm-pv-pane" data-tab="new" hidden>' + ctx.formHtml() + "</div>" +
+        '<div class="sm-pv-pane" data-tab="tasks" hidden>' + ctx.tasksHtml() + "</div>" +
         '<div class="sm-pv-pane" data-tab="stats" hidden>' + ctx.statsHtml() + "</div>" +
         '<div class="sm-pv-pane" data-tab="ent" hidden>' + ctx.entHtml() + "</div>" +
         '<div class="sm-pv-pane" data-tab="ind" hidden>' + ctx.indHtml() + "</div>";
@@ -73,19 +76,22 @@
       ctx.setupStats();
       ctx.setupEnterprise();
       ctx.setupIndicators();
+      ctx.setupTasks();
       showTab("list");
       SafeMap.preventionQueue.onChange(ctx.showQueue);
       SafeMap.preventionQueue.reload();
+      ctx.loadTasks();  // the open ones are also the 检查任务 choices of 登记隐患
       return ctx.loadList();
     }
 
     var ready = S.catalogue().then(function () { return build(null); }, function (err) { return build(err); });
-    SafeMap.hooks.on("user", function () { if ($(".sm-pv-list")) ctx.loadList(); });
+    SafeMap.hooks.on("user", function () { if ($(".sm-pv-list")) { ctx.loadList(); ctx.loadTasks(); } });
     window.addEventListener("online", function () { ctx.showQueue(SafeMap.preventionQueue.list()); });
     window.addEventListener("offline", function () { ctx.showQueue(SafeMap.preventionQueue.list()); });
 
     return {
       state: st, layers: layers, ready: ready, showTab: showTab,
+      chooseTask: function (id) { return ctx.chooseTask(id); }, reloadTasks: function () { return ctx.loadTasks(); },
       select: function (id) { return ctx.select(id, true); },
       reload: function () { return ctx.loadList(); },
       showEnterprise: function (id) { showTab("ent"); var sel = $(".sm-pv-ent"); if (sel) sel.value = String(id); return ctx.showEnterprise(id); }
