@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,8 +64,22 @@ def pg_store(pg_url: str) -> Iterator[FeatureStore]:
     store.close()
 
 
+@pytest.fixture(scope="session")
+def gpkg_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty store made once per session; each test's GeoPackage store is a copy of it.
+
+    Creating the ~80 tables and seeding the standards tables takes about a second per store,
+    copying the file a few milliseconds (the PostGIS stores are cloned from a template database
+    the same way, ``pg_url``). Opening the copy still runs the schema check of every opening.
+    """
+    path = tmp_path_factory.mktemp("gpkg-template") / "template.gpkg"
+    open_store(path, extent=YUMIN_EXTENT).close()
+    return path
+
+
 @pytest.fixture
-def gpkg_store(gpkg_path: Path) -> Iterator[FeatureStore]:
+def gpkg_store(gpkg_path: Path, gpkg_template: Path) -> Iterator[FeatureStore]:
+    shutil.copyfile(gpkg_template, gpkg_path)
     store = open_store(gpkg_path, extent=YUMIN_EXTENT)
     yield store
     store.close()
