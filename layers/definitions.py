@@ -330,7 +330,8 @@ LAYERS: tuple[Layer, ...] = (
             Field(
                 "risk_level_fixed",
                 "bool",
-                "风险等级由监管部门核定",
+                # Not "风险等级…": a shapefile cuts column names to 10 bytes, and "风险等" must still mean risk_level.
+                "监管核定风险等级",
                 description="When not set, risk_level is the highest level of the enterprise's risk points.",
             ),
         ),
