@@ -72,6 +72,10 @@ def test_page_works_offline(visit: Visit) -> None:
     assert visit.js("SafeMap.state.map.hasLayer(SafeMap.state.layers.roads)")
     # One global of our own: everything hangs under SafeMap.
     assert visit.js("typeof window.safemap") == "undefined"
+    # The legend starts collapsed when the layer control above leaves it no room (1600×900 since the
+    # 双重预防 group joined the control); one click on 图例 opens it.
+    if visit.js("document.querySelector('.sm-legend').classList.contains('sm-collapsed')"):
+        visit.page.click(".sm-legend-toggle")
     legend = visit.page.inner_text(".sm-legend")
     assert "图例" in legend and "红（重大风险）" in legend
     # Measuring (Chinese build) and full screen are there, with Chinese titles.
