@@ -65,11 +65,14 @@ class LiveServer:
 
 
 def app_for(store: FeatureStore, basemap: str = "none", **settings: Any) -> Any:
-    """The product's app serving ``store`` with the given settings (Yumin extent by default)."""
+    """The product's app serving ``store`` with the given settings (Yumin extent, no live worker by default)."""
     from safemap.api.http.app import create_app
     from safemap.api.settings import YUMIN_EXTENT, Settings
 
     settings.setdefault("extent", YUMIN_EXTENT)
+    # The live worker writes on its own (devices gone silent, overdue findings raised as alarms every
+    # 30 s): a page test serving the shared demo store must not; a test of that work asks for it.
+    settings.setdefault("live_worker", False)
     return create_app(Settings(basemap=basemap, gpkg_path=Path("unused.gpkg"), **settings), store=store)
 
 
