@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import text as sql_text
 
+from safemap.api.services.incidents import local
 from safemap.api.services.problems import invalid
 from safemap.layers import row_access
 from safemap.layers.errors import FeatureNotFound, Forbidden, VersionConflict, VersionRequired
@@ -114,13 +115,7 @@ def is_overdue(props: dict[str, Any], on: dt.date) -> bool:
 def present(store: FeatureStore, feature: Feature, on: dt.date | None = None) -> dict[str, Any]:
     """A finding for people: local times, labels beside codes, ``overdue`` and ``age_days``."""
     on = on or today(store)
-    props = dict(feature["properties"])
-    for key, value in list(props.items()):
-        if isinstance(value, dt.datetime):
-            aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-            props[key] = aware.astimezone(store.tz).isoformat(timespec="seconds")
-        elif isinstance(value, dt.date):
-            props[key] = value.isoformat()
+    props = {k: local(v, store.tz) for k, v in feature["properties"].items()}
     overdue = is_overdue(feature["properties"], on)
     props["overdue"] = overdue
     props["grade_label"] = DANGER_GRADE.label(props.get("grade"))

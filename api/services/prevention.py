@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from safemap.api.services import dangers
+from safemap.api.services.incidents import local
 from safemap.api.services.problems import bad
 from safemap.layers import prevention_enums as pe
 from safemap.layers import row_access
@@ -201,20 +202,11 @@ def statistics(store: FeatureStore, actor: Actor | None, by: str) -> dict[str, A
 def _labelled(features: Iterable[Feature], fields: Sequence[tuple[str, Any]], tz: dt.tzinfo) -> list[dict[str, Any]]:
     out = []
     for f in features:
-        props = {k: _local(v, tz) for k, v in f["properties"].items()}
+        props = {k: local(v, tz) for k, v in f["properties"].items()}
         for name, enum in fields:
             props[f"{name}_label"] = enum.label(props.get(name))
         out.append({"type": "Feature", "id": f["id"], "geometry": f["geometry"], "properties": props})
     return out
-
-
-def _local(value: Any, tz: dt.tzinfo) -> Any:
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(tz).isoformat(timespec="seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def enterprise_page(store: FeatureStore, enterprise_id: int, actor: Actor | None) -> dict[str, Any]:
@@ -251,7 +243,7 @@ def enterprise_page(store: FeatureStore, enterprise_id: int, actor: Actor | None
         "risk_zones": {"type": "FeatureCollection", "features": _labelled(zones, (("risk_level", RISK_LEVEL),), tz)},
         "dangers": {"type": "FeatureCollection", "features": findings},
         "inspections": [
-            {k: _local(v, tz) for k, v in r.items()}
+            {k: local(v, tz) for k, v in r.items()}
             | {
                 "scope_label": pe.INSPECTION_SCOPE.label(r.get("scope")),
                 "status_label": pe.INSPECTION_STATUS.label(r.get("status")),
