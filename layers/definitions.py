@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from safemap.layers import enums
+from safemap.layers.allocation_tables import ALLOCATION_TABLES
 from safemap.layers.catalogue import ChildTable, Field, GeometryType, Layer, Style, common_fields
 from safemap.layers.checks import cas_error, credit_code_error
 from safemap.layers.coverage_tables import COVERAGE_TABLES
 from safemap.layers.incident_tables import INCIDENT_FIELDS, INCIDENT_TABLES
 from safemap.layers.live_layers import LIVE_DATA_LAYERS
 from safemap.layers.network_tables import NETWORK_TABLES
+from safemap.layers.park_tables import PARK_LAYERS
 from safemap.layers.prevention_tables import PREVENTION, PREVENTION_LAYERS, PREVENTION_STANDARDS
 from safemap.layers.standards_tables import STANDARDS_TABLES
 from safemap.layers.target_class_rules import TARGET_CLASS_TABLES
@@ -299,6 +301,34 @@ LAYERS: tuple[Layer, ...] = (
             Field("diesel_m3", "float", "柴油罐总容积", unit="m³", minimum=0, maximum=100_000),
             Field("max_tank_m3", "float", "单罐最大容积", unit="m³", minimum=0, maximum=100_000),
             Field("vapour_recovery", "enum", "油气回收", enum=enums.VAPOUR_RECOVERY),
+            Field(
+                "vessel_type",
+                "enum",
+                "设备类型（多米诺）",
+                enum=enums.VESSEL_TYPE,
+                description=(
+                    "Which escalation thresholds apply to this unit as a domino target (Cozzani et al. 2006). "
+                    "Empty: pressurised for liquefied gases (a BLEVE scenario), atmospheric otherwise."
+                ),
+            ),
+            Field(
+                "dam_height_m",
+                "float",
+                "坝高",
+                unit="m",
+                minimum=0,
+                maximum=400,
+                description="Tailings ponds: height of the dam (the breach analysis uses it with the volume).",
+            ),
+            Field(
+                "tailings_volume_m3",
+                "float",
+                "尾矿库存量",
+                unit="m³",
+                minimum=0,
+                maximum=5e9,
+                description="Tailings ponds: volume of tailings impounded now (m³; the run-out relation uses it).",
+            ),
             *_graded_fields("of the source's unit (its own when it has no unit_id)"),
         ),
         style=Style("fill", "#b71c1c", by="kind", radius=5, fill_opacity=0.5),
@@ -441,6 +471,8 @@ LAYERS = (*LAYERS, *WARNING_TABLES, *WARNING_LAYERS)
 LAYERS = (*LAYERS, *LIVE_DATA_LAYERS)
 # Double prevention (issue 17): risk points and zones, findings, accidents, plan indicators.
 LAYERS = (*LAYERS, *PREVENTION_LAYERS, *PREVENTION_STANDARDS)
+# The industrial park and the mines (issue 18): experts, material allocation plans.
+LAYERS = (*LAYERS, *PARK_LAYERS, *ALLOCATION_TABLES)
 
 _BY_NAME = {layer.name: layer for layer in LAYERS}
 

@@ -57,6 +57,16 @@ UNIT_KIND = enum_of(
 
 PLANT_STATUS = enum_of("plant_status", ("new", "新建/改建/扩建"), ("existing", "在役"))
 
+#: Equipment categories of the escalation thresholds and probit models of Cozzani et al. (2005, 2006):
+#: what a fire or blast must reach to make this unit fail in turn (domino effect).
+VESSEL_TYPE = enum_of(
+    "vessel_type",
+    ("atmospheric", "常压设备（常压储罐、仓库）"),
+    ("pressurised", "压力设备（压力储罐、气瓶）"),
+    ("elongated", "长形设备（塔器、管道）"),
+    ("auxiliary", "小型辅助设备（泵、换热器）"),
+)
+
 VAPOUR_RECOVERY = enum_of(
     "vapour_recovery",
     ("none", "无油气回收"),
@@ -239,6 +249,7 @@ BOUNDARY_LEVEL = enum_of(
     "boundary_level",
     ("county", "县级", "#5d4037"),
     ("reserve_extent", "保护区范围（示意，非法定边界）", "#2e7d32"),
+    ("industrial_park", "工业园区（规划范围）", "#ef6c00"),
 )
 
 INCIDENT_KIND = enum_of(

@@ -25,7 +25,7 @@ from safemap.layers.errors import SchemaError
 from safemap.layers.model import utc_now
 from safemap.layers.tables import META_TABLE, USERS_TABLE, Schema
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 Step = Callable[[Operations, Connection, Schema], None]
 
@@ -217,12 +217,29 @@ def _v5_double_prevention(op: Operations, conn: Connection, schema: Schema) -> N
         op.add_column(USERS_TABLE, Column("enterprise_id", Integer, nullable=True))
 
 
+def _v6_park_and_mines(op: Operations, conn: Connection, schema: Schema) -> None:
+    """Version 6 (issue 18): the industrial park and the mines.
+
+    ``hazard_sources.vessel_type`` (the escalation thresholds a domino analysis applies to the
+    source as a target), ``dam_height_m`` and ``tailings_volume_m3`` (tailings ponds, for the
+    breach analysis); boundary level ``industrial_park`` (the area a park-wide assessment
+    covers). The new layers (experts, material allocation plans) are created automatically.
+    """
+    _add_columns(op, conn, schema, "hazard_sources", ("vessel_type", "dam_height_m", "tailings_volume_m3"))
+    if conn.dialect.name == "postgresql":
+        # SQLite cannot add a constraint to a table; there the store's validation guards the codes on write.
+        replace_enum_check(conn, schema, "hazard_sources", "vessel_type")
+    if "admin_boundaries" in inspect(conn).get_table_names():
+        replace_enum_check(conn, schema, "admin_boundaries", "level")  # 工业园区 outlines
+
+
 #: version -> step from version - 1. Version 1 is the initial schema.
 MIGRATIONS: dict[int, Step] = {
     2: _v2_units_flash_points,
     3: _v3_incident_lifecycle,
     4: _v4_plan_numbers,
     5: _v5_double_prevention,
+    6: _v6_park_and_mines,
 }
 
 

@@ -75,6 +75,14 @@ PANELS: tuple[Panel, ...] = (
         "panels/prevention.css",
     ),
     Panel("dispatch", "应急调度", ("panels/dispatch.js",), "panels/dispatch.css"),
+    Panel("allocation", "物资调配", ("panels/allocation.js",), "panels/allocation.css"),
+    Panel(
+        "park",
+        "园区与矿山",
+        # main.js last: it builds the tabs from the parts before it.
+        tuple(f"panels/park/{part}.js" for part in ("domino", "assess", "tailings", "main")),
+        "panels/park.css",
+    ),
     Panel("coverage", "覆盖与通道", ("panels/coverage.js",), "panels/coverage.css"),
     Panel("wind", "主导风向", ("panels/wind.js",), "panels/wind.css"),
 )

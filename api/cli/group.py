@@ -10,15 +10,19 @@ from __future__ import annotations
 import click
 
 from safemap.api.cli import (
+    allocation,
     coverage,
     data,
+    domino,
     incidents,
     indicators,
     live,
     network,
+    park,
     prevention,
     qgis,
     safety,
+    tailings,
     users,
     warnings,
     wind,
@@ -28,7 +32,24 @@ from safemap.api.cli.progress import TerminalBars
 from safemap.layers.progress import reporting
 
 #: The modules whose ``COMMANDS`` the group offers, in the order ``safemap --help`` lists them.
-MODULES = (data, safety, coverage, network, wind, warnings, incidents, live, prevention, indicators, users, qgis)
+MODULES = (
+    data,
+    safety,
+    coverage,
+    network,
+    wind,
+    warnings,
+    incidents,
+    live,
+    prevention,
+    indicators,
+    domino,
+    park,
+    tailings,
+    allocation,
+    users,
+    qgis,
+)
 #: The application factory ``serve`` hands to uvicorn.
 APP_FACTORY = "safemap.api.http.app:create_app"
 

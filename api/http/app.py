@@ -14,9 +14,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from safemap.api.http import errors, ogc, openapi, uploads
+from safemap.api.http.routers import allocation as routes_allocation
 from safemap.api.http.routers import coverage as routes_coverage
 from safemap.api.http.routers import dispatch as routes_dispatch
 from safemap.api.http.routers import docs as routes_docs
+from safemap.api.http.routers import domino as routes_domino
 from safemap.api.http.routers import events as routes_events
 from safemap.api.http.routers import incidents as routes_incidents
 from safemap.api.http.routers import indicators as routes_indicators
@@ -24,12 +26,14 @@ from safemap.api.http.routers import layers as routes_layers
 from safemap.api.http.routers import live as routes_live
 from safemap.api.http.routers import locate as routes_locate
 from safemap.api.http.routers import map as routes_map
+from safemap.api.http.routers import park as routes_park
 from safemap.api.http.routers import prevention as routes_prevention
 from safemap.api.http.routers import printing as routes_printing
 from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
 from safemap.api.http.routers import session as routes_session
 from safemap.api.http.routers import system as routes_system
+from safemap.api.http.routers import tailings as routes_tailings
 from safemap.api.http.routers import tiles as routes_tiles
 from safemap.api.http.routers import warnings as routes_warnings
 from safemap.api.http.routers import wind as routes_wind
@@ -127,6 +131,11 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_live.router)
     app.include_router(routes_prevention.router)
     app.include_router(routes_indicators.router)
+    # The industrial park and the mines (issue 18).
+    app.include_router(routes_domino.router)
+    app.include_router(routes_park.router)
+    app.include_router(routes_tailings.router)
+    app.include_router(routes_allocation.router)
     app.include_router(routes_locate.router)
     app.include_router(routes_system.router)
     app.include_router(routes_session.router)

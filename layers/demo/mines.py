@@ -91,6 +91,9 @@ def add_mines(plan: Plan, sites: Sites, names: TradeNames) -> None:
         "铜矿尾矿库（四等库，坝高 28 m）",
         "tailings_pond",
         [],
+        dam_height_m=28.0,
+        # 四等库: 全库容 100万–1000万 m³ (GB 39496-2020 表1); synthetic stock now.
+        tailings_volume_m3=3_200_000.0,
     )
     store = affinity.rotate(rect(x - 1400, y + 900, 30, 14), 25, origin="centroid")
     plan.marks["explosives_store"] = store

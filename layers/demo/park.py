@@ -113,8 +113,17 @@ _LIGHT_INDUSTRY = (
 
 
 def add_park_sites(plan: Plan, park: Park, sites: Sites, lanes: Lanes, names: TradeNames) -> None:
-    """Draft the park's enterprises, hazard sources and fire lanes."""
+    """Draft the park's outline, enterprises, hazard sources and fire lanes."""
     p = park.plots
+    # The area the park-wide assessment (园区整体性安全风险评估) covers: the perimeter streets.
+    plan.new(
+        "admin_boundaries",
+        "admin:park",
+        park.box,
+        name=PARK,
+        source="synthetic: 工业园区规划范围为合成示意数据（沿园区周边道路）",
+        level="industrial_park",
+    )
 
     def ent(key: str, plot: tuple[int, int], label: str, industry: str, risk: str, staff: int) -> str:
         c = p[plot].centroid

@@ -1,0 +1,1 @@
+/* 园区与矿山 panel part: assess (to be written). */

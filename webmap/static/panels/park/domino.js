@@ -1,0 +1,1 @@
+/* 园区与矿山 panel part: domino (to be written). */
