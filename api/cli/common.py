@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,9 +162,9 @@ def parse_bbox(text: str | None, param: str = "--bbox") -> tuple[float, float, f
 
 
 def parse_lonlat(text: str, param: str) -> tuple[float, float]:
-    """``lon,lat`` as two floats in range."""
+    """``lon,lat`` as two floats in range (full-width digits and comma as typed with a Chinese IME too)."""
     try:
-        lon, lat = (float(v) for v in text.split(","))
+        lon, lat = (float(v) for v in unicodedata.normalize("NFKC", text).split(","))
     except ValueError:
         raise BadInput(f"应为 经度,纬度（例如 82.98,46.20），收到 {text!r}", param) from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):

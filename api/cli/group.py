@@ -14,6 +14,7 @@ from safemap.api.cli import (
     coverage,
     data,
     domino,
+    experts,
     incidents,
     indicators,
     live,
@@ -47,6 +48,7 @@ MODULES = (
     park,
     tailings,
     allocation,
+    experts,
     users,
     qgis,
 )

@@ -18,6 +18,7 @@ import shapely
 from shapely.geometry import LineString, Point, shape
 from shapely.geometry.base import BaseGeometry
 
+from safemap.api.services import experts
 from safemap.api.services.dispatch_origins import POSITION_FRESH_S, live_note, live_origins
 from safemap.api.services.network import NetworkService
 from safemap.api.services.problems import bad
@@ -88,6 +89,7 @@ class PlanInput:
     loading_s: float = 0.0
     alternatives: int = 3
     options: RouteOptions = field(default_factory=lambda: RouteOptions(vehicle="materials_truck"))
+    incident_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ def plan(
     -------
     dict
         ``incident``, ``hazard`` (its zone), ``needs`` (ranked candidates with routes) and
-        ``materials`` (depots, allocations, shortfall) or ``None``.
+        ``materials`` (depots, allocations, shortfall) or ``None``, and ``experts`` to call
+        by the incident's kind (the stored incident's, else ``incident_kind``) or ``None``.
     """
     incident = incident_point(store, body.incident, body.incident_id)
     zone_used = None
@@ -234,7 +237,17 @@ def plan(
         else {"zone": shapely.geometry.mapping(zone_lonlat), "incident_zone": zone_used},
         "needs": out_needs,
         "materials": _materials(store, svc, router, incident, body) if body.materials else None,
+        "experts": _experts(store, incident, body),
     }
+
+
+def _experts(store: FeatureStore, incident: tuple[float, float], body: PlanInput) -> dict[str, Any] | None:
+    """Experts by the incident's kind: the stored incident's kind wins over one sent with the plan."""
+    kind = body.incident_kind
+    if body.incident_id is not None:
+        rows = store.query("incidents", ids=[body.incident_id], limit=1, count=False, children=False).rows
+        kind = rows[0].get("kind") if rows else kind
+    return None if kind is None else experts.offered(store, kind, incident)
 
 
 def _incident_hazard(store: FeatureStore, body: PlanInput) -> tuple[PlanInput, dict[str, Any] | None]:

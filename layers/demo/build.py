@@ -18,6 +18,7 @@ from shapely.geometry import LineString
 from safemap.layers import progress
 from safemap.layers.demo.admin import add_admin
 from safemap.layers.demo.county import DATA_DIR, County, load_county
+from safemap.layers.demo.experts import add_experts
 from safemap.layers.demo.forces import Forces
 from safemap.layers.demo.identities import TradeNames
 from safemap.layers.demo.lanes import Lanes, resolve_lane_ends
@@ -79,6 +80,7 @@ def draft_demo(seed: int = 2021, data_dir: Path = DATA_DIR) -> Plan:
     _add_roads(plan, county, segments)
     add_live(plan, county, town)  # own generator, after the roads its routes follow
     add_prevention(plan, county)  # own generator, after the roads its accidents lie on
+    add_experts(plan, county)  # own generator
     return plan
 
 

@@ -38,6 +38,8 @@ LAYER_ORDER: tuple[str, ...] = (
     "hidden_danger_events",
     "accidents",
     "indicator_years",
+    # The park and the mines (issue 18).
+    "experts",
 )
 
 

@@ -11,10 +11,11 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from safemap.api.http.models.base import BodyId, Float, Int, RequestModel, Text
-from safemap.layers.enums import TEAM_KIND, VEHICLE_PROFILE
+from safemap.layers.enums import INCIDENT_KIND, TEAM_KIND, VEHICLE_PROFILE
 
 VehicleCode = Literal[tuple(VEHICLE_PROFILE.codes)]  # type: ignore[valid-type]
 TeamKind = Literal[tuple(TEAM_KIND.codes)]  # type: ignore[valid-type]
+IncidentKind = Literal[tuple(INCIDENT_KIND.codes)]  # type: ignore[valid-type]
 LonLatList = list[Float]
 MAX_POINTS = 2000
 MAX_AVOID_VERTICES = 20_000
@@ -151,6 +152,9 @@ class PlanRequest(RouteOptions):
     turnout_s: Float = Field(0.0, ge=0, le=3600, description="出动准备时间（秒），计入预计到达时间")
     loading_s: Float = Field(0.0, ge=0, le=86_400, description="物资装车时间（秒），计入送达时间")
     alternatives: Int = Field(3, ge=0, le=20, description="每项需求另列的备选队伍数")
+    incident_kind: IncidentKind | None = Field(
+        None, description="事件类型（按类型推荐应急专家；给出 incident_id 时以该事件的类型为准）"
+    )
 
     @field_validator("incident")
     @classmethod

@@ -12,15 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from safemap.api.http.auth import require_role
 from safemap.api.http.deps import Extent, get_store, network_service, service_extent
-from safemap.api.http.models.dispatch import ConfirmRequest, PlanRequest, StatusRequest, polygon_from_geojson
+from safemap.api.http.models.dispatch import (
+    ConfirmRequest,
+    IncidentKind,
+    PlanRequest,
+    StatusRequest,
+    polygon_from_geojson,
+)
 from safemap.api.http.params import bad
 from safemap.api.http.routers.route import route_options
 from safemap.api.services import dispatch as dispatch_service
+from safemap.api.services import experts as experts_service
 from safemap.api.services.network import NetworkService
 from safemap.api.services.routing import check_in_area
 from safemap.layers import dispatching
@@ -50,6 +57,7 @@ def plan_input(body: PlanRequest) -> dispatch_service.PlanInput:
         loading_s=body.loading_s,
         alternatives=body.alternatives,
         options=route_options(body),
+        incident_kind=body.incident_kind,
     )
 
 
@@ -136,6 +144,21 @@ async def dispatch_release(
 ) -> dict[str, Any]:
     """Release dispatches; their teams become available again."""
     return await _status(request, store, body, "released")
+
+
+@router.get("/api/dispatch/experts", summary="按事件类型推荐应急专家（可联系的在前，距事发地近的在前）")
+async def dispatch_experts(
+    kind: IncidentKind = Query(..., description="事件类型"),
+    lon: float | None = Query(None, ge=-180, le=180, description="事发地经度（与纬度同时给出时按距离排序）"),
+    lat: float | None = Query(None, ge=-90, le=90, description="事发地纬度"),
+    per_field: int = Query(3, ge=1, le=50, description="每个专业列出人数"),
+    store: FeatureStore = Depends(get_store),
+) -> dict[str, Any]:
+    """Experts by field of expertise, in the order the incident's kind needs them."""
+    if (lon is None) != (lat is None):
+        raise bad("lon" if lon is None else "lat", "经度和纬度须同时给出")
+    at = None if lon is None or lat is None else (lon, lat)
+    return await run_in_threadpool(experts_service.offered, store, kind, at, per_field=per_field)
 
 
 @router.get("/api/dispatch/active", summary="进行中的调度（GeoJSON）")

@@ -5,8 +5,8 @@
  * 休整 grey, the catalogue's team_status colours) and closed roads redrawn, live from the
  * server-sent events at api/events (SafeMap.events). build() returns the panel's handle
  * {drawn, state, setIncident, loadActive}, SafeMap.panel("dispatch"); setIncident(latlng, incidentId,
- * name) with a registered incident's id (the 事件处置 panel) plans against its stored hazard zone
- * and links the confirmed dispatches to it (incident_id).
+ * name, kind) with a registered incident's id (the 事件处置 panel) plans against its stored hazard zone,
+ * links the confirmed dispatches to it (incident_id) and offers experts by its kind (专家).
  * ES2015, no optional chaining (older Chromium cores on government PCs).
  */
 (function (SafeMap) {
@@ -97,7 +97,11 @@
     container.innerHTML =
       '<fieldset><legend>事发地</legend>' +
       '<div class="sm-dp-row"><button type="button" class="sm-dp-pick sm-dp-grow">在地图上点选事发地</button></div>' +
-      '<div class="sm-dp-hint sm-dp-where">尚未选择</div></fieldset>' +
+      '<div class="sm-dp-hint sm-dp-where">尚未选择</div>' +
+      '<div class="sm-dp-row">事件类型 <select class="sm-dp-ikind sm-dp-grow"><option value="">（不推荐专家）</option>' +
+      SafeMap.enumMembers("incident_kind").map(function (m) {
+        return '<option value="' + esc(m[0]) + '">' + esc(m[1]) + "</option>";
+      }).join("") + "</select></div></fieldset>" +
       '<fieldset><legend>队伍需求</legend><div class="sm-dp-needs"></div>' +
       '<button type="button" class="sm-dp-small sm-dp-addneed">＋ 增加队伍需求</button></fieldset>' +
       '<fieldset><legend>物资需求</legend><div class="sm-dp-mats"></div>' +
@@ -147,8 +151,9 @@
     }, function () { /* the list is a convenience only */ });
 
     /* incident: a point, or a registered incident (its id: the plan uses its stored hazard zone, the dispatch is linked to it) */
-    function setIncident(latlng, incidentId, name) {
+    function setIncident(latlng, incidentId, name, kind) {
       st.incident = [latlng.lng, latlng.lat];
+      if (kind) $(".sm-dp-ikind").value = kind;
       st.incidentId = incidentId || null;
       if (st.marker) st.marker.setLatLng(latlng);
       else st.marker = L.marker(latlng, { title: "事发地" }).addTo(map);
@@ -178,12 +183,29 @@
       });
       var out = { incident: st.incident, needs: needs, materials: mats, turnout_s: Number($(".sm-dp-turnout").value) || 0 };
       if (st.incidentId) out.incident_id = st.incidentId;
+      if ($(".sm-dp-ikind").value) out.incident_kind = $(".sm-dp-ikind").value;
       var radius = Number($(".sm-dp-radius").value);
       if (radius > 0) {
         out.hazard = { radius_m: radius };
         if ($(".sm-dp-wind").value !== "") out.hazard.wind_from_deg = Number($(".sm-dp-wind").value);
       }
       return out;
+    }
+
+    /* experts to call, by the incident's kind (专家: they advise by phone first, the distance is to their workplace) */
+    function expertsHtml(offer) {
+      var html = '<div class="sm-dp-need-res sm-dp-experts"><b>建议联系的应急专家（' + esc(offer.kind_label) + "）</b>";
+      offer.groups.forEach(function (g) {
+        html += '<div class="sm-dp-hint">' + esc(g.field_label) + "</div>";
+        if (!g.experts.length) { html += '<div class="sm-dp-why">专家库中暂无此专业</div>'; return; }
+        html += '<table class="sm-dp-table">' + g.experts.map(function (e) {
+          return "<tr><td>" + esc(e.name) + (e.title ? " " + esc(e.title) : "") +
+            '<div class="sm-dp-hint">' + esc(e.employer || "") + (e.specialties ? "；" + esc(e.specialties) : "") + "</div>" +
+            (e.available ? "" : '<div class="sm-dp-why">暂不可联系</div>') + "</td>" +
+            '<td><a href="tel:' + esc(e.phone) + '">' + esc(e.phone) + '</a></td><td class="sm-dp-num">' + km(e.distance_m) + "</td></tr>";
+        }).join("") + "</table>";
+      });
+      return html + "</div>";
     }
 
     /* plan */
@@ -256,6 +278,7 @@
         });
         html += "</table></div>";
       }
+      if (plan.experts) html += expertsHtml(plan.experts);
       html += '<button type="button" class="sm-dp-primary sm-dp-confirm">确认调度（出动所选队伍' + (plan.materials ? "并调拨物资" : "") + "）</button>" +
         '<div class="sm-dp-msg"></div>';
       $(".sm-dp-result").innerHTML = html;

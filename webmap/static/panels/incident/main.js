@@ -275,7 +275,7 @@
       var f = st.detail, c = f.geometry.coordinates;
       SafeMap.openPanel("dispatch");
       var dp = SafeMap.panel("dispatch");
-      if (dp && dp.setIncident) dp.setIncident(L.latLng(c[1], c[0]), f.id, f.properties.name);
+      if (dp && dp.setIncident) dp.setIncident(L.latLng(c[1], c[0]), f.id, f.properties.name, f.properties.kind);
     }
 
     parts.live(ctx);
