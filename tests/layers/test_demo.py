@@ -69,7 +69,9 @@ def test_counts_are_realistic(demo: tuple[FeatureStore, dict[str, int]]) -> None
     assert counts == {k: v for k, v in store.counts().items() if k in counts}
     # Every other table is reference data seeded from data/ or still empty.
     assert all(store.layer(k).seed or not v for k, v in store.counts().items() if k not in counts)
-    assert counts["admin_boundaries"] == 2
+    # The county, the reserve's extent and (issue 18) the industrial park's outline.
+    assert counts["admin_boundaries"] == 3
+    assert counts["experts"] == 18
     assert counts["townships"] == 8
     assert counts["settlements"] == 1 + 8 + 68
     assert counts["roads"] >= 3000
