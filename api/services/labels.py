@@ -34,6 +34,13 @@ from safemap.layers.labels import (
 
 #: Chinese labels of request-body fields, by field name (the names mean the same in every body).
 FIELD_LABELS: dict[str, str] = {
+    # The park and the mines (issue 18).
+    "area": "范围（边界编号）",
+    "max_level": "多米诺层级",
+    "extra_sources": "拟建危险源",
+    "escalation": "是否计入多米诺",
+    "incident_kind": "事件类型",
+    "per_field": "每个专业列出人数",
     "alpha": "TNT当量系数",
     "alternatives": "备选队伍数",
     "area_m2": "液池面积",
