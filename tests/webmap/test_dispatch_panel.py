@@ -34,8 +34,12 @@ def test_plan_confirm_and_live_status(browser: Any, county: FeatureStore) -> Non
         a.js("([x, y]) => SafeMap.panel('dispatch').setIncident(L.latLng(y, x))", [incident.x, incident.y])
         a.page.fill(".sm-dp-radius", "500")
         a.page.select_option(".sm-dp-wind", "270")
+        a.page.select_option(".sm-dp-ikind", "leak")
         a.page.click(".sm-dp-plan")
         a.page.wait_for_selector(".sm-dp-confirm", timeout=20_000)
+        # Experts for a 泄漏中毒: the chemical experts first (layers/park_tables.EXPERT_FIELDS_BY_INCIDENT).
+        experts = a.page.inner_text(".sm-dp-experts")
+        assert "建议联系的应急专家（泄漏中毒）" in experts and experts.index("危险化学品") < experts.index("环境监测")
         rows = a.js("() => document.querySelectorAll('.sm-dp-pickteam:checked').length")
         assert rows == 2
         assert a.js("() => SafeMap.panel('dispatch').drawn.getLayers().length") >= 3  # zone + routes + labels
