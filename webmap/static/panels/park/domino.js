@@ -89,7 +89,7 @@
       errorBox.hidden = !err;
     }
 
-    SafeMap.api("api/layers/admin_boundaries?limit=1000").then(function (fc) {
+    SafeMap.api("api/layers/admin_boundaries?level=industrial_park&limit=1000").then(function (fc) {
       state.parks = (fc.features || []).filter(function (f) { return f.properties.level === "industrial_park"; });
       $(".sm-park-domino-area").innerHTML = state.parks.length ? C.options(state.parks.map(function (f) {
         return [String(f.id !== undefined ? f.id : f.properties.id), f.properties.name];
