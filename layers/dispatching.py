@@ -9,21 +9,28 @@ is short, the whole transaction rolls back and :class:`~layers.errors.VersionCon
 (HTTP 409) says who holds the team since when. The check is the database's, not Python's:
 a second transaction waiting on the row lock re-reads the committed status and updates
 nothing. Every change is audited and bumps the store's generation (live map updates).
+
+Material allocation plans (物资分配方案) end in the same confirmation; their own writes are
+here too: :func:`lock_draft` (a plan is edited only as a draft at the version the client saw),
+:func:`write_rows` / :func:`delete_rows` (a computed plan's demands and flows),
+:func:`set_flow_quantities` (hand edits checked against stock and demand).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
+from safemap.layers.allocation_tables import ALLOCATION_STATUS
 from safemap.layers.catalogue import Layer
-from safemap.layers.errors import Problem, VersionConflict
+from safemap.layers.errors import Problem, Unprocessable, VersionConflict
 from safemap.layers.model import Actor, AuditEntry, Feature, utc_now
 from safemap.layers.store import FeatureStore
 from safemap.layers.transaction import Transaction
@@ -34,7 +41,11 @@ ACTIVE = ("confirmed", "arrived")
 
 @dataclass
 class DispatchItem:
-    """One resource to send: a team (``team_id``) or a depot's materials (``depot_id``)."""
+    """One resource to send: a team (``team_id``) or a depot's materials (``depot_id``).
+
+    ``target`` (lon, lat) is where this item goes when it is not the incident itself: a
+    material allocation plan sends each depot's load to its own demand point.
+    """
 
     route: BaseGeometry
     team_id: int | None = None
@@ -43,6 +54,7 @@ class DispatchItem:
     eta_s: float | None = None
     distance_m: float | None = None
     materials: list[tuple[str, str | None, float]] = field(default_factory=list)
+    target: tuple[float, float] | None = None
 
 
 def plan_number(now: dt.datetime, tz: dt.tzinfo) -> str:
@@ -78,12 +90,13 @@ def confirm(
     cleans = []
     for k, item in enumerate(items):
         resource = "rescue_teams" if item.team_id is not None else "material_depots"
+        goal = incident if item.target is None else item.target
         props = {
             "name": f"{plan_id}-{k + 1}",
             "plan_id": plan_id,
             "incident_id": incident_id,
-            "incident_lon": float(incident[0]),
-            "incident_lat": float(incident[1]),
+            "incident_lon": float(goal[0]),
+            "incident_lat": float(goal[1]),
             "resource_layer": resource,
             "team_id": item.team_id,
             "depot_id": item.depot_id,
@@ -225,6 +238,131 @@ def fingerprint(store: FeatureStore, layers: Sequence[str]) -> tuple[Any, ...]:
             ).one()
             out.append(tuple(row))
     return tuple(out)
+
+
+# ---------------------------------------------------------------------- allocation plans (api/services/allocation.py)
+def lock_draft(tx: Transaction, plan_id: int, version: int) -> Feature:
+    """Lock the plan at ``version`` (409 naming who wrote it when stale) and check it is still a draft."""
+    before = tx.lock_version(tx.layer("allocation_plans"), plan_id, version)
+    status = before["properties"]["status"]
+    if status != "draft":
+        why = f"物资分配方案 {plan_id} 状态为“{ALLOCATION_STATUS.label(status)}”，不能再修改"
+        raise VersionConflict(why, [Problem("version", why)])
+    return before
+
+
+def delete_rows(tx: Transaction, plan_id: int) -> None:
+    """Remove the plan's flows and demands (before it is computed again)."""
+    for name in ("allocation_flows", "allocation_demands"):
+        t = tx.table(name)
+        tx.execute(delete(t).where(t.c.plan_id == plan_id))
+
+
+def write_rows(
+    tx: Transaction,
+    actor: Actor,
+    plan_id: int,
+    demands: Sequence[Mapping[str, Any]],
+    flows: Sequence[Mapping[str, Any]],
+    shortfalls: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Insert demands (``lonlat``) and flows (``row`` = index into demands, ``geometry``); set the summary."""
+    cleans = []
+    for d in demands:
+        props = {k: d[k] for k in ("name", "item", "unit", "quantity", "priority", "settlement_id", "township")}
+        props.update(plan_id=plan_id, served=d["served"], unmet=d["unmet"], source=f"物资分配方案 {plan_id}")
+        feat = {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(d["lonlat"])}, "properties": props}
+        cleans.append(validate_feature(tx.layer("allocation_demands"), feat, partial=False, extent=None))
+    ids = tx.insert(tx.layer("allocation_demands"), cleans, actor, now=now)
+    # served/unmet are computed: validation keeps them out of the insert, so they are set here in one statement.
+    t = tx.table("allocation_demands")
+    if ids:
+        tx.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(served=bindparam("b_served"), unmet=bindparam("b_unmet")),
+            # executemany: Transaction.execute passes a list of parameter sets straight to SQLAlchemy.
+            [{"b_id": i, "b_served": d["served"], "b_unmet": d["unmet"]} for i, d in zip(ids, demands, strict=True)],  # type: ignore[arg-type]
+        )
+    fcleans = []
+    for f in flows:
+        props = {k: f[k] for k in ("depot_id", "item", "unit", "quantity", "eta_s", "distance_m")}
+        props.update(
+            name=f"{f['depot_name']} → {demands[f['row']]['name']}",
+            plan_id=plan_id,
+            demand_id=ids[f["row"]],
+            edited=False,
+            source=f"物资分配方案 {plan_id}",
+        )
+        feat = {"type": "Feature", "geometry": f["geometry"], "properties": props}
+        fcleans.append(validate_feature(tx.layer("allocation_flows"), feat, partial=False, extent=None))
+    tx.insert(tx.layer("allocation_flows"), fcleans, actor, now=now)
+    shorts = [{**s, "demand_id": ids[s["row"]]} for s in shortfalls]
+    tx.set_values("allocation_plans", plan_id, {**summary, "shortfalls": json.dumps(shorts, ensure_ascii=False)})
+
+
+def set_flow_quantities(tx: Transaction, plan_id: int, changes: Sequence[tuple[int, float]], now: dt.datetime) -> None:
+    """Set flow quantities by hand (0 removes the flow), checked against stock and demand; refresh served."""
+    t = tx.table("allocation_flows")
+    rows = {int(r["id"]): dict(r) for r in tx.execute(select(t).where(t.c.plan_id == plan_id)).mappings()}
+    for n, (fid, qty) in enumerate(changes):
+        if fid not in rows:
+            msg = f"调拨明细 {fid} 不属于物资分配方案 {plan_id}"
+            raise Unprocessable(msg, [Problem(f"flows.{n}.id", msg)])
+        rows[fid]["quantity"] = float(qty)
+    _check_stock(tx, rows)
+    _check_demand(tx, rows, plan_id)
+    for fid, qty in changes:
+        if qty <= 1e-9:
+            tx.execute(delete(t).where(t.c.id == fid))
+        else:
+            tx.update("allocation_flows", fid, {"quantity": float(qty), "edited": True}, now=now)
+    refresh_served(tx, plan_id)
+
+
+def _check_stock(tx: Transaction, rows: Mapping[int, Mapping[str, Any]]) -> None:
+    sent: dict[tuple[int, str], float] = {}
+    for r in rows.values():
+        sent[(r["depot_id"], r["item"])] = sent.get((r["depot_id"], r["item"]), 0.0) + r["quantity"]
+    inv = tx.child_table("material_depots", "inventory")
+    for (depot, item), qty in sent.items():
+        have = tx.execute(
+            select(func.coalesce(func.sum(inv.c.quantity), 0.0)).where(inv.c.parent_id == depot, inv.c.item == item)
+        ).scalar_one()
+        if qty > float(have) + 1e-9:
+            found = tx.fetch("material_depots", depot)
+            name = found["properties"]["name"] if found else f"储备库 {depot}"
+            msg = f"{name}的“{item}”库存仅 {float(have):g}，调拨合计 {qty:g} 超出库存"
+            raise Unprocessable(msg, [Problem("flows", msg)])
+
+
+def _check_demand(tx: Transaction, rows: Mapping[int, Mapping[str, Any]], plan_id: int) -> None:
+    got: dict[int, float] = {}
+    for r in rows.values():
+        got[r["demand_id"]] = got.get(r["demand_id"], 0.0) + r["quantity"]
+    d = tx.table("allocation_demands")
+    for did, name, item, want in tx.execute(
+        select(d.c.id, d.c.name, d.c.item, d.c.quantity).where(d.c.plan_id == plan_id)
+    ).all():
+        if got.get(did, 0.0) > want + 1e-9:
+            msg = f"需求点“{name}”的“{item}”需求 {want:g}，调拨合计 {got[did]:g} 超出需求"
+            raise Unprocessable(msg, [Problem("flows", msg)])
+
+
+def refresh_served(tx: Transaction, plan_id: int) -> None:
+    """Recompute each demand's served/unmet and the plan's totals from its flows."""
+    t, d = tx.table("allocation_flows"), tx.table("allocation_demands")
+    got: dict[int, float] = {}
+    for did, qty in tx.execute(select(t.c.demand_id, t.c.quantity).where(t.c.plan_id == plan_id)).all():
+        got[did] = got.get(did, 0.0) + qty
+    shipped = unmet = 0.0
+    for did, qty in tx.execute(select(d.c.id, d.c.quantity).where(d.c.plan_id == plan_id)).all():
+        served = got.get(did, 0.0)
+        tx.set_values("allocation_demands", did, {"served": served, "unmet": max(0.0, qty - served)})
+        shipped, unmet = shipped + served, unmet + max(0.0, qty - served)
+    tx.set_values("allocation_plans", plan_id, {"shipped_total": shipped, "unmet_total": unmet})
 
 
 # ---------------------------------------------------------------------- internals

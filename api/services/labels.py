@@ -41,6 +41,8 @@ FIELD_LABELS: dict[str, str] = {
     "escalation": "是否计入多米诺",
     "incident_kind": "事件类型",
     "per_field": "每个专业列出人数",
+    "demands": "需求点",
+    "flows": "调拨明细",
     "alpha": "TNT当量系数",
     "alternatives": "备选队伍数",
     "area_m2": "液池面积",
