@@ -45,7 +45,8 @@ def test_plan_flows_shortfall_and_confirm(browser: Any, demo_copy: FeatureStore)
         assert v.js("() => SafeMap.panel('allocation').drawn.getLayers().length") >= 2
         v.page.screenshot(path="/tmp/safemap-allocation-plan.png")
         v.page.click(".sm-al-confirm")
-        v.page.wait_for_function("() => document.querySelector('.sm-al-result').innerText.includes('已确认')", timeout=30_000)
+        confirmed = "() => document.querySelector('.sm-al-result').innerText.includes('已确认')"
+        v.page.wait_for_function(confirmed, timeout=30_000)
         assert v.errors == [] and v.blocked == []
     finally:
         v.close()
