@@ -104,6 +104,10 @@ def describe_error(err: Mapping[str, Any], *, allowed: str | None = None) -> str
         return f"长度不能超过 {ctx.get('max_length')} 个字符"
     if kind == "too_long":
         return f"最多 {ctx.get('max_length')} 行"
+    if kind == "too_short":
+        return f"至少 {ctx.get('min_length')} 行"
+    if kind == "string_too_short":
+        return f"长度不能少于 {ctx.get('min_length')} 个字符"
     if kind == "string_pattern_mismatch":
         return f"格式不符（收到 {got!r}）"
     if kind == "value_error":

@@ -35,7 +35,9 @@ from safemap.layers.labels import (
 #: Chinese labels of request-body fields, by field name (the names mean the same in every body).
 FIELD_LABELS: dict[str, str] = {
     # The park and the mines (issue 18).
-    "area": "范围（边界编号）",
+    "area": "评估范围",
+    "area_id": "园区编号",
+    "proposed": "拟入园项目",
     "max_level": "多米诺层级",
     "extra_sources": "拟建危险源",
     "escalation": "是否计入多米诺",
