@@ -65,3 +65,30 @@ def test_tailings_tab_draws_the_path_and_says_the_dem_is_synthetic(browser: Any,
         assert v.errors == [] and v.blocked == []
     finally:
         v.close()
+
+
+def test_assessment_tab_gives_figures_a_verdict_and_the_report(browser: Any, server: Any) -> None:
+    """The demo park without a proposed unit: the F–N verdict and the GB 36894 contours, and the HTML report opens."""
+    v = Visit(browser, server.url, size=(1366, 768))
+    try:
+        v.js("() => SafeMap.openPanel('park')")
+        v.js("() => SafeMap.panel('park').showTab('assess')")
+        v.page.wait_for_function(
+            "() => { const s = document.querySelector('.sm-park-assess-area'); return s && s.value !== ''; }",
+            timeout=20_000,
+        )
+        v.page.click(".sm-park-assess-run")
+        v.page.wait_for_selector(".sm-park-assess-verdict", timeout=90_000)
+        text = v.page.inner_text(".sm-park-assess-result")
+        assert "社会风险" in text and "个人风险" in text
+        assert v.js("() => SafeMap.panel('park').ctx.layer('assess').getLayers().length") >= 1
+        v.page.screenshot(path="/tmp/safemap-park-assess.png")
+        with v.page.context.expect_page(timeout=90_000) as popup:
+            v.page.click(".sm-park-assess-html")
+        report = popup.value
+        report.wait_for_load_state()
+        assert "园区" in report.title() or "园区" in report.inner_text("h1")
+        report.close()
+        assert v.errors == [] and v.blocked == []
+    finally:
+        v.close()
