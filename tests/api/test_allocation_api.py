@@ -68,7 +68,12 @@ def test_plan_edit_confirm_reduces_stock_exactly(client: TestClient, demo_copy: 
     alice = _auth(demo_copy, "dispatcher")
     viewer = _auth(demo_copy, "viewer", "查看员")
     assert client.post("/api/allocation/plans", json=_blizzard_body(), headers=viewer).status_code == 403
-    incident = int(demo_copy.query("incidents", limit=1, count=False).rows[0]["id"])
+    from safemap.api.services import incidents
+
+    # An incident still being handled (the demo's own incidents have ended: their plans cannot be confirmed).
+    incident = incidents.create(
+        demo_copy, ADMIN, incidents.IncidentInput(kind="natural", location=(83.08112, 46.41721), name="暴雪断路")
+    )["id"]
     r = client.post("/api/allocation/plans", json=_blizzard_body(incident_id=incident), headers=alice)
     assert r.status_code == 201, r.text
     plan = r.json()
