@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from safemap.api.reports._jinja import render
+from safemap.api.reports.clock import local_text as _local
 from safemap.gis import allocation as lp
 from safemap.gis import routes
 from safemap.gis.routing import NoRoute
@@ -103,20 +104,6 @@ def _load_t(ctx: Context, result: lp.AllocationResult, depot: int) -> float:
         for f in result.flows:
             ctx.loads_t[f.depot] += f.quantity * kg[int(ctx.problem.row_item[f.row])] / 1000.0
     return float(ctx.loads_t[depot])
-
-
-def _local(value: Any, tz: dt.tzinfo) -> str:
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
 
 
 def sheet_html(plan: dict[str, Any], tz: dt.tzinfo, *, map_unit: str = "", tz_name: str = "") -> str:

@@ -34,3 +34,18 @@ def stamp(when: dt.datetime | None = None, tz: dt.tzinfo | str | None = None, fm
     elif when.tzinfo is not None:
         when = when.astimezone(zone)
     return when.strftime(fmt)
+
+
+def local_text(value: object, tz: dt.tzinfo) -> str:
+    """A stored time (aware, ISO text, or naive = UTC as stored) as ``YYYY-MM-DD HH:MM:SS`` in ``tz``; — if empty."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)

@@ -13,12 +13,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from safemap.api.reports._jinja import render
+from safemap.api.reports.clock import local_text as _local
 from safemap.api.services.dispatch import durations
 from safemap.layers.enums import VEHICLE_PROFILE
 from safemap.layers.errors import FeatureNotFound
@@ -44,20 +44,6 @@ def distance_text(metres: float | None) -> str:
     if metres is None:
         return "—"
     return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
-
-
-def _local(value: Any, tz: dt.tzinfo) -> str:
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
 
 
 def _names(store: FeatureStore, layer: str, ids: set[int]) -> dict[int, dict[str, Any]]:
