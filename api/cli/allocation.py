@@ -31,12 +31,13 @@ def _print(result: dict[str, Any], as_json: bool, tz: Any) -> None:
         return
     p = result["plan"]
     click.echo(f"物资分配方案 {p['id']}（{p['name']}）：{p['status_label']}，版本 {p['version']}")
-    click.echo(
-        f"需求合计 {number_text(p.get('demand_total'))}，已安排 {number_text(p.get('shipped_total'))}，"
-        f"缺口 {number_text(p.get('unmet_total'))}；最晚送达 {duration_text(p.get('latest_eta_s'))}；"
-        f"求解 {number_text(p.get('solve_ms'))} 毫秒"
-    )
     demands = {f["id"]: f["properties"] for f in result["demands"]["features"]}
+    # Quantities of different items (床, 箱, t) do not add up: count demand rows instead.
+    short = sum(1 for d in demands.values() if (d.get("unmet") or 0) > 1e-6)
+    click.echo(
+        f"需求 {len(demands)} 项，全部安排 {len(demands) - short} 项，有缺口 {short} 项；"
+        f"最晚送达 {duration_text(p.get('latest_eta_s'))}；求解 {number_text(p.get('solve_ms'))} 毫秒"
+    )
     click.echo("调拨明细：")
     for f in result["flows"]["features"]:
         fp = f["properties"]

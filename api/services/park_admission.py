@@ -23,7 +23,6 @@ Verdict rules (GB 36894-2018 §4 and 表1, reference ``safety-standards.md`` §2
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
+from safemap.api.services import domino as domino_service
 from safemap.api.services import risk_raster
 from safemap.api.services import safety as safety_service
 from safemap.api.services.problems import invalid_all
@@ -429,20 +429,9 @@ def _domino(store: FeatureStore, zone: Any, p: Proposed, base: dict[str, Any]) -
 # ---------------------------------------------------------------------------- domino
 
 
-def domino_module() -> Any | None:
-    """:mod:`safemap.api.services.domino` when it is installed, else ``None``."""
-    try:
-        return importlib.import_module("safemap.api.services.domino")
-    except ImportError:
-        return None
-
-
 def domino_section(store: FeatureStore, zone: Any, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Pairs, chains and escalation scenarios from the domino service (or why there are none)."""
-    mod = domino_module()
-    if mod is None:
-        return {"available": False, "reason": "多米诺效应分析模块尚未安装", "pairs": [], "chains": [], "scenarios": []}
-    result = mod.analyse(store, area=zone, extra_sources=extra or None)
+    """Pairs, chains and escalation scenarios from the domino service."""
+    result = domino_service.analyse(store, area=zone, extra_sources=extra or None)
     names: dict[int, str] = {}
     for p in result.pairs:
         names[int(p["primary_id"])] = p["primary_name"]

@@ -230,8 +230,11 @@
       });
       if (bounds.length) map.fitBounds(L.latLngBounds(bounds), { padding: [40, 40], maxZoom: 14 });
       var q = plan.plan, draft = q.status === "draft";
+      var rows = plan.demands.features.map(function (f) { return f.properties; });
       var html = '<div class="sm-al-summary"><b>#' + q.id + " " + esc(q.name) + "</b>（" + esc(q.status_label) + "，版本 " + q.version + "）<br>" +
-        "已安排 " + num(q.shipped_total) + " / 需求 " + num(q.demand_total) + "，缺口 " + num(q.unmet_total) +
+        // Quantities of different items (床, 箱, t) do not add up: count demand rows instead.
+        "需求 " + rows.length + " 项，全部安排 " + rows.filter(function (r) { return !(r.unmet > 1e-6); }).length +
+        " 项，有缺口 " + rows.filter(function (r) { return r.unmet > 1e-6; }).length + " 项" +
         "；最晚送达 " + mmss(q.latest_eta_s) + "；求解 " + num(q.solve_ms) + " 毫秒" +
         (q.dispatch_plan_id ? "<br>调度单号 " + esc(q.dispatch_plan_id) : "") + "</div>";
       html += '<table class="sm-al-table"><tr><th>储备库 → 需求点</th><th>物资</th><th>数量</th><th>送达</th><th>路程</th></tr>' +
