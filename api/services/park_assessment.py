@@ -47,6 +47,7 @@ from safemap.api.services.park_admission import (
 )
 from safemap.api.services.problems import invalid
 from safemap.gis.individual_risk import DEFAULT_WEATHER, Scenario, Weather
+from safemap.gis.numbers import finite
 from safemap.layers.enums import HAZARD_KIND, INDUSTRY, RISK_LEVEL
 from safemap.layers.errors import FeatureNotFound
 from safemap.layers.labels import grade_label, number_text
@@ -205,14 +206,6 @@ def parse_proposed(feature: Any, extent: tuple[float, float, float, float] | Non
 # ---------------------------------------------------------------------------- inventory
 
 
-def _num(value: Any) -> float | None:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
-
-
 def inventory(store: FeatureStore, data: safety_service.SafetyData, zone_metric: Any, zone: Any) -> dict[str, Any]:
     """Enterprises, hazard sources and GB 18218 units inside the area, with labels."""
     ent = store.to_geodataframe("enterprises")
@@ -225,7 +218,7 @@ def inventory(store: FeatureStore, data: safety_service.SafetyData, zone_metric:
             "industry_label": INDUSTRY.label(e.industry) if e.industry else "",
             "risk_level": e.risk_level,
             "risk_level_label": RISK_LEVEL.label(e.risk_level) if e.risk_level else "未定级",
-            "employees": None if _num(e.employees) is None else int(e.employees),
+            "employees": None if finite(e.employees) is None else int(e.employees),
         }
         for e in ent.itertuples(index=False)
     ]
@@ -242,9 +235,9 @@ def inventory(store: FeatureStore, data: safety_service.SafetyData, zone_metric:
                 {
                     "id": int(u.id),
                     "name": u.name,
-                    "s_value": _num(u.s_value),
-                    "r_value": _num(u.r_value),
-                    "grade": None if _num(u.grade) is None else int(u.grade),
+                    "s_value": finite(u.s_value),
+                    "r_value": finite(u.r_value),
+                    "grade": None if finite(u.grade) is None else int(u.grade),
                     "grade_label": _grade_word(u.grade),
                 }
             )
@@ -252,7 +245,7 @@ def inventory(store: FeatureStore, data: safety_service.SafetyData, zone_metric:
 
 
 def _grade_word(grade: Any) -> str:
-    return "非重大危险源" if _num(grade) is None else grade_label(int(grade))
+    return "非重大危险源" if finite(grade) is None else grade_label(int(grade))
 
 
 def _source_row(h: Any) -> dict[str, Any]:
@@ -262,10 +255,10 @@ def _source_row(h: Any) -> dict[str, Any]:
         "enterprise": h.enterprise_name,
         "kind": h.kind,
         "kind_label": HAZARD_KIND.label(h.kind) if h.kind else "",
-        "unit_id": None if _num(h.unit_id) is None else int(h.unit_id),
-        "s_value": _num(h.s_value),
-        "r_value": _num(h.r_value),
-        "grade": None if _num(h.grade) is None else int(h.grade),
+        "unit_id": None if finite(h.unit_id) is None else int(h.unit_id),
+        "s_value": finite(h.s_value),
+        "r_value": finite(h.r_value),
+        "grade": None if finite(h.grade) is None else int(h.grade),
         "grade_label": _grade_word(h.grade),
         "substances": "、".join(f"{s.get('name')} {number_text(s.get('quantity_t'))} t" for s in (h.substances or [])),
     }

@@ -23,6 +23,7 @@ from pyproj import CRS, Transformer
 
 from safemap.api.services import safety as safety_service
 from safemap.gis import dam_breach as db
+from safemap.gis.numbers import finite
 from safemap.layers.definitions import get_layer
 from safemap.layers.dem import provenance, read_dem
 from safemap.layers.errors import FeatureNotFound, Problem, Unprocessable
@@ -59,16 +60,6 @@ def _refuse(field: str, message: str) -> Unprocessable:
     return Unprocessable(f"{label}：{message}", [Problem(field, message)])
 
 
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _pond_rows(store: FeatureStore) -> gpd.GeoDataFrame:
     data = safety_service.load(store)
     hz = data.hazards
@@ -91,7 +82,7 @@ def ponds(store: FeatureStore) -> list[dict[str, Any]]:
     centres = gpd.GeoSeries(rows.geometry.representative_point(), crs=rows.crs).to_crs(4326)
     out = []
     for r, c in zip(rows.itertuples(index=False), centres, strict=True):
-        height, volume = _number(r.dam_height_m), _number(r.tailings_volume_m3)
+        height, volume = finite(r.dam_height_m), finite(r.tailings_volume_m3)
         reasons = pond_reasons(height, volume)
         out.append(
             {
@@ -164,8 +155,8 @@ def breach(
         breach point far from the pond (422, naming the field).
     """
     row, metric = _pond(store, pond_id)
-    height = _number(row["dam_height_m"])
-    stored = stored_m3 if stored_m3 is not None else _number(row["tailings_volume_m3"])
+    height = finite(row["dam_height_m"])
+    stored = stored_m3 if stored_m3 is not None else finite(row["tailings_volume_m3"])
     if height is None or height <= 0:
         raise _refuse("dam_height_m", f"尾矿库“{row['name']}”未填写坝高，无法估算溃坝冲出距离")
     if stored is None or stored <= 0:
@@ -332,7 +323,7 @@ def _affected(
             "id": int(r.id),
             "name": r.name,
             "kind_label": enum_label("settlement_kind", r.kind),
-            "population": None if _number(r.population) is None else int(r.population),
+            "population": None if finite(r.population) is None else int(r.population),
             **entry(r.geometry),
         }
         for r in hit.itertuples(index=False)
@@ -344,7 +335,7 @@ def _affected(
             "id": int(r.id),
             "name": r.name,
             "category_label": enum_label("target_category", r.category),
-            "population": None if _number(r.population) is None else int(r.population),
+            "population": None if finite(r.population) is None else int(r.population),
             **entry(r.geometry),
         }
         for r in hit.itertuples(index=False)
