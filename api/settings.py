@@ -70,6 +70,20 @@ class Settings(BaseSettings):
         description="Service area (min lon, min lat, max lon, max lat); writes outside it are refused.",
     )
     timezone: str = Field(default="Asia/Shanghai", description="Zone of times given without offset.")
+    county_code: str = Field(
+        default="654225",
+        description="行政区划代码 of the county whose rows this store holds (裕民县 654225).",
+    )
+    counties: str | None = Field(
+        default=None,
+        description="Counties this deployment shows, comma-separated 行政区划代码 (a prefecture: its counties); "
+        "empty: every county in the store.",
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a Dask scheduler (tcp://host:8786): region-wide analyses run partitioned on it; "
+        "empty: in this process.",
+    )
     title: str = "裕民县安全生产风险与应急资源一张图"
     map_unit: str = Field(default="裕民县应急管理局", description="制图单位 printed on maps and 调度单.")
     chromium_path: Path = Field(
@@ -147,6 +161,12 @@ class Settings(BaseSettings):
         default=True, description="Check for silent sensors and vehicles and apply retention inside the web app."
     )
     live_worker_interval_s: float = Field(default=30.0, gt=0, le=3600, description="Seconds between checks.")
+    heartbeat_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="Seconds between the county's replication heartbeats (数据延迟 at the hub); 0: none.",
+    )
     position_fresh_s: float = Field(
         default=300.0, gt=0, le=86400, description="A rescue vehicle's position younger than this routes dispatch."
     )
@@ -228,6 +248,34 @@ class Settings(BaseSettings):
             raise ValueError(f"未知底图 {'、'.join(unknown)}；可选 {','.join(known)}，以逗号分隔")
         return ",".join(names)
 
+    @field_validator("county_code")
+    @classmethod
+    def _check_county_code(cls, value: str) -> str:
+        from safemap.layers.counties import CountyCodeInvalid, normalise_code
+
+        try:
+            return normalise_code(value)
+        except CountyCodeInvalid as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("counties")
+    @classmethod
+    def _check_counties(cls, value: str | None) -> str | None:
+        from safemap.layers.counties import CountyCodeInvalid, parse_codes
+
+        try:
+            codes = parse_codes(value)
+        except CountyCodeInvalid as exc:
+            raise ValueError(str(exc)) from None
+        return None if codes is None else ",".join(codes)
+
+    @property
+    def county_set(self) -> tuple[str, ...] | None:
+        """The counties this deployment shows (``None``: every county in the store)."""
+        from safemap.layers.counties import parse_codes
+
+        return parse_codes(self.counties)
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -259,7 +307,11 @@ def open_configured_store(settings: Settings) -> FeatureStore:
     from safemap.layers.store import open_store
 
     return open_store(
-        settings.store_target, extent=settings.extent, local_tz=settings.timezone, lock_timeout=settings.lock_timeout
+        settings.store_target,
+        extent=settings.extent,
+        local_tz=settings.timezone,
+        lock_timeout=settings.lock_timeout,
+        county_code=settings.county_code,
     )
 
 

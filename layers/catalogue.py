@@ -234,7 +234,7 @@ class Layer:
 
 
 #: Fields the store sets itself; clients read them but never write them.
-MANAGED_FIELDS = frozenset({"id", "updated_at", "version"})
+MANAGED_FIELDS = frozenset({"id", "updated_at", "version", "county_code"})
 
 
 def common_fields() -> tuple[Field, ...]:
@@ -243,6 +243,14 @@ def common_fields() -> tuple[Field, ...]:
         Field("id", "int", "编号", computed=True, description="Stable identifier set by the store."),
         Field("name", "str", "名称", required=True, max_length=200),
         Field("township", "str", "所属乡镇", max_length=100),
+        Field(
+            "county_code",
+            "str",
+            "行政区划代码",
+            computed=True,
+            max_length=6,
+            description="The county that owns the row (GB/T 2260, e.g. 654225 裕民县); set by the store.",
+        ),
         Field(
             "source",
             "str",

@@ -80,7 +80,7 @@ def _child_list(layer: Layer, schema: Schema, child_name: str, parent: str) -> s
     row = _object(child.fields, "c")
     return (
         f"(SELECT '[' || coalesce(string_agg({row}, ',' ORDER BY c.seq), '') || ']' "
-        f'FROM "{table.name}" c WHERE c.parent_id = {parent}.id)'
+        f'FROM "{table.name}" c WHERE c.parent_id = {parent}.id AND c.county_code = {parent}.county_code)'
     )
 
 

@@ -16,16 +16,17 @@ from collections.abc import Callable, Mapping
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, func, insert, inspect, select, update
+from sqlalchemy import Column, Integer, String, Text, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 
 from safemap.layers import paths
 from safemap.layers.backend import Backend
+from safemap.layers.counties import county_name, normalise_code
 from safemap.layers.errors import SchemaError
 from safemap.layers.model import utc_now
 from safemap.layers.tables import META_TABLE, USERS_TABLE, Schema
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 Step = Callable[[Operations, Connection, Schema], None]
 
@@ -233,6 +234,44 @@ def _v6_park_and_mines(op: Operations, conn: Connection, schema: Schema) -> None
         replace_enum_check(conn, schema, "admin_boundaries", "level")  # 工业园区 outlines
 
 
+def _v7_counties(op: Operations, conn: Connection, schema: Schema) -> None:
+    """Version 7 (issue 19): every row carries its county's 行政区划代码; accounts may be limited to counties.
+
+    ``county_code`` is added to every layer and child table, filled with the store's county
+    (:attr:`Schema.county_code`, the ``SAFEMAP_COUNTY_CODE`` the store is opened with) for the
+    rows already there and by default for new ones; ``users.counties`` holds the counties an
+    account sees. Ids are kept: across counties a row is (``county_code``, ``id``).
+    """
+    code = normalise_code(schema.county_code)
+    names = set(inspect(conn).get_table_names())
+    for table in [*schema.layers.values(), *schema.children.values()]:
+        if table.name not in names:
+            continue
+        if "county_code" in {c["name"] for c in inspect(conn).get_columns(table.name)}:
+            continue
+        op.add_column(table.name, Column("county_code", String(6), nullable=False, server_default=code))
+        if any("county_code" in ix.columns for ix in table.indexes):
+            op.create_index(f"ix_{table.name}_county_code", table.name, ["county_code"])
+    if USERS_TABLE in names and "counties" not in {c["name"] for c in inspect(conn).get_columns(USERS_TABLE)}:
+        op.add_column(USERS_TABLE, Column("counties", Text, nullable=True))
+
+
+def claim_county(conn: Connection, schema: Schema) -> None:
+    """Record the store's county on first opening; refuse to open it as another county's store.
+
+    A county's rows replicate upward under its code: a store opened with the wrong
+    ``SAFEMAP_COUNTY_CODE`` would write new rows as another county's, so it is refused.
+    """
+    row = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == "county_code")).first()
+    if row is None:
+        conn.execute(schema.meta.insert().values(key="county_code", value=schema.county_code))
+    elif row[0] != schema.county_code:
+        raise SchemaError(
+            f"此数据库属于行政区划代码 {row[0]}（{county_name(row[0])}），"
+            f"不能按 {schema.county_code}（{county_name(schema.county_code)}）打开；请检查 SAFEMAP_COUNTY_CODE"
+        )
+
+
 #: version -> step from version - 1. Version 1 is the initial schema.
 MIGRATIONS: dict[int, Step] = {
     2: _v2_units_flash_points,
@@ -240,6 +279,7 @@ MIGRATIONS: dict[int, Step] = {
     4: _v4_plan_numbers,
     5: _v5_double_prevention,
     6: _v6_park_and_mines,
+    7: _v7_counties,
 }
 
 
@@ -283,6 +323,7 @@ def ensure_schema(
             schema.metadata.create_all(conn)
             backend.after_create(conn, schema, tuple(schema.catalogue))
             _set_version(conn, schema, target)
+            claim_county(conn, schema)
             created.extend(t.name for t in schema.metadata.sorted_tables)
             return 0
         found = current_version(conn, schema) or 0
@@ -295,6 +336,7 @@ def ensure_schema(
             _set_version(conn, schema, version)
         created.extend(_create_new_tables(conn, backend, schema, existing))
         _verify(conn, backend, schema)
+        claim_county(conn, schema)
         # GeoPackage: file identity, extension rows, column names and QGIS styles kept current
         # on every open (idempotent), so stores made by older versions read cleanly in QGIS/GDAL.
         backend.after_open(conn, tuple(schema.catalogue))

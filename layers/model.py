@@ -42,6 +42,8 @@ class Actor:
     name: str
     role: str
     enterprise_id: int | None = None
+    #: 行政区划代码 of the counties whose rows the person sees; ``None``: every county of the deployment.
+    counties: tuple[str, ...] | None = None
 
 
 SYSTEM = Actor("system", "admin")

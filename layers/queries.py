@@ -40,6 +40,7 @@ def where_clauses(
     ids: Sequence[int] | None = None,
     time_range: TimeRange | None = None,
     owner: int | None = None,
+    counties: Sequence[str] | None = None,
 ) -> list[Any]:
     """The conditions of a query on ``layer``, all of which a feature must meet.
 
@@ -58,12 +59,16 @@ def where_clauses(
     owner
         An enterprise id: only that enterprise's rows (:mod:`layers.row_access`); a layer
         no enterprise owns then matches nothing.
+    counties
+        行政区划代码 the reader may see (row-level): only those counties' rows; ``None`` for all.
     """
     t = schema.layers[layer.name]
     where: list[Any] = []
     if owner is not None:
         clause = owner_clause(schema, layer, owner)
         where.append(clause if clause is not None else false())
+    if counties is not None:
+        where.append(t.c.county_code.in_(list(counties)))
     if bbox is not None:
         if not layer.is_spatial:
             raise BadQuery(f"bbox: {layer.label}没有几何图形，不能按范围查询")

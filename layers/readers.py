@@ -410,5 +410,6 @@ def add_child(raw: RawTable, child: str, frame: Any, where: str) -> None:
     seq = next((c for c in cols if normalise(c) == "seq"), None)
     if seq is not None:
         frame = frame.sort_values([pid, seq], kind="stable")
-    data = [c for c in cols if c not in (pid, seq) and normalise(c) != "id"]
+    # id and county_code are the store's own bookkeeping (a SafeMap file's child rows carry them).
+    data = [c for c in cols if c not in (pid, seq) and normalise(c) not in ("id", "county_code")]
     raw.children[child] = RawChildTable(data, frame[data].to_dict("records"), frame[pid].tolist())

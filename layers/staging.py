@@ -183,8 +183,8 @@ def _q(name: str) -> str:
 
 
 def _temp_copy(table: Table, md: MetaData) -> Table:
-    """An empty TEMP table with ``table``'s columns and types (no constraints, no triggers)."""
-    cols = [Column(c.name, c.type, primary_key=c.primary_key) for c in table.columns]
+    """An empty TEMP table with ``table``'s columns, types and defaults (no constraints, no triggers)."""
+    cols = [Column(c.name, c.type, primary_key=c.primary_key, server_default=c.server_default) for c in table.columns]
     return Table(f"safemap_stage_{table.name}", md, *cols, prefixes=["TEMPORARY"])
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from safemap.layers import audit, paths
 from safemap.layers.backend import Backend
 from safemap.layers.catalogue import MANAGED_FIELDS, Layer
+from safemap.layers.counties import DEFAULT_COUNTY_CODE, normalise_code
 from safemap.layers.definitions import LAYERS
 from safemap.layers.errors import FeatureNotFound, Problem, ValidationFailed, VersionConflict, VersionRequired
 from safemap.layers.frames import page_frame
@@ -98,6 +99,9 @@ class FeatureStore:
         Time zone of naive times and of messages.
     layers
         The catalogue.
+    county_code
+        行政区划代码 of the county whose rows this store holds: the default of every row's
+        ``county_code``; a store recorded as another county's is refused (:class:`SchemaError`).
 
     Attributes
     ----------
@@ -115,12 +119,14 @@ class FeatureStore:
         extent: Extent | None = None,
         local_tz: str = DEFAULT_TZ,
         layers: tuple[Layer, ...] = LAYERS,
+        county_code: str = DEFAULT_COUNTY_CODE,
     ) -> None:
         self.backend = backend
         self.extent = extent
         self.tz = ZoneInfo(local_tz)
         self.layers = {layer.name: layer for layer in layers}
-        self.schema: Schema = build_schema(backend.types, layers)
+        self.county_code = normalise_code(county_code)
+        self.schema: Schema = build_schema(backend.types, layers, county_code=self.county_code)
         self.created: list[str] = []
         self.previous_version = ensure_schema(backend, self.schema, created=self.created, tz=self.tz)
         self._referrers = {
@@ -183,6 +189,7 @@ class FeatureStore:
         children: bool = True,
         sort: str | None = None,
         owner: int | None = None,
+        counties: Sequence[str] | None = None,
     ) -> Page:
         """Features matching every given condition, ordered by ``sort`` then id.
 
@@ -206,6 +213,8 @@ class FeatureStore:
             a field the layer lacks.
         owner
             An enterprise id: only its rows (an enterprise user's reads, :mod:`layers.row_access`).
+        counties
+            行政区划代码 whose rows the reader may see (:mod:`layers.counties`); ``None`` for all.
         """
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
@@ -219,6 +228,7 @@ class FeatureStore:
             ids=ids,
             time_range=time_range,
             owner=owner,
+            counties=counties,
         )
         order = order_clauses(self.schema, layer, parse_sort(layer, sort))
         stmt = select_features(self.schema, self.backend, layer).where(*where).order_by(*order).offset(offset)
@@ -242,6 +252,7 @@ class FeatureStore:
         offset: int = 0,
         sort: str | None = None,
         owner: int | None = None,
+        counties: Sequence[str] | None = None,
     ) -> FeatureStream:
         """:meth:`query` as GeoJSON text: the features, comma-separated, and the counts.
 
@@ -253,7 +264,15 @@ class FeatureStore:
         layer = self.layer(layer_name)
         t = self.schema.layers[layer.name]
         where = where_clauses(
-            self.schema, self.backend, layer, bbox=bbox, filters=filters, q=q, time_range=time_range, owner=owner
+            self.schema,
+            self.backend,
+            layer,
+            bbox=bbox,
+            filters=filters,
+            q=q,
+            time_range=time_range,
+            owner=owner,
+            counties=counties,
         )
         order = order_clauses(self.schema, layer, parse_sort(layer, sort))
         if self.backend.name == "postgis":
@@ -281,11 +300,17 @@ class FeatureStore:
             tmin, tmax = conn.execute(select(func.min(col), func.max(col))).one()
         return bbox, (None if tmin is None else (tmin, tmax))
 
-    def get(self, layer_name: str, feature_id: int) -> Feature:
-        """One feature as a GeoJSON-like dict; :class:`FeatureNotFound` (404) if absent."""
+    def get(self, layer_name: str, feature_id: int, *, counties: Sequence[str] | None = None) -> Feature:
+        """One feature as a GeoJSON-like dict; :class:`FeatureNotFound` (404) if absent.
+
+        ``counties``: the reader's counties; a row of another county is absent for them (404, not 403:
+        whether it exists is not theirs to know).
+        """
         layer = self.layer(layer_name)
         with self.transaction(readonly=True) as tx:
             feature = tx.fetch(layer, feature_id)
+        if feature is not None and counties is not None and feature["properties"].get("county_code") not in counties:
+            feature = None
         if feature is None:
             raise FeatureNotFound(f"{layer.label}图层中没有编号为 {feature_id} 的要素")
         return feature

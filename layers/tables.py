@@ -32,6 +32,7 @@ from sqlalchemy.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
 
 from safemap.layers.catalogue import Field, Layer
+from safemap.layers.counties import DEFAULT_COUNTY_CODE
 from safemap.layers.definitions import LAYERS
 
 META_TABLE = "safemap_meta"
@@ -66,6 +67,7 @@ class Schema:
     users: Table
     sessions: Table
     photos: Table
+    county_code: str = DEFAULT_COUNTY_CODE
 
 
 def _column_type(f: Field, types: ColumnTypes) -> TypeEngine[Any]:
@@ -81,10 +83,22 @@ def _column_type(f: Field, types: ColumnTypes) -> TypeEngine[Any]:
     return by_type[f.type]
 
 
-def _columns(table: str, fields: tuple[Field, ...], types: ColumnTypes) -> list[SchemaItem]:
+def county_column(county_code: str) -> Column[Any]:
+    """The ``county_code`` column of a replicated table: never empty, the store's county by default.
+
+    The database fills it (``server_default``) so every insert path — the store, bulk imports,
+    the live tables' raw SQL — writes the store's own county without naming it.
+    """
+    return Column("county_code", String(6), nullable=False, server_default=county_code)
+
+
+def _columns(table: str, fields: tuple[Field, ...], types: ColumnTypes, county_code: str) -> list[SchemaItem]:
     out: list[SchemaItem] = []
     for f in fields:
         if f.name in ("id", "version", "updated_at"):
+            continue
+        if f.name == "county_code":
+            out += [county_column(county_code), Index(f"ix_{table}_county_code", "county_code")]
             continue
         args: list[SchemaItem] = []
         if f.references:
@@ -98,8 +112,10 @@ def _columns(table: str, fields: tuple[Field, ...], types: ColumnTypes) -> list[
     return out
 
 
-def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Schema:
-    """Build every table of the store from the catalogue."""
+def build_schema(
+    types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS, *, county_code: str = DEFAULT_COUNTY_CODE
+) -> Schema:
+    """Build every table of the store from the catalogue; ``county_code`` is the default of every row's county."""
     md = MetaData()
     layer_tables: dict[str, Table] = {}
     child_tables: dict[tuple[str, str], Table] = {}
@@ -110,7 +126,7 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
             md,
             Column("id", Integer, primary_key=True, autoincrement=True),
             *geometry,
-            *_columns(layer.name, layer.fields, types),
+            *_columns(layer.name, layer.fields, types, county_code),
             Column("updated_at", types.datetime, nullable=False),
             Column("version", Integer, nullable=False, server_default="1"),
             Index(f"ix_{layer.name}_name", "name"),
@@ -132,7 +148,8 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
                     nullable=False,
                 ),
                 Column("seq", Integer, nullable=False),
-                *_columns(name, child.fields, types),
+                *_columns(name, child.fields, types, county_code),
+                county_column(county_code),
                 Index(f"ix_{name}_parent", "parent_id"),
             )
     meta = Table(META_TABLE, md, Column("key", String(64), primary_key=True), Column("value", Text))
@@ -177,6 +194,8 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
         Column("disabled_at", types.datetime),
         # An enterprise user's own enterprise: every record they see or write is of it (row-level).
         Column("enterprise_id", Integer),
+        # Counties (行政区划代码, comma-separated) whose rows the person sees; empty: every county of the deployment.
+        Column("counties", Text),
     )
     sessions = Table(
         SESSIONS_TABLE,
@@ -202,7 +221,7 @@ def build_schema(types: ColumnTypes, layers: tuple[Layer, ...] = LAYERS) -> Sche
         Column("data", LargeBinary, nullable=False),
         Column("created_at", types.datetime, nullable=False),
     )
-    return Schema(md, layers, layer_tables, child_tables, meta, audit, tokens, users, sessions, photos)
+    return Schema(md, layers, layer_tables, child_tables, meta, audit, tokens, users, sessions, photos, county_code)
 
 
 JSON_DEFAULT = JSON()

@@ -10,6 +10,7 @@ features with the same attributes; coordinates agree to the tile grid (1/4096 of
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import mapbox_vector_tile
@@ -61,21 +62,33 @@ def check_tile(z: int, x: int, y: int) -> None:
             raise BadQuery(f"{name}: 第 {z} 级的瓦片编号应在 0–{2**z - 1} 之间，收到 {value}")
 
 
-def render_tile(store: FeatureStore, layer_name: str, z: int, x: int, y: int, *, owner: int | None = None) -> bytes:
+def render_tile(
+    store: FeatureStore,
+    layer_name: str,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    owner: int | None = None,
+    counties: Sequence[str] | None = None,
+) -> bytes:
     """The MVT tile of ``layer_name`` at ``z/x/y`` (empty bytes when no feature falls in it).
 
-    ``owner``: only that enterprise's rows (an enterprise user's map, :mod:`layers.row_access`).
+    ``owner``: only that enterprise's rows (an enterprise user's map, :mod:`layers.row_access`);
+    ``counties``: only those counties' rows (:mod:`layers.counties`).
     """
     layer = store.layer(layer_name)
     if not layer.is_spatial:
         raise BadQuery(f"layer: {layer.label}没有几何图形，没有瓦片")
     check_tile(z, x, y)
     if store.kind == "postgis" and owner is None:
-        return _postgis_tile(store, layer, z, x, y)
-    return _python_tile(store, layer, z, x, y, owner)
+        return _postgis_tile(store, layer, z, x, y, counties)
+    return _python_tile(store, layer, z, x, y, owner, counties)
 
 
-def _postgis_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> bytes:
+def _postgis_tile(
+    store: FeatureStore, layer: Layer, z: int, x: int, y: int, counties: Sequence[str] | None = None
+) -> bytes:
     cols = ", ".join(f't."{name}"' for name in tile_properties(layer))
     sql = text(
         f"""
@@ -87,16 +100,27 @@ def _postgis_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int) -> 
             SELECT t.id AS fid, t.id, {cols},
                    ST_AsMVTGeom(ST_Transform(t.geom, 3857), bounds.env, {EXTENT}, {BUFFER}, true) AS geom
             FROM "{layer.name}" t, bounds
-            WHERE t.geom && bounds.env4326
+            WHERE t.geom && bounds.env4326 {"AND t.county_code = ANY(:counties)" if counties is not None else ""}
         ) q WHERE q.geom IS NOT NULL
         """
     )
     with store.transaction(readonly=True) as tx:
-        data = tx.execute(sql, {"z": z, "x": x, "y": y, "layer": layer.name}).scalar()
+        params: dict[str, Any] = {"z": z, "x": x, "y": y, "layer": layer.name}
+        if counties is not None:
+            params["counties"] = list(counties)
+        data = tx.execute(sql, params).scalar()
     return bytes(data or b"")
 
 
-def _python_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int, owner: int | None = None) -> bytes:
+def _python_tile(
+    store: FeatureStore,
+    layer: Layer,
+    z: int,
+    x: int,
+    y: int,
+    owner: int | None = None,
+    counties: Sequence[str] | None = None,
+) -> bytes:
     west, south, east, north = tile_bounds(z, x, y)
     margin_x = (east - west) * BUFFER / EXTENT
     margin_y = (north - south) * BUFFER / EXTENT
@@ -107,6 +131,7 @@ def _python_tile(store: FeatureStore, layer: Layer, z: int, x: int, y: int, owne
         count=False,
         children=False,
         owner=owner,
+        counties=counties,
     )
     if not page.rows:
         return b""

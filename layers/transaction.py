@@ -151,20 +151,23 @@ class Transaction:
         self._attach_children(layer, rows, ids)
 
     def _attach_children(self, layer: Layer, rows: list[dict[str, Any]], ids: Any) -> None:
-        by_id = {r["id"]: r for r in rows}
+        # Keyed by county too: a prefecture's copy holds the same ids from several counties.
+        by_key = {(r.get("county_code"), r["id"]): r for r in rows}
         for child in layer.children:
             table = self._schema.children[(layer.name, child.name)]
             for r in rows:
                 r[child.name] = []
             cols = [table.c[f.name] for f in child.fields]
             stmt = (
-                select(table.c.parent_id, *cols)
+                select(table.c.county_code, table.c.parent_id, *cols)
                 .where(table.c.parent_id.in_(ids))
                 .order_by(table.c.parent_id, table.c.seq)
             )
             names = [f.name for f in child.fields]
             for rec in self._conn.execute(stmt):
-                by_id[rec[0]][child.name].append(dict(zip(names, rec[1:], strict=True)))
+                parent = by_key.get((rec[0], rec[1]))
+                if parent is not None:
+                    parent[child.name].append(dict(zip(names, rec[2:], strict=True)))
 
     def fetch(self, layer: Layer | str, feature_id: int) -> Feature | None:
         """One feature as a GeoJSON-like dict (``None`` if absent)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from safemap.layers.counties import county_name, parse_codes
 from safemap.layers.errors import FeatureNotFound, ValidationFailed
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
@@ -46,11 +47,12 @@ class SessionInfo:
     csrf_token: str
     expires_at: dt.datetime
     enterprise_id: int | None = None
+    counties: tuple[str, ...] | None = None
 
     @property
     def actor(self) -> Actor:
         """The actor the session writes as (the audit log names the account)."""
-        return Actor(self.name, self.role, self.enterprise_id)
+        return Actor(self.name, self.role, self.enterprise_id, self.counties)
 
 
 def _hash(secret: str) -> str:
@@ -129,7 +131,16 @@ def list_users(store: FeatureStore) -> list[dict[str, Any]]:
             .group_by(s.c.user_id)
             .subquery()
         )
-        cols = [u.c.id, u.c.name, u.c.display_name, u.c.role, u.c.created_at, u.c.updated_at, u.c.disabled_at]
+        cols = [
+            u.c.id,
+            u.c.name,
+            u.c.display_name,
+            u.c.role,
+            u.c.counties,
+            u.c.created_at,
+            u.c.updated_at,
+            u.c.disabled_at,
+        ]
         stmt = select(*cols, func.coalesce(live.c.n, 0).label("sessions")).outerjoin(live, live.c.user_id == u.c.id)
         return [dict(r) for r in tx.execute(stmt.order_by(u.c.id)).mappings()]
 
@@ -235,6 +246,7 @@ def session_for(store: FeatureStore, secret: str, ttl: dt.timedelta) -> SessionI
                 u.c.display_name,
                 u.c.role,
                 u.c.enterprise_id,
+                u.c.counties,
             )
             .join(u, u.c.id == s.c.user_id)
             .where(s.c.token_hash == _hash(secret), s.c.revoked_at.is_(None), u.c.disabled_at.is_(None))
@@ -248,8 +260,32 @@ def session_for(store: FeatureStore, secret: str, ttl: dt.timedelta) -> SessionI
             s = tx.sessions_table
             tx.execute(update(s).where(s.c.id == row.id, s.c.revoked_at.is_(None)).values(expires_at=expires))
     return SessionInfo(
-        row.id, row.user_id, row.name, row.display_name, row.role, row.csrf_token, expires, row.enterprise_id
+        row.id,
+        row.user_id,
+        row.name,
+        row.display_name,
+        row.role,
+        row.csrf_token,
+        expires,
+        row.enterprise_id,
+        parse_codes(row.counties),
     )
+
+
+def set_counties(store: FeatureStore, name: str, counties: tuple[str, ...] | None, by: Actor) -> None:
+    """Limit an account to the rows of ``counties`` (行政区划代码; ``None``: every county), audited.
+
+    Takes effect on the account's next request: sessions read it on every request.
+    """
+    with store.transaction() as tx:
+        u = tx.users_table
+        row = tx.execute(select(u.c.id).where(u.c.name == name)).first()
+        if row is None:
+            raise FeatureNotFound(f"没有用户名为 {name} 的用户")
+        text = None if not counties else ",".join(counties)
+        tx.execute(update(u).where(u.c.id == row.id).values(counties=text, updated_at=_now()))
+        shown = "全部区县" if not counties else "、".join(f"{county_name(c)}（{c}）" for c in counties)
+        _audit(tx, by, "user_counties", row.id, f"用户 {name} 可见区县：{shown}")
 
 
 def close_session(store: FeatureStore, secret: str, ip: str) -> bool:

@@ -86,4 +86,14 @@ def user_enable(name: str) -> None:
     click.echo(f"已启用用户 {name}")
 
 
+@user.command("counties")
+@click.argument("name")
+@click.argument("codes", required=False, default="")
+def user_counties(name: str, codes: str) -> None:
+    """Limit an account to some counties' rows (行政区划代码, e.g. 654225,654221); no CODES: every county."""
+    with configured_store() as store:
+        parsed = accounts.set_counties(store, name, codes, cli_actor())
+    click.echo(f"用户 {name} 可见区县：{accounts.counties_label(None if parsed is None else ','.join(parsed))}")
+
+
 COMMANDS = (user,)

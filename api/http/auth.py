@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from safemap.api.http.deps import get_store
+from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.sessions import check_csrf, request_session
-from safemap.layers import row_access
+from safemap.layers import counties, row_access
 from safemap.layers.catalogue import Layer
 from safemap.layers.labels import role_label, roles_text
 from safemap.layers.model import Actor
@@ -81,6 +81,17 @@ def require_role(request: Request, *roles: str) -> Actor:
     if actor.role not in roles:
         raise ApiError(403, "forbidden", f"此操作需要以下角色之一：{roles_text(roles)}")
     return actor
+
+
+def county_scope(request: Request) -> tuple[str, ...] | None:
+    """The counties whose rows the request may read: the deployment's and the person's (``None``: all).
+
+    ``SAFEMAP_COUNTIES`` limits a deployment (a prefecture's server shows its counties), an
+    account's own list (``safemap user counties``) limits the person further; tokens of scripts
+    and devices see the deployment's counties.
+    """
+    actor = current_actor(request)
+    return counties.visible(get_settings(request).county_set, actor.counties if actor is not None else None)
 
 
 def read_scope(request: Request, layer: Layer) -> int | None:

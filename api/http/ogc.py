@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from safemap.api.http import ogc_html, ogc_schema, ogc_tiles
-from safemap.api.http.auth import read_scope
+from safemap.api.http.auth import county_scope, read_scope
 from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.ogc_schema import feature_schema, geojson_feature_schema, queryables
@@ -254,6 +254,7 @@ def build_router() -> APIRouter:
             "limit": limit,
             "offset": offset,
             "owner": owner,
+            "counties": county_scope(request),
         }
         if fmt != "html" and out_crs.is_crs84:
             # Lon/lat as stored: the GeoJSON text is written by the store (PostGIS: by the database) and streamed.
@@ -297,7 +298,8 @@ def build_router() -> APIRouter:
         if number is None:  # not an id, or one beyond what the store holds: no such feature (OGC: 404)
             raise ApiError(404, "not_found", f"{layer.label}中没有编号为 {feature_id!r} 的要素")
         try:
-            feature = await run_in_threadpool(store.get, layer.name, number)
+            seen = county_scope(request)
+            feature = await run_in_threadpool(lambda: store.get(layer.name, number, counties=seen))
             if owner is not None and not owns(layer, feature, owner, store):
                 raise FeatureNotFound(f"{layer.label}中没有编号为 {feature_id!r} 的要素")
         except FeatureNotFound as exc:

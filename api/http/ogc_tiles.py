@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from safemap.api.http.auth import read_scope
+from safemap.api.http.auth import county_scope, read_scope
 from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
 from safemap.layers.catalogue import Layer
@@ -232,8 +232,9 @@ def build_router() -> APIRouter:
         layer = _layer(collection_id)
         _tms(tms_id)
         owner = read_scope(request, layer)
+        seen = county_scope(request)
         data = await run_in_threadpool(
-            lambda: render_tile(store, layer.name, tile_matrix, tile_col, tile_row, owner=owner)
+            lambda: render_tile(store, layer.name, tile_matrix, tile_col, tile_row, owner=owner, counties=seen)
         )
         return Response(data, media_type=MVT, headers={"Cache-Control": "max-age=60"})
 

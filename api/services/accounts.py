@@ -27,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from safemap.layers import users
 from safemap.layers.catalogue import ROLE_LABELS, ROLES
+from safemap.layers.counties import CountyCodeInvalid, county_name, parse_codes
 from safemap.layers.errors import Problem, ValidationFailed
 from safemap.layers.model import Actor
 from safemap.layers.store import FeatureStore
@@ -150,6 +151,25 @@ def disable_user(store: FeatureStore, name: str, by: Actor, *, disabled: bool = 
     users.set_disabled(store, name, disabled, by)
 
 
+def set_counties(store: FeatureStore, name: str, codes: str | None, by: Actor) -> tuple[str, ...] | None:
+    """Limit an account to some counties' rows (行政区划代码, comma/、/space separated; empty: all).
+
+    Raises :class:`ValidationFailed` naming 可见区县 for a code that is not six digits.
+    """
+    try:
+        parsed = parse_codes(codes)
+    except CountyCodeInvalid as exc:
+        raise ValidationFailed(f"counties: 可见区县：{exc}") from None
+    users.set_counties(store, name, parsed, by)
+    return parsed
+
+
+def counties_label(codes: str | None) -> str:
+    """可见区县 as people read it: names with codes, or 全部区县."""
+    parsed = parse_codes(codes)
+    return "全部区县" if parsed is None else "、".join(f"{county_name(c)}（{c}）" for c in parsed)
+
+
 def list_users(store: FeatureStore) -> list[dict[str, object]]:
     """Every account with its role label and status (有效 / 已停用), no password hashes."""
     out: list[dict[str, object]] = []
@@ -160,6 +180,7 @@ def list_users(store: FeatureStore) -> list[dict[str, object]]:
                 "role_label": ROLE_LABELS.get(row["role"], row["role"]),
                 "status": "disabled" if row["disabled_at"] is not None else "active",
                 "status_label": "已停用" if row["disabled_at"] is not None else "有效",
+                "counties_label": counties_label(row.get("counties")),
                 "created_label": _local(store, row["created_at"]),
                 "disabled_label": _local(store, row["disabled_at"]),
             }

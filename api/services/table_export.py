@@ -72,10 +72,12 @@ def export_features(
     ids: Sequence[int] | None = None,
     sort: str | None = None,
     owner: int | None = None,
+    counties: Sequence[str] | None = None,
 ) -> int:
     """Write the matching features of ``layer_name`` to ``path`` in ``fmt`` (``xlsx`` or a writers format).
 
-    ``owner``: only that enterprise's rows (an enterprise user's export).
+    ``owner``: only that enterprise's rows (an enterprise user's export); ``counties``: only those
+    counties' rows (the reader's, :mod:`safemap.layers.counties`).
     """
     layer = store.layer(layer_name)
     kind = "xlsx" if fmt == "xlsx" else writers.format_for(path, fmt, layer_is_spatial=layer.is_spatial)
@@ -87,6 +89,7 @@ def export_features(
         ids=ids,
         sort=sort,
         owner=owner,
+        counties=counties,
         limit=None,
         count=False,
         children=kind != "xlsx",

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from safemap.api.http.auth import read_scope, require_editor
+from safemap.api.http.auth import county_scope, read_scope, require_editor
 from safemap.api.http.deps import get_store
 from safemap.api.http.errors import ApiError
 from safemap.api.http.openapi import GeoJSONResponse
@@ -187,6 +187,7 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
             offset=offset,
             sort=sort,
             owner=owner,
+            counties=county_scope(request),
         )
         links = _links(request, offset, limit, stream.number_returned, stream.number_matched)
         head = feature_collection_head(
@@ -205,7 +206,8 @@ def _add_layer_routes(router: APIRouter, layer: Layer) -> None:
     )
     async def read(request: Request, feature_id: FeatureIdPath, store: FeatureStore = Depends(get_store)) -> Response:
         owner = read_scope(request, layer)
-        feature = await run_in_threadpool(store.get, name, feature_id)
+        seen = county_scope(request)
+        feature = await run_in_threadpool(lambda: store.get(name, feature_id, counties=seen))
         if owner is not None and not owns(layer, feature, owner, store):
             raise ApiError(404, "not_found", f"没有编号为 {feature_id} 的{layer.label}")
         version = feature["properties"]["version"]

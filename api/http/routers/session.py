@@ -63,6 +63,12 @@ class NewUserBody(RequestModel):
     enterprise_id: int | None = Field(None, ge=1, le=2_147_483_647, description="企业用户的所属企业编号")
 
 
+class CountiesBody(RequestModel):
+    """The counties an account sees (行政区划代码, comma separated); empty for every county."""
+
+    counties: Text = Field("", max_length=2000, description="如 654225,654221；留空为全部区县")
+
+
 class OwnPasswordBody(RequestModel):
     """The current password and the new one (8 to 256 characters, not the current one)."""
 
@@ -239,3 +245,18 @@ async def enable_user(request: Request, name: UserName, store: FeatureStore = De
     actor = require_role(request, "admin")
     await run_in_threadpool(accounts.disable_user, store, name, actor, disabled=False)
     return Response(status_code=204)
+
+
+@router.put(
+    "/api/users/{name}/counties",
+    summary="设置用户可见区县（系统管理员；行级权限，下一次请求起生效）",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def set_counties(
+    request: Request, name: UserName, body: CountiesBody, store: FeatureStore = Depends(get_store)
+) -> dict[str, Any]:
+    """Limit the account to the rows of some counties; an empty list lifts the limit."""
+    actor = require_role(request, "admin")
+    codes = await run_in_threadpool(accounts.set_counties, store, name, body.counties, actor)
+    text = None if codes is None else ",".join(codes)
+    return {"name": name, "counties": list(codes or ()), "counties_label": accounts.counties_label(text)}

@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, JSONResponse
 
 from safemap.api.http import uploads
-from safemap.api.http.auth import read_scope, require_editor
+from safemap.api.http.auth import county_scope, read_scope, require_editor
 from safemap.api.http.deps import get_settings, get_store
 from safemap.api.http.openapi import GeoJSONResponse, also
 from safemap.api.http.params import bad, parse_bbox
@@ -173,6 +173,7 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
         if format not in FORMATS:
             raise bad("format", f"不支持 {format!r}；可选：{', '.join(FORMATS)}")
         owner = read_scope(request, layer)
+        seen = county_scope(request)
         chosen = _parse_ids(ids)
         raw = {k: v for k, v in request.query_params.items() if k not in ("format", "bbox", "ids", "q", "sort")}
         filters = parse_filters(store.layer(name), raw) if raw else None
@@ -181,7 +182,7 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
         stamp = dt.datetime.now(store.tz).strftime("%Y%m%d")  # the store's zone, not the server's
         path = folder / f"{name}_{stamp}{suffix}"
         try:
-            if chosen is not None or q or sort or format == "xlsx" or owner is not None:
+            if chosen is not None or q or sort or format == "xlsx" or owner is not None or seen is not None:
                 await run_in_threadpool(
                     lambda: export_features(
                         store,
@@ -194,6 +195,7 @@ def add_routes(router: APIRouter, layer: Layer, tag: str) -> None:
                         ids=chosen,
                         sort=sort,
                         owner=owner,
+                        counties=seen,
                     )
                 )
             else:
