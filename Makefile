@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test fuzz bench lint install vendor system-deps demo clean
+.PHONY: run test test-cluster fuzz bench lint install vendor system-deps demo clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,13 +21,16 @@ install: $(STAMP) vendor
 vendor: $(STAMP)
 	$(BIN)/python -m safemap.webmap.vendor
 
-## Install the OS packages the tests need when they are missing: PostGIS, Chromium, npm, Mosquitto (MQTT broker).
+## Install the OS packages the tests need when they are missing: PostGIS, pg_auto_failover, Chromium, npm, Mosquitto (MQTT broker).
 system-deps:
 	@missing=""; \
 	pgbin=$$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1); \
 	ver=$$(basename "$$(dirname "$$pgbin")"); \
 	if [ -z "$$pgbin" ]; then missing="$$missing postgresql postgresql-15-postgis-3"; \
 	elif [ ! -f /usr/share/postgresql/$$ver/extension/postgis.control ]; then missing="$$missing postgresql-$$ver-postgis-3"; fi; \
+	if [ -z "$$pgbin" ]; then missing="$$missing pg-auto-failover-cli postgresql-15-auto-failover"; \
+	elif ! command -v pg_autoctl >/dev/null 2>&1 || [ ! -f /usr/share/postgresql/$$ver/extension/pgautofailover.control ]; then \
+	  missing="$$missing pg-auto-failover-cli postgresql-$$ver-auto-failover"; fi; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
@@ -48,6 +51,10 @@ run: install
 test: system-deps install
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
+
+## The full failover drill (pg_auto_failover: failover, rejoin, failover back); `make test` runs the short one.
+test-cluster: system-deps install
+	SAFEMAP_CLUSTER_FULL=1 $(BIN)/python -m pytest -m cluster tests/cluster
 
 ## A longer fuzz of the API from its own OpenAPI (the suite runs 3 examples per operation, mode and credential).
 SAFEMAP_FUZZ_EXAMPLES ?= 25

@@ -123,3 +123,19 @@ class StoreBusy(LayerError):
     def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
         super().__init__(message or f"数据库正忙（其他写入尚未完成），本次修改未保存，请 {retry_after} 秒后重试")
         self.retry_after = retry_after
+
+
+class StoreUnavailable(LayerError):
+    """The database cannot be reached, or stopped accepting writes (a primary failing over to its standby).
+
+    Nothing of the operation was kept: a write counts only once its COMMIT returned. The client
+    retries after ``retry_after`` seconds (sent as ``Retry-After`` with status 503); by then the
+    store reconnects to whichever server accepts writes (the new primary).
+    """
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 2) -> None:
+        super().__init__(message or f"数据库暂时不可用（可能正在切换主备），本次操作未完成，请 {retry_after} 秒后重试")
+        self.retry_after = retry_after

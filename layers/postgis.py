@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import psycopg
 import shapely
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape
@@ -19,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import LargeBinary
 
 from safemap.layers.catalogue import Layer
-from safemap.layers.errors import StoreBusy
+from safemap.layers.errors import Forbidden, StoreBusy, StoreUnavailable
 from safemap.layers.tables import ColumnTypes, Schema
 
 SRID = 4326
@@ -28,6 +29,35 @@ DEFAULT_LOCK_TIMEOUT = 5.0
 
 #: SQLSTATEs of a lock wait given up: lock_not_available (lock_timeout), deadlock_detected.
 _BUSY_STATES = ("55P03", "40P01")
+
+#: SQLSTATEs of a server going away or refusing writes: admin_shutdown, crash_shutdown,
+#: cannot_connect_now (starting up, or a standby being promoted), read_only_sql_transaction (a
+#: demoted primary still answering). Class 08 (connection exceptions) counts too.
+_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03", "25006")
+
+#: SQLSTATE insufficient_privilege: raised by a hub's read-only trigger (and by a role without the right).
+_REFUSED_STATE = "42501"
+
+UNAVAILABLE_RETRY_S = 2
+"""Seconds a client waits before retrying when the server is gone (a failover takes a few seconds)."""
+
+
+def _is_unavailable(exc: DBAPIError, *, writing: bool) -> bool:
+    """Whether ``exc`` means the server went away or refuses writes, not that the statement was wrong.
+
+    ``read_only_sql_transaction`` counts only in a write transaction: in a read-only one it is
+    a statement that should not have written.
+    """
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is None:
+        # psycopg raises OperationalError without a SQLSTATE when it cannot connect at all (refused,
+        # timed out, no host accepting writes) or the connection broke mid-statement.
+        return isinstance(exc.orig, psycopg.OperationalError)
+    if sqlstate == "25006":
+        return writing
+    return str(sqlstate).startswith("08") or sqlstate in _UNAVAILABLE_STATES
 
 
 class PostGISBackend:
@@ -60,20 +90,48 @@ class PostGISBackend:
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{max(1, round(self.lock_timeout * 1000))}ms'")
                 yield conn
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _BUSY_STATES:
-                raise
-            raise StoreBusy(retry_after=max(1, round(self.lock_timeout))) from exc
+            if getattr(exc.orig, "sqlstate", None) in _BUSY_STATES:
+                raise StoreBusy(retry_after=max(1, round(self.lock_timeout))) from exc
+            if getattr(exc.orig, "sqlstate", None) == _REFUSED_STATE:
+                # A prefecture's or region's copy refuses local edits (layers.replication): say so, 403.
+                diag = getattr(exc.orig, "diag", None)
+                raise Forbidden(getattr(diag, "message_primary", None) or "此数据库不允许修改") from exc
+            self._raise_if_unavailable(exc, writing=True)
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction with a consistent snapshot."""
-        with (
-            self.engine.connect().execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            ) as conn,
-            conn.begin(),
-        ):
-            yield conn
+        """A read-only transaction with a consistent snapshot.
+
+        A server gone away raises :class:`~layers.errors.StoreUnavailable`, as in :meth:`write`.
+        """
+        try:
+            with (
+                self.engine.connect().execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                ) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        except DBAPIError as exc:
+            self._raise_if_unavailable(exc, writing=False)
+            raise
+
+    def _raise_if_unavailable(self, exc: DBAPIError, *, writing: bool) -> None:
+        """Raise :class:`StoreUnavailable` (after emptying the pool) if ``exc`` means the server is gone.
+
+        A connection refused or lost, a server shutting down or starting up, or one that no
+        longer accepts writes (a demoted primary) all look alike to a client: the pooled
+        connections lead to a server that is not the primary any more. Emptying the pool makes
+        the next request connect afresh through the URL's hosts; with
+        ``target_session_attrs=read-write`` libpq picks the one that accepts writes — the
+        promoted standby after a failover. The failed transaction was not committed (a write
+        counts only once COMMIT returned), so the client retries it.
+        """
+        if not _is_unavailable(exc, writing=writing):
+            return
+        self.engine.dispose()
+        raise StoreUnavailable(retry_after=UNAVAILABLE_RETRY_S) from exc
 
     def geom_value(self, geom: BaseGeometry) -> Any:
         """Bind value for the geometry column (EWKB with SRID 4326)."""

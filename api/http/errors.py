@@ -21,6 +21,7 @@ from safemap.layers.errors import (
     Problem,
     SchemaError,
     StoreBusy,
+    StoreUnavailable,
     UnknownLayer,
     Unprocessable,
     Unroutable,
@@ -90,6 +91,7 @@ LAYER_STATUS: dict[type[LayerError], int] = {
     VersionRequired: 428,
     SchemaError: 500,
     StoreBusy: 503,
+    StoreUnavailable: 503,
 }
 
 
@@ -110,8 +112,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LayerError)
     async def _layer_error(_: Request, exc: LayerError) -> Response:
-        # A busy store (another write held the lock too long) says when to try again.
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreBusy) else None
+        # A busy store (another write held the lock too long) or one failing over says when to try again.
+        headers = None
+        if isinstance(exc, StoreBusy | StoreUnavailable):
+            headers = {"Retry-After": str(exc.retry_after)}
         return error_response(status_of(exc), exc.code, exc.message, exc.problems, headers)
 
     @app.exception_handler(ApiError)

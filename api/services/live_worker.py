@@ -19,6 +19,7 @@ from safemap.api.services import danger_overdue
 from safemap.api.services.ingest import ingest_for
 from safemap.api.services.live_monitor import monitor_for
 from safemap.api.services.mqtt_ingest import MqttIngest
+from safemap.layers.errors import StoreUnavailable
 from safemap.layers.store import FeatureStore
 from safemap.layers.timeseries import TimeSeries
 
@@ -65,6 +66,8 @@ class LiveWorker:
         while not self._stop.wait(interval):
             try:
                 self.run_once()
+            except StoreUnavailable:  # failing over: one line, not a traceback per pass
+                log.warning("实时数据巡检暂停：数据库暂不可用（可能正在主备切换），稍后重试")
             except Exception:  # housekeeping must survive a busy or restarting database
                 log.exception("实时数据巡检失败，稍后重试")
 

@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from safemap.api.services.warning_channels import SENDERS, ChannelConfig, Message, Outcome
+from safemap.layers.errors import StoreUnavailable
 from safemap.layers.model import Actor, utc_now
 from safemap.layers.store import FeatureStore
 
@@ -259,6 +260,8 @@ class DeliveryWorker:
             while not self._stop.is_set():
                 try:
                     self.run_until_idle()
+                except StoreUnavailable:  # failing over: one line, not a traceback per pass
+                    _log.warning("预警发送暂停：数据库暂不可用（可能正在主备切换），稍后重试")
                 except Exception:  # a busy or unreachable store: log and try again next time
                     _log.exception("warning delivery pass failed")
                 self._wake.wait(interval_s)

@@ -1,0 +1,1 @@
+"""Tests that start several PostgreSQL servers (replication, failover): ``pytest -m cluster``."""
