@@ -160,7 +160,7 @@ def sites(store: FeatureStore, layers: Sequence[str] = SITE_LAYERS) -> gpd.GeoDa
         )
         f["population"] = pd.to_numeric(g["population"], errors="coerce").to_numpy() if "population" in g else 0.0
         f["grade"] = pd.to_numeric(g["grade"], errors="coerce").to_numpy() if "grade" in g else np.nan
-        for c in ("category", "industry", "height_m", "kind"):
+        for c in ("category", "industry", "height_m", "kind", "county_code"):
             f[c] = g[c].to_numpy() if c in g else None
         frames.append(gpd.GeoDataFrame(f, geometry=g.geometry.to_numpy(), crs="EPSG:4326"))
     if not frames:

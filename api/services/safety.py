@@ -315,6 +315,31 @@ class RiskResult:
     scenarios: list[Scenario]
 
 
+def risk_grid_for(
+    data: SafetyData,
+    scenarios: Sequence[Scenario],
+    bbox: tuple[float, float, float, float] | None,
+    cell_m: float,
+    max_cells: int = 4_000_000,
+) -> Grid:
+    """The grid of :func:`risk`: ``bbox`` (lon/lat) or the reach of every scenario, cells of ``cell_m`` m.
+
+    Shared with the region-wide raster (:mod:`safemap.api.services.region_analysis`), which
+    computes the same grid in strips.
+    """
+    if bbox is not None:
+        corners = gpd.GeoSeries(
+            shapely.points([bbox[0], bbox[2], bbox[0], bbox[2]], [bbox[1], bbox[1], bbox[3], bbox[3]]), crs=4326
+        )
+        pts = shapely.get_coordinates(corners.to_crs(data.crs).to_numpy())
+        return Grid.around(pts, 0.0, cell_m, max_cells)
+    if scenarios:
+        pts = np.array([[s.x, s.y] for s in scenarios])
+        reach = max(s.reach_m for s in scenarios)
+        return Grid.around(pts, reach + cell_m, cell_m, max_cells)
+    raise LookupError("没有可计算个人风险的事故场景（无含易燃、有毒物质的危险源）；请给出 bbox")
+
+
 def risk(
     store: FeatureStore,
     *,
@@ -330,18 +355,7 @@ def risk(
     if key in data.cache:
         return data.cache[key]
     scenarios = stored_scenarios(data, weather, wind_rose)
-    if bbox is not None:
-        corners = gpd.GeoSeries(
-            shapely.points([bbox[0], bbox[2], bbox[0], bbox[2]], [bbox[1], bbox[1], bbox[3], bbox[3]]), crs=4326
-        )
-        pts = shapely.get_coordinates(corners.to_crs(data.crs).to_numpy())
-        grid = Grid.around(pts, 0.0, cell_m, max_cells)
-    elif scenarios:
-        pts = np.array([[s.x, s.y] for s in scenarios])
-        reach = max(s.reach_m for s in scenarios)
-        grid = Grid.around(pts, reach + cell_m, cell_m, max_cells)
-    else:
-        raise LookupError("没有可计算个人风险的事故场景（无含易燃、有毒物质的危险源）；请给出 bbox")
+    grid = risk_grid_for(data, scenarios, bbox, cell_m, max_cells)
     result = RiskResult(grid, ir_mod.risk_grid(scenarios, grid), data.crs, scenarios)
     # A grid may be tens of MB: keep only the last few.
     grids = [k for k in data.cache if k[0] == "risk"]

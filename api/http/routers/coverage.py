@@ -179,6 +179,7 @@ async def get_report(
     table: Literal["summary", "by_grade", "by_township", "uncovered", "depots"] = Query("uncovered"),
     headers: Literal["zh", "code"] = Query("zh", description="CSV 表头与文件名：zh 中文（默认），code 字段代码"),
     store: FeatureStore = Depends(coverage_store),
+    settings: Settings = Depends(get_settings),
 ) -> Any:
     """Shares covered within the standard time, uncovered sites, townships, depot reach (JSON or CSV)."""
     for name, value in (("vehicle", vehicle), ("depot_vehicle", depot_vehicle)):
@@ -195,6 +196,7 @@ async def get_report(
         depot_vehicle=depot_vehicle,
         depot_min=depot_min,
         only_available=only_available,
+        scheduler=settings.dask_scheduler,
     )
     if format == "csv":
         text = coverage_report.report_csv(report, table, headers)

@@ -24,6 +24,7 @@ from safemap.api.http.params import json_body, parse_bbox
 from safemap.api.http.responses import json_response
 from safemap.api.reports import safety as safety_report
 from safemap.api.services import consequence as safety_consequence
+from safemap.api.services import region_analysis
 from safemap.api.services import risk_raster as safety_raster
 from safemap.api.services import safety as safety_service
 from safemap.api.services.labels import content_disposition, export_filename, number_text
@@ -117,7 +118,9 @@ RISK_PARAMS = {
     responses=also("text/csv; charset=utf-8"),
 )
 async def violations(
-    format: Literal["geojson", "csv"] = Query("geojson"), store: FeatureStore = Depends(get_store)
+    format: Literal["geojson", "csv"] = Query("geojson"),
+    store: FeatureStore = Depends(get_store),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
     """Every separation-rule pair 不符合 or 无法核查, as lines between the pair (GeoJSON) or a CSV table.
 
@@ -125,7 +128,9 @@ async def violations(
     source-level findings that cannot be checked (an ungradable fuel station, a rule whose
     targets have no map layer …), each with its reason.
     """
-    frame = await run_in_threadpool(safety_service.violations, store)
+    # With SAFEMAP_DASK_SCHEDULER set, the same audit runs partitioned on the Dask cluster.
+    scheduler = settings.dask_scheduler
+    frame = await run_in_threadpool(region_analysis.violations, store, scheduler)
     features = safety_service.geojson_features(frame)
     if format == "csv":
         return Response(
@@ -133,8 +138,8 @@ async def violations(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": _dated_file("安全间距违规清单", "violations", store)},
         )
-    summary = await run_in_threadpool(safety_service.audit_summary, store)
-    issues = await run_in_threadpool(safety_service.separation_issues, store)
+    summary = await run_in_threadpool(region_analysis.audit_summary, store, scheduler)
+    issues = await run_in_threadpool(region_analysis.separation_issues, store, scheduler)
     body = {
         "type": "FeatureCollection",
         "numberMatched": len(features),
@@ -193,11 +198,14 @@ async def consequence(
     return json_response(await run_in_threadpool(safety_consequence.run, store, req, settings.extent))
 
 
-async def _risk(store: FeatureStore, bbox: str | None, cell_m: float, stability: str, wind: float) -> Any:
+async def _risk(
+    store: FeatureStore, bbox: str | None, cell_m: float, stability: str, wind: float, scheduler: str | None = None
+) -> Any:
     box = parse_bbox(bbox)
     try:
+        # With SAFEMAP_DASK_SCHEDULER set, the grid is computed in strips on the Dask cluster.
         return await run_in_threadpool(
-            safety_service.risk, store, bbox=box, cell_m=cell_m, weather=_weather(stability, wind)
+            lambda: region_analysis.risk(store, scheduler, bbox=box, cell_m=cell_m, weather=_weather(stability, wind))
         )
     except ValueError as exc:
         raise invalid("cell_m", f"{exc}（请缩小 bbox 或增大 cell_m）") from None
@@ -220,9 +228,10 @@ async def risk_raster(
         "tiff", description="tiff；png（叠加图，JSON）；contours（GeoJSON）"
     ),
     store: FeatureStore = Depends(get_store),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
     """Individual risk on a grid: GeoTIFF, a PNG overlay (JSON) or contours (GeoJSON)."""
-    result = await _risk(store, bbox, cell_m, stability, wind_m_s)
+    result = await _risk(store, bbox, cell_m, stability, wind_m_s, settings.dask_scheduler)
     if format == "png":
         return json_response(await run_in_threadpool(safety_raster.overlay, result))
     if format == "contours":
@@ -242,9 +251,10 @@ async def risk_contours(
     stability: str = RISK_PARAMS["stability"],
     wind_m_s: float = RISK_PARAMS["wind_m_s"],
     store: FeatureStore = Depends(get_store),
+    settings: Settings = Depends(get_settings),
 ) -> Response:
     """Individual-risk contours at the GB 36894 limits (GeoJSON)."""
-    result = await _risk(store, bbox, cell_m, stability, wind_m_s)
+    result = await _risk(store, bbox, cell_m, stability, wind_m_s, settings.dask_scheduler)
     return json_response(await run_in_threadpool(safety_raster.contours_geojson, result), media=GEOJSON)
 
 
