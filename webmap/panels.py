@@ -85,4 +85,5 @@ PANELS: tuple[Panel, ...] = (
     ),
     Panel("coverage", "覆盖与通道", ("panels/coverage.js",), "panels/coverage.css"),
     Panel("wind", "主导风向", ("panels/wind.js",), "panels/wind.css"),
+    Panel("reporting", "数据上报", ("panels/reporting.js",), "panels/reporting.css"),
 )

@@ -29,6 +29,8 @@ from safemap.api.http.routers import map as routes_map
 from safemap.api.http.routers import park as routes_park
 from safemap.api.http.routers import prevention as routes_prevention
 from safemap.api.http.routers import printing as routes_printing
+from safemap.api.http.routers import region as routes_region
+from safemap.api.http.routers import replication as routes_replication
 from safemap.api.http.routers import route as routes_route
 from safemap.api.http.routers import safety as routes_safety
 from safemap.api.http.routers import session as routes_session
@@ -37,6 +39,8 @@ from safemap.api.http.routers import tailings as routes_tailings
 from safemap.api.http.routers import tiles as routes_tiles
 from safemap.api.http.routers import warnings as routes_warnings
 from safemap.api.http.routers import wind as routes_wind
+from safemap.api.services import replication as replication_service
+from safemap.api.services.replication import HeartbeatWorker
 from safemap.api.settings import Settings, delivery_worker, live_worker, load_settings, open_configured_store
 from safemap.layers.store import FeatureStore
 
@@ -67,6 +71,16 @@ def _ogc_routes() -> APIRouter:
     return ogc.build_router()
 
 
+def _publishes(store: FeatureStore, settings: Settings) -> bool:
+    """Whether this server's store is a county publishing upward (and heartbeats are wanted)."""
+    if settings.heartbeat_s <= 0 or store.kind != "postgis":
+        return False
+    try:
+        return replication_service.status(store)["role"] == "county"
+    except Exception:  # a status that cannot be read must not stop the server; the CLI reports it
+        return False
+
+
 def create_app(settings: Settings | None = None, store: FeatureStore | None = None) -> FastAPI:
     """Build the application; ``store`` overrides the one the settings select (tests)."""
     settings = settings or load_settings()
@@ -87,9 +101,17 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         if live is not None:
             live.start(settings.live_worker_interval_s)
         app.state.live_worker = live
+        # A county that publishes upward beats every few seconds, so its hub sees 数据延迟 when nobody edits.
+        beats = (
+            HeartbeatWorker(app.state.store, settings.heartbeat_s) if _publishes(app.state.store, settings) else None
+        )
+        if beats is not None:
+            beats.start()
         try:
             yield
         finally:
+            if beats is not None:
+                beats.stop()
             if live is not None:
                 live.stop()
             if worker is not None:
@@ -136,6 +158,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.include_router(routes_park.router)
     app.include_router(routes_tailings.router)
     app.include_router(routes_allocation.router)
+    app.include_router(routes_region.router)
+    app.include_router(routes_replication.router)
     app.include_router(routes_locate.router)
     app.include_router(routes_system.router)
     app.include_router(routes_session.router)

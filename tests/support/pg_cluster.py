@@ -78,8 +78,11 @@ def _run(cluster: Cluster, cmd: list[str], *, check: bool = True) -> subprocess.
     return subprocess.run(cmd, check=check, capture_output=True, text=True, cwd="/")
 
 
-def start(port: int | None = None) -> Cluster:
-    """Create and start a cluster on 127.0.0.1; raise with a hint if PostGIS is missing."""
+def start(port: int | None = None, *, settings: str = "") -> Cluster:
+    """Create and start a cluster on 127.0.0.1; raise with a hint if PostGIS is missing.
+
+    ``settings``: more server options (``-c wal_level=logical`` for a publisher).
+    """
     bindir = _bindir()
     version = bindir.parent.name
     control = Path(f"/usr/share/postgresql/{version}/extension/postgis.control")
@@ -111,7 +114,7 @@ def start(port: int | None = None) -> Cluster:
         )
         options = (
             f"-p {cluster.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 {settings}"
         )
         _run(
             cluster,
