@@ -67,7 +67,7 @@ def audit_cmd(scheduler: str | None, counties: str | None, as_json: bool) -> Non
     ]
     for r in result.counties:
         lines.append(
-            f"  {r['partition']}：防护目标 {r['targets']} 个，危险源 {r['hazard_sources']} 个"
+            f"  {r['county_name']}：防护目标 {r['targets']} 个，危险源 {r['hazard_sources']} 个"
             f"（邻县 {r['halo_sources']} 个），不符合 {r['fail']}，无法核查 {r['cannot_check']}"
         )
     lines.append(_run_line(body["run"]))
@@ -114,7 +114,7 @@ def risk_cmd(scheduler: str | None, as_json: bool, cell: float, bbox: str | None
     ]
     for r in result.counties:
         lines.append(
-            f"  {r['county_code'] or '（未注明）'}：防护目标 {r['protected_targets']} 个，"
+            f"  {r['county_name']}：防护目标 {r['protected_targets']} 个，"
             f"最大 {rate_text(r['max_ir_per_year'], digits=2)}"
         )
     lines.append(_run_line(body["run"]))
@@ -145,7 +145,8 @@ def coverage_cmd(scheduler: str | None, counties: str | None, as_json: bool, veh
     for r in result.counties:
         share = "—" if r["share"] is None else f"{r['share'] * 100:.1f}%"
         lines.append(
-            f"  {r['partition']}：对象 {r['sites']} 个，覆盖 {r['covered']} 个（{share}），不可达 {r['unreachable']} 个"
+            f"  {r['county_name']}：对象 {r['sites']} 个，覆盖 {r['covered']} 个（{share}），"
+            f"不可达 {r['unreachable']} 个"
         )
     lines.append(_run_line(body["run"]))
     write_output("\n".join(lines) + "\n", None)

@@ -38,7 +38,7 @@ from safemap.gis.individual_risk import DEFAULT_WEATHER, Grid, Scenario, Weather
 from safemap.gis.partitions import audit_order as canonical
 from safemap.gis.separation import SubstanceProperties, describe_issues, describe_pairs, evaluate
 from safemap.gis.verdicts import CANNOT_CHECK, FAIL
-from safemap.layers.counties import CountyCodeInvalid, parse_codes
+from safemap.layers.counties import CountyCodeInvalid, county_name, parse_codes
 from safemap.layers.enums import VERDICT_STATUS
 from safemap.layers.store import FeatureStore
 
@@ -52,6 +52,13 @@ def counties_of(text: str | Sequence[str] | None) -> tuple[str, ...] | None:
         return parse_codes(text)
     except CountyCodeInvalid as exc:
         raise bad("counties", str(exc)) from None
+
+
+def area_name(key: Any, keyed: bool) -> str:
+    """What people read for a partition: the county's name, or 分区 and the tile's key."""
+    if not keyed:
+        return f"分区 {key}"
+    return county_name(key) if key else "未注明区县"
 
 
 def _selected(
@@ -196,6 +203,7 @@ def audit_frames(
         rows.append(
             {
                 COUNTY: p.key if keyed else None,
+                "county_name": area_name(p.key, keyed),
                 "partition": p.key,
                 "targets": len(p.targets),
                 "hazard_sources": len(p.owned),
@@ -307,7 +315,11 @@ def _risk_by_county(data: safety.SafetyData, result: safety.RiskResult) -> list[
     out = []
     for key in sorted(set(keys)):
         sel = keys == key
-        rec: dict[str, Any] = {COUNTY: key or None, "protected_targets": int(sel.sum())}
+        rec: dict[str, Any] = {
+            COUNTY: key or None,
+            "county_name": area_name(key or None, True),
+            "protected_targets": int(sel.sum()),
+        }
         rec["max_ir_per_year"] = float(ir[sel].max()) if sel.any() else 0.0
         rec["above_levels"] = [
             {"level_per_year": level, "targets": int((ir[sel] >= level).sum())} for level in safety.RISK_LEVELS
@@ -389,6 +401,7 @@ def coverage(
         rows.append(
             {
                 COUNTY: key if keyed else None,
+                "county_name": area_name(key, keyed),
                 "partition": key,
                 "sites": len(g),
                 "covered": int(covered.sum()),

@@ -90,9 +90,9 @@ def test_demo_audit_dask_equals_in_process_and_the_county_audit(demo_store: Feat
 def test_demo_audit_by_county(demo_store: FeatureStore, on_dask: Settings) -> None:
     """By 行政区划代码: the demo holds one county (654225), so one partition with every pair."""
     result = ra.audit(demo_store, on_dask)
-    assert [r[ra.COUNTY] for r in result.counties] == ["654225"]
+    assert [(r[ra.COUNTY], r["county_name"]) for r in result.counties] == [("654225", "裕民县")]
     assert result.summary()["fail"] == safety.audit_summary(demo_store)["fail"]
-    assert ra.audit(demo_store, LOCAL, counties="654221").frame.empty  # 托里县: none of its rows here
+    assert ra.audit(demo_store, LOCAL, counties="654221").frame.empty  # 额敏县: none of its rows here
     with pytest.raises(BadQuery, match="行政区划代码"):
         ra.audit(demo_store, LOCAL, counties="65422x")
 
@@ -261,7 +261,7 @@ def test_cli_region_commands(
     code, out = run("region", "risk", "--cell", "40", "--scheduler", on_dask.dask_scheduler or "")
     assert code == 0 and "计算方式：Dask，2 个进程" in out
     code, out = run("region", "coverage")
-    assert code == 0 and "654225" in out
+    assert code == 0 and "裕民县：对象" in out
     code, out = run("region", "audit", "--scheduler", "localhost:8786")
     assert code == 2 and "--scheduler" in out
 

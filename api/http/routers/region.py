@@ -56,6 +56,7 @@ class AuditCountyOut(BaseModel):
     """One county's (or tile's) share of the audit."""
 
     county_code: str | None = Field(description="行政区划代码")
+    county_name: str = Field(description="区县名称（或分区）")
     partition: str = Field(description="分区")
     targets: int = Field(description="防护目标数")
     hazard_sources: int = Field(description="本县危险源数")
@@ -85,6 +86,7 @@ class RiskCountyOut(BaseModel):
     """Individual risk at one county's protected targets."""
 
     county_code: str | None = Field(description="行政区划代码")
+    county_name: str = Field(description="区县名称（或分区）")
     protected_targets: int = Field(description="防护目标数")
     max_ir_per_year: float = Field(description="防护目标处最大个人风险，/年")
     above_levels: list[LevelOut]
@@ -112,6 +114,7 @@ class CoverageCountyOut(BaseModel):
     """One county's coverage within the standard response time."""
 
     county_code: str | None = Field(description="行政区划代码")
+    county_name: str = Field(description="区县名称（或分区）")
     partition: str = Field(description="分区")
     sites: int = Field(description="对象数（企业、危险源、防护目标）")
     covered: int = Field(description="标准时间内可到达的对象数")
