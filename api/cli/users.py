@@ -93,7 +93,7 @@ def user_counties(name: str, codes: str) -> None:
     """Limit an account to some counties' rows (行政区划代码, e.g. 654225,654221); no CODES: every county."""
     with configured_store() as store:
         parsed = accounts.set_counties(store, name, codes, cli_actor())
-    click.echo(f"用户 {name} 可见区县：{accounts.counties_label(None if parsed is None else ','.join(parsed))}")
+    click.echo(f"用户 {name} 可见区县：{accounts.counties_label(parsed)}")
 
 
 COMMANDS = (user,)

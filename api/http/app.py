@@ -76,7 +76,7 @@ def _publishes(store: FeatureStore, settings: Settings) -> bool:
     if settings.heartbeat_s <= 0 or store.kind != "postgis":
         return False
     try:
-        return replication_service.status(store)["role"] == "county"
+        return replication_service.role(store) == "county"
     except Exception:  # a status that cannot be read must not stop the server; the CLI reports it
         return False
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -164,8 +165,8 @@ def set_counties(store: FeatureStore, name: str, codes: str | None, by: Actor) -
     return parsed
 
 
-def counties_label(codes: str | None) -> str:
-    """可见区县 as people read it: names with codes, or 全部区县."""
+def counties_label(codes: str | Sequence[str] | None) -> str:
+    """可见区县 as people read it (stored text or parsed codes): names with codes, or 全部区县."""
     parsed = parse_codes(codes)
     return "全部区县" if parsed is None else "、".join(f"{county_name(c)}（{c}）" for c in parsed)
 

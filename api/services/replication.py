@@ -45,6 +45,14 @@ def _engine(store: FeatureStore) -> Any:
     return store.backend.engine  # type: ignore[attr-defined]
 
 
+def role(store: FeatureStore) -> str:
+    """``county`` (publishes upward), ``hub`` (receives counties) or ``none`` — one catalogue query."""
+    if store.kind != "postgis":
+        return "none"
+    with store.backend.read() as conn:
+        return replication.role_of(conn)
+
+
 def publish(store: FeatureStore) -> dict[str, Any]:
     """Publish this county's rows to its hub (idempotent; run again after an upgrade)."""
     tables = replication.prepare_county(_engine(store), store.schema)

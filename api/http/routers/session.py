@@ -258,5 +258,4 @@ async def set_counties(
     """Limit the account to the rows of some counties; an empty list lifts the limit."""
     actor = require_role(request, "admin")
     codes = await run_in_threadpool(accounts.set_counties, store, name, body.counties, actor)
-    text = None if codes is None else ",".join(codes)
-    return {"name": name, "counties": list(codes or ()), "counties_label": accounts.counties_label(text)}
+    return {"name": name, "counties": list(codes or ()), "counties_label": accounts.counties_label(codes)}
